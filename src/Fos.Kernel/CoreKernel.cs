@@ -1,0 +1,478 @@
+using System.Collections.Immutable;
+using Fos.Kernel.Naming;
+
+namespace Fos.Kernel;
+
+/// <summary>
+/// The microkernel of one fos core: its mailboxes and their capabilities, the calls it waits on,
+/// its name cache and its servers. It runs only on its core's loop (one thread at a time) and owns
+/// all its state, so it needs no locks. The runtime beneath it (<see cref="ICoreHost"/>) moves
+/// envelopes between cores and keeps time.
+/// </summary>
+public sealed class CoreKernel : IKernel
+{
+    public const int DefaultMailboxCapacity = 1024;
+    public static readonly TimeSpan DefaultCallTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly ICoreHost host;
+    private readonly Dictionary<uint, Mailbox> mailboxes = [];
+    private readonly Dictionary<ulong, PendingCall> pendingCalls = [];
+    private readonly Dictionary<string, NameRecord> nameCache = new(StringComparer.Ordinal);
+    private readonly List<Server> servers = [];
+    private readonly Address kernelAddress;
+    private readonly KernelStats stats = new();
+    private IReadOnlyDictionary<CoreId, Endpoint> directory = new Dictionary<CoreId, Endpoint>();
+    private uint nextMailbox = Address.KernelMailbox + 1;
+    private ulong lastCorrelation;
+
+    public CoreKernel(ICoreHost host)
+    {
+        this.host = host;
+        Core = host.Core;
+        kernelAddress = Core.Kernel;
+        var control = new Mailbox(Address.KernelMailbox, HandleControl, host.NewCapability(), DefaultMailboxCapacity, owner: null);
+        mailboxes.Add(control.Id, control);
+        ControlEndpoint = new Endpoint(kernelAddress, control.Capability);
+    }
+
+    public CoreId Core { get; }
+
+    /// <summary>The kernel's own mailbox: spawn and stop requests, name-cache invalidations.</summary>
+    public Endpoint ControlEndpoint { get; }
+
+    /// <summary>The naming server, set at boot before any program runs.</summary>
+    public Endpoint? NameServer { get; set; }
+
+    /// <summary>Every core's kernel endpoint, given at boot, so spawns and stops can reach any core.</summary>
+    public IReadOnlyDictionary<CoreId, Endpoint> Directory
+    {
+        get => directory;
+        set => directory = value;
+    }
+
+    public TimeSpan Now => TimeSpan.FromTicks(host.NowNanoseconds / 100);
+
+    public KernelStats Stats => stats;
+
+    /// <summary>How many calls this kernel still waits on.</summary>
+    public int PendingCalls => pendingCalls.Count;
+
+    public IReadOnlyList<ServerInfo> Servers =>
+        [.. servers.Select(s => new ServerInfo(Describe(s), s.Endpoint, mailboxes.TryGetValue(s.Endpoint.Address.Mailbox, out var m) ? m.Handled : 0))];
+
+    public ulong NextRandom() => host.NextRandom();
+
+    public int NextRandom(int maxExclusive)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxExclusive);
+        return (int)(host.NextRandom() % (ulong)maxExclusive);
+    }
+
+    // ---- mailboxes ---------------------------------------------------------------------------
+
+    public Endpoint CreateMailbox(MessageHandler handler, int capacity = 0) => Open(handler, capacity, owner: null);
+
+    private Endpoint Open(MessageHandler handler, int capacity, Server? owner)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        ArgumentOutOfRangeException.ThrowIfNegative(capacity);
+        var box = new Mailbox(nextMailbox++, handler, host.NewCapability(), capacity == 0 ? DefaultMailboxCapacity : capacity, owner);
+        mailboxes.Add(box.Id, box);
+        return new Endpoint(new Address(Core.Machine, Core.Core, box.Id), box.Capability);
+    }
+
+    public void CloseMailbox(Address mailbox)
+    {
+        var box = OwnMailbox(mailbox);
+        box.Closed = true;
+        mailboxes.Remove(box.Id);
+    }
+
+    public Endpoint Revoke(Address mailbox)
+    {
+        var box = OwnMailbox(mailbox);
+        (box.Revoked ??= []).Add(box.Capability);
+        box.Capability = host.NewCapability();
+        return new Endpoint(mailbox, box.Capability);
+    }
+
+    private Mailbox OwnMailbox(Address mailbox)
+    {
+        if (mailbox.CoreId != Core)
+            throw new FosException(FosError.NoSuchMailbox, $"{mailbox} is not on this core ({Core}); only its own kernel can change it");
+        if (mailbox.Mailbox == Address.KernelMailbox || !mailboxes.TryGetValue(mailbox.Mailbox, out var box))
+            throw new FosException(FosError.NoSuchMailbox, $"no mailbox {mailbox} on this core");
+        return box;
+    }
+
+    // ---- messaging ---------------------------------------------------------------------------
+
+    public void Send(Endpoint to, object? message)
+    {
+        stats.Sent++;
+        if (!host.Transmit(new Envelope(EnvelopeKind.Send, to.Address, to.Capability, kernelAddress, 0, message)))
+            throw new FosException(FosError.NoSuchCore, $"cannot send to {to.Address}: core {to.Address.CoreId} is not part of this system");
+    }
+
+    public Task<object?> Call(Endpoint to, object? request, TimeSpan timeout = default)
+    {
+        if (timeout == default) timeout = DefaultCallTimeout;
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero);
+        stats.CallsMade++;
+        var correlation = ++lastCorrelation;
+        var pending = new PendingCall(to.Address);
+        pendingCalls.Add(correlation, pending);
+        pending.Timer = new KernelTimer(host.NowNanoseconds + (long)(timeout.Ticks * 100), () => TimeOut(correlation, timeout));
+        host.Schedule(pending.Timer);
+        bool sent;
+        try
+        {
+            sent = host.Transmit(new Envelope(EnvelopeKind.Call, to.Address, to.Capability, kernelAddress, correlation, request));
+        }
+        catch (FosException ex)
+        {
+            Complete(correlation, null, ex);
+            return pending.Task;
+        }
+        if (!sent)
+            Complete(correlation, null, new FosException(FosError.NoSuchCore,
+                $"cannot call {to.Address}: core {to.Address.CoreId} is not part of this system"));
+        return pending.Task;
+    }
+
+    private void TimeOut(ulong correlation, TimeSpan timeout)
+    {
+        if (!pendingCalls.TryGetValue(correlation, out var pending)) return;
+        stats.Timeouts++;
+        Complete(correlation, null, new FosException(FosError.Timeout,
+            $"no reply from {pending.Target} within {timeout.TotalMilliseconds:0.###} ms (its server may be dead, overloaded or unreachable)"));
+    }
+
+    private void Complete(ulong correlation, object? reply, Exception? error)
+    {
+        if (!pendingCalls.Remove(correlation, out var pending)) return;
+        pending.Timer?.Cancel();
+        if (error is null) pending.SetResult(reply);
+        else pending.SetException(error);
+    }
+
+    /// <summary>Entry point of the runtime: an envelope has arrived on this core.</summary>
+    public void Deliver(in Envelope envelope)
+    {
+        switch (envelope.Kind)
+        {
+            case EnvelopeKind.Reply:
+            case EnvelopeKind.Fault:
+                DeliverReply(envelope);
+                return;
+            case EnvelopeKind.Send:
+            case EnvelopeKind.Call:
+                DeliverToMailbox(envelope);
+                return;
+            default:
+                stats.RefusedNoMailbox++;
+                return;
+        }
+    }
+
+    private void DeliverReply(in Envelope envelope)
+    {
+        if (envelope.CorrelationId == 0)
+        {
+            // A one-way send of ours was refused at the other end.
+            stats.SendsRefusedElsewhere++;
+            return;
+        }
+        if (!pendingCalls.TryGetValue(envelope.CorrelationId, out var pending))
+        {
+            stats.LateReplies++; // timed out already, or a duplicate
+            return;
+        }
+        if (pending.Target != envelope.From)
+        {
+            stats.ForgedReplies++; // only the called mailbox may answer
+            return;
+        }
+        stats.RepliesReceived++;
+        if (envelope.Kind == EnvelopeKind.Reply)
+            Complete(envelope.CorrelationId, envelope.Body, null);
+        else
+            Complete(envelope.CorrelationId, null, envelope.Body is KernelFault fault
+                ? new FosException(fault)
+                : new FosException(FosError.BadRequest, "malformed fault reply"));
+    }
+
+    private void DeliverToMailbox(in Envelope envelope)
+    {
+        if (!mailboxes.TryGetValue(envelope.To.Mailbox, out var box))
+        {
+            stats.RefusedNoMailbox++;
+            Refuse(envelope, FosError.NoSuchMailbox, envelope.To.Mailbox < nextMailbox
+                ? $"no mailbox {envelope.To}: its server has stopped or died"
+                : $"no mailbox {envelope.To}: it was never opened");
+            return;
+        }
+        if (box.Capability != envelope.Capability)
+        {
+            stats.RefusedCapability++;
+            Refuse(envelope, FosError.CapabilityRefused, box.Revoked?.Contains(envelope.Capability) == true
+                ? $"refused by {envelope.To}: the capability was revoked"
+                : $"refused by {envelope.To}: wrong capability");
+            return;
+        }
+        if (box.InFlight >= box.Capacity)
+        {
+            stats.RefusedFull++;
+            Refuse(envelope, FosError.MailboxFull, $"{envelope.To} is full ({box.Capacity} messages waiting); try again later");
+            return;
+        }
+        box.InFlight++;
+        box.Handled++;
+        stats.Delivered++;
+        ValueTask<object?> result;
+        try
+        {
+            result = box.Handler(new Message(envelope.Body, envelope.From, envelope.To, envelope.Kind == EnvelopeKind.Call));
+        }
+        catch (Exception ex)
+        {
+            Finish(box, envelope, null, ex);
+            return;
+        }
+        if (result.IsCompletedSuccessfully)
+            Finish(box, envelope, result.Result, null);
+        else
+            _ = FinishLater(box, envelope, result);
+    }
+
+    private async Task FinishLater(Mailbox box, Envelope envelope, ValueTask<object?> pending)
+    {
+        object? reply = null;
+        Exception? error = null;
+        try
+        {
+            reply = await pending;
+        }
+        catch (Exception ex)
+        {
+            error = ex;
+        }
+        Finish(box, envelope, reply, error);
+    }
+
+    private void Finish(Mailbox box, in Envelope envelope, object? reply, Exception? error)
+    {
+        box.InFlight--;
+        if (error is not null) stats.HandlerFailures++;
+        if (envelope.Kind != EnvelopeKind.Call) return;
+        if (box.Closed)
+        {
+            Reply(envelope, EnvelopeKind.Fault, new KernelFault(FosError.NoSuchMailbox, $"{envelope.To} stopped before it answered"));
+            return;
+        }
+        if (error is null)
+            Reply(envelope, EnvelopeKind.Reply, reply);
+        else
+            Reply(envelope, EnvelopeKind.Fault, error is FosException fos
+                ? new KernelFault(fos.Error, fos.Message)
+                : new KernelFault(FosError.HandlerFailed, $"{envelope.To} failed handling {envelope.Body?.GetType().Name ?? "null"}: {error.GetType().Name}: {error.Message}"));
+    }
+
+    private void Refuse(in Envelope envelope, FosError error, string message) =>
+        // A refused one-way send is reported too (correlation 0), so its sender's kernel counts it.
+        Reply(envelope, EnvelopeKind.Fault, new KernelFault(error, message));
+
+    private void Reply(in Envelope request, EnvelopeKind kind, object? body)
+    {
+        try
+        {
+            host.Transmit(new Envelope(kind, request.From.CoreId.Kernel, Capability.None, request.To, request.CorrelationId, body));
+        }
+        catch (FosException)
+        {
+            // The way back is full: the caller's timeout reports it. Nothing here may throw.
+        }
+    }
+
+    // ---- timers ------------------------------------------------------------------------------
+
+    public KernelTimer StartTimer(TimeSpan delay, Action callback)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        ArgumentOutOfRangeException.ThrowIfLessThan(delay, TimeSpan.Zero);
+        var timer = new KernelTimer(host.NowNanoseconds + delay.Ticks * 100, callback);
+        host.Schedule(timer);
+        return timer;
+    }
+
+    public Task Delay(TimeSpan delay)
+    {
+        var done = new TaskCompletionSource();
+        StartTimer(delay, () => done.TrySetResult());
+        return done.Task;
+    }
+
+    // ---- servers -----------------------------------------------------------------------------
+
+    public Task<Endpoint> Spawn(ServerImage image, CoreId core)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        if (core == Core) return Task.FromResult(StartServer(image));
+        if (!directory.TryGetValue(core, out var kernel))
+            return Task.FromException<Endpoint>(new FosException(FosError.NoSuchCore, $"cannot spawn {image.Name} on {core}: no such core in this system"));
+        return this.Call<Endpoint>(kernel, new SpawnRequest(image));
+    }
+
+    public Task Stop(Endpoint server)
+    {
+        if (server.Address.CoreId == Core)
+        {
+            StopServer(server.Address);
+            return Task.CompletedTask;
+        }
+        if (!directory.TryGetValue(server.Address.CoreId, out var kernel))
+            return Task.FromException(new FosException(FosError.NoSuchCore, $"cannot stop {server}: core {server.Address.CoreId} is not in this system"));
+        return Call(kernel, new StopRequest(server.Address));
+    }
+
+    /// <summary>Starts a server on this core. Its mailbox is open when this returns; OnStart runs after.</summary>
+    public Endpoint StartServer(ServerImage image)
+    {
+        var server = image.Create();
+        var endpoint = Open(server.Handle, image.MailboxCapacity, server);
+        server.Attach(this, endpoint);
+        servers.Add(server);
+        _ = RunOnStart(server);
+        return endpoint;
+    }
+
+    private async Task RunOnStart(Server server)
+    {
+        try
+        {
+            await server.OnStart();
+        }
+        catch (Exception)
+        {
+            stats.HandlerFailures++;
+            StopServer(server.Endpoint.Address);
+        }
+    }
+
+    /// <summary>Stops a server of this core: closes its mailboxes; calls to them fail from now on.</summary>
+    public void StopServer(Address mailbox)
+    {
+        if (!mailboxes.TryGetValue(mailbox.Mailbox, out var box) || box.Owner is null)
+            throw new FosException(FosError.NoSuchMailbox, $"no server owns {mailbox}");
+        var server = box.Owner;
+        foreach (var owned in mailboxes.Values.Where(m => m.Owner == server).ToList())
+        {
+            owned.Closed = true;
+            mailboxes.Remove(owned.Id);
+        }
+        servers.Remove(server);
+        try
+        {
+            server.OnStop();
+        }
+        catch (Exception)
+        {
+            stats.HandlerFailures++;
+        }
+    }
+
+    /// <summary>Stops every server of this core (the core is shutting down) and fails every call it waits on.</summary>
+    public void Shutdown()
+    {
+        foreach (var server in servers.ToList())
+            StopServer(server.Endpoint.Address);
+        foreach (var correlation in pendingCalls.Keys.ToList())
+            Complete(correlation, null, new FosException(FosError.ShuttingDown, $"core {Core} is shutting down"));
+    }
+
+    private static string Describe(Server server) => server.GetType().Name;
+
+    private ValueTask<object?> HandleControl(Message message)
+    {
+        switch (message.Body)
+        {
+            case SpawnRequest spawn:
+                return ValueTask.FromResult<object?>(StartServer(spawn.Image));
+            case StopRequest stop:
+                StopServer(stop.Mailbox);
+                return ValueTask.FromResult<object?>(Ack.Instance);
+            case NameChanged changed:
+                if (nameCache.TryGetValue(changed.Name, out var cached) && cached.Version < changed.Version)
+                    nameCache.Remove(changed.Name);
+                return ValueTask.FromResult<object?>(null);
+            default:
+                throw new FosException(FosError.BadRequest, $"the kernel of {Core} does not understand {message.Body?.GetType().Name ?? "null"}");
+        }
+    }
+
+    // ---- names -------------------------------------------------------------------------------
+
+    public async Task<Endpoint> Lookup(string name)
+    {
+        var record = await LookupAll(name);
+        return record.Members.Length > 0
+            ? record.Members[0]
+            : throw new FosException(FosError.NoSuchName, $"no server is registered under '{name}'");
+    }
+
+    public async Task<NameRecord> LookupAll(string name)
+    {
+        NameValidation.Check(name);
+        if (nameCache.TryGetValue(name, out var cached)) return cached;
+        var record = await this.Call<NameRecord>(RequireNameServer(), new NameLookup(name, Core, ControlEndpoint));
+        if (!nameCache.TryGetValue(name, out var current) || current.Version < record.Version)
+            nameCache[name] = record;
+        return record;
+    }
+
+    /// <summary>Whether <paramref name="name"/> is in this kernel's name cache (for tests and the layout).</summary>
+    public bool IsCached(string name) => nameCache.ContainsKey(name);
+
+    public Task<NameRecord> Register(string name, Endpoint member)
+    {
+        NameValidation.Check(name);
+        return UpdateName(name, new NameRegister(name, member));
+    }
+
+    public Task<NameRecord> Unregister(string name, Endpoint member)
+    {
+        NameValidation.Check(name);
+        return UpdateName(name, new NameUnregister(name, member));
+    }
+
+    private async Task<NameRecord> UpdateName(string name, object request)
+    {
+        var record = await this.Call<NameRecord>(RequireNameServer(), request);
+        nameCache.Remove(name); // our own view of it is stale now; the next lookup asks again, sorted for us
+        return record;
+    }
+
+    private Endpoint RequireNameServer() =>
+        NameServer ?? throw new FosException(FosError.NoSuchName, $"the kernel of {Core} has no name server yet (the system is still booting)");
+
+    private sealed class PendingCall(Address target) : TaskCompletionSource<object?>
+    {
+        public Address Target { get; } = target;
+        public KernelTimer? Timer { get; set; }
+    }
+}
+
+/// <summary>What a fos name may look like: an absolute path of printable segments.</summary>
+public static class NameValidation
+{
+    public const int MaxLength = 256;
+
+    public static void Check(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (name.Length is 0 or > MaxLength || name[0] != '/' || name.EndsWith('/') && name.Length > 1
+            || name.Contains("//", StringComparison.Ordinal) || name.Any(char.IsControl) || name.Any(char.IsWhiteSpace))
+            throw new FosException(FosError.BadRequest,
+                $"'{name}' is not a valid name: use an absolute path such as /sys/fs (at most {MaxLength} characters, no spaces)");
+    }
+}

@@ -1,0 +1,29 @@
+namespace Fos.Kernel;
+
+/// <summary>
+/// What a kernel needs from the runtime beneath it: a clock, timers, randomness and a way to move
+/// an envelope to a core. The real runtime backs it with pinned threads and cross-core rings; the
+/// simulator with virtual time, a latency model and injected faults. The kernel above is the same.
+/// </summary>
+public interface ICoreHost
+{
+    CoreId Core { get; }
+
+    /// <summary>Monotonic nanoseconds since boot.</summary>
+    long NowNanoseconds { get; }
+
+    /// <summary>
+    /// Moves an envelope towards <c>envelope.To</c>'s core (this core included). Returns false
+    /// when no such core is reachable. Throws <see cref="FosException"/> with
+    /// <see cref="FosError.Backpressure"/> when the path is full.
+    /// </summary>
+    bool Transmit(in Envelope envelope);
+
+    /// <summary>Arms a timer on this core's loop.</summary>
+    void Schedule(KernelTimer timer);
+
+    ulong NextRandom();
+
+    /// <summary>A fresh unguessable capability (cryptographic on real cores, seeded in the simulator).</summary>
+    Capability NewCapability();
+}

@@ -1,0 +1,116 @@
+using Fos.Kernel.Naming;
+
+namespace Fos.Kernel;
+
+/// <summary>
+/// The kernel API: everything a server or an application on a fos core may use. Server code
+/// touches nothing else (no threads, host clocks, locks, sockets or files); the banned-API analyzer
+/// holds it to that, which is what lets the same code run on real cores and in the simulator.
+/// Every member must be called from the core's own loop (handlers and their continuations are).
+/// </summary>
+public interface IKernel
+{
+    /// <summary>The core this kernel runs on.</summary>
+    CoreId Core { get; }
+
+    /// <summary>Monotonic time since boot; virtual time in the simulator.</summary>
+    TimeSpan Now { get; }
+
+    /// <summary>A random number from the kernel's source (seeded in the simulator).</summary>
+    ulong NextRandom();
+
+    /// <summary>A uniformly random integer in [0, maxExclusive).</summary>
+    int NextRandom(int maxExclusive);
+
+    /// <summary>Opens a mailbox on this core whose messages run <paramref name="handler"/>.</summary>
+    /// <param name="capacity">Most messages held at once (queued or being handled); 0 takes the default.</param>
+    Endpoint CreateMailbox(MessageHandler handler, int capacity = 0);
+
+    /// <summary>Closes a mailbox of this core; later messages to it are refused as <see cref="FosError.NoSuchMailbox"/>.</summary>
+    void CloseMailbox(Address mailbox);
+
+    /// <summary>Draws a new capability for a mailbox of this core; every copy of the old one is refused from now on.</summary>
+    Endpoint Revoke(Address mailbox);
+
+    /// <summary>One-way message. FIFO per sender and receiver; a refusal is counted at both ends.</summary>
+    /// <exception cref="FosException"><see cref="FosError.Backpressure"/> when the path to the target core is full.</exception>
+    void Send(Endpoint to, object? message);
+
+    /// <summary>Request/reply: the handler's result, or a <see cref="FosException"/> saying why not.</summary>
+    Task<object?> Call(Endpoint to, object? request, TimeSpan timeout = default);
+
+    /// <summary>Runs <paramref name="callback"/> on this core after <paramref name="delay"/>, unless cancelled.</summary>
+    KernelTimer StartTimer(TimeSpan delay, Action callback);
+
+    /// <summary>A task that completes on this core after <paramref name="delay"/> (a kernel timer).</summary>
+    Task Delay(TimeSpan delay);
+
+    /// <summary>Starts a server on a core; returns its main mailbox.</summary>
+    Task<Endpoint> Spawn(ServerImage image, CoreId core);
+
+    /// <summary>Stops the server that owns <paramref name="server"/>'s mailbox, on whatever core it runs.</summary>
+    Task Stop(Endpoint server);
+
+    /// <summary>The nearest member of a name (cached in this kernel, invalidated when the name is rebound).</summary>
+    Task<Endpoint> Lookup(string name);
+
+    /// <summary>All members of a name, nearest first, with the binding's version.</summary>
+    Task<NameRecord> LookupAll(string name);
+
+    /// <summary>Adds <paramref name="member"/> to the members of <paramref name="name"/>.</summary>
+    Task<NameRecord> Register(string name, Endpoint member);
+
+    /// <summary>Removes <paramref name="member"/> from the members of <paramref name="name"/>.</summary>
+    Task<NameRecord> Unregister(string name, Endpoint member);
+
+    /// <summary>What this kernel has counted since boot.</summary>
+    KernelStats Stats { get; }
+
+    /// <summary>The servers running on this core.</summary>
+    IReadOnlyList<ServerInfo> Servers { get; }
+}
+
+/// <summary>Typed helpers over <see cref="IKernel"/>.</summary>
+public static class KernelExtensions
+{
+    /// <summary>A call whose reply must be a <typeparamref name="TReply"/>; anything else is <see cref="FosError.BadRequest"/>.</summary>
+    public static async Task<TReply> Call<TReply>(this IKernel kernel, Endpoint to, object? request, TimeSpan timeout = default)
+    {
+        var reply = await kernel.Call(to, request, timeout);
+        return reply is TReply typed
+            ? typed
+            : throw new FosException(FosError.BadRequest,
+                $"{to} answered {reply?.GetType().Name ?? "nothing"} where {typeof(TReply).Name} was expected");
+    }
+
+    /// <summary>A call to the nearest member of a name.</summary>
+    public static async Task<TReply> Call<TReply>(this IKernel kernel, string name, object? request, TimeSpan timeout = default) =>
+        await kernel.Call<TReply>(await kernel.Lookup(name), request, timeout);
+}
+
+/// <summary>A timer on a core's loop; cancelling it before it fires means it never runs.</summary>
+public sealed class KernelTimer
+{
+    internal KernelTimer(long dueNanoseconds, Action callback)
+    {
+        DueNanoseconds = dueNanoseconds;
+        Callback = callback;
+    }
+
+    public long DueNanoseconds { get; }
+    internal Action Callback { get; }
+    public bool Cancelled { get; private set; }
+
+    public void Cancel() => Cancelled = true;
+
+    /// <summary>Called by the runtime when the timer is due.</summary>
+    public void Fire()
+    {
+        if (Cancelled) return;
+        Cancelled = true;
+        Callback();
+    }
+}
+
+/// <summary>One server on a core, as the layout shows it.</summary>
+public sealed record ServerInfo(string Name, Endpoint Endpoint, long MessagesHandled);

@@ -1,0 +1,24 @@
+namespace Fos.Kernel;
+
+/// <summary>Counters of one kernel. Written only by its core; read elsewhere as a snapshot.</summary>
+public sealed class KernelStats
+{
+    public long Delivered;
+    public long Sent;
+    public long CallsMade;
+    public long RepliesReceived;
+    public long RefusedCapability;
+    public long RefusedNoMailbox;
+    public long RefusedFull;
+    public long SendsRefusedElsewhere;
+    public long Timeouts;
+    public long HandlerFailures;
+    public long LateReplies;
+    public long ForgedReplies;
+
+    public KernelStats Snapshot() => (KernelStats)MemberwiseClone();
+
+    public override string ToString() =>
+        $"delivered={Delivered} sent={Sent} calls={CallsMade} refused(cap={RefusedCapability} nobox={RefusedNoMailbox} full={RefusedFull}) " +
+        $"timeouts={Timeouts} handler-failures={HandlerFailures} late-replies={LateReplies}";
+}

@@ -1,0 +1,31 @@
+namespace Fos.Kernel;
+
+/// <summary>A message as its handler sees it.</summary>
+public readonly struct Message
+{
+    public Message(object? body, Address from, Address to, bool isCall)
+    {
+        Body = body;
+        From = from;
+        To = to;
+        IsCall = isCall;
+    }
+
+    /// <summary>The immutable payload.</summary>
+    public object? Body { get; }
+
+    /// <summary>Who sent it (a mailbox, or a core's kernel mailbox for calls made by plain code).</summary>
+    public Address From { get; }
+
+    /// <summary>The mailbox it was delivered to.</summary>
+    public Address To { get; }
+
+    /// <summary>True when the sender waits for the handler's result as a reply.</summary>
+    public bool IsCall { get; }
+}
+
+/// <summary>
+/// A message handler. For a call, the returned value is the reply; for a one-way send it is
+/// dropped. A thrown exception becomes a <see cref="FosError.HandlerFailed"/> fault for the caller.
+/// </summary>
+public delegate ValueTask<object?> MessageHandler(Message message);

@@ -1,0 +1,47 @@
+using System.Collections.Immutable;
+
+namespace Fos.Kernel.Naming;
+
+/// <summary>The names every fos system has.</summary>
+public static class WellKnownNames
+{
+    public const string NameService = "/sys/name";
+}
+
+/// <summary>A binding of a name: its members (nearest to the asker first) and a version that grows on every change.</summary>
+public sealed record NameRecord(string Name, long Version, ImmutableArray<Endpoint> Members)
+{
+    public override string ToString() => $"{Name} v{Version} [{string.Join(", ", Members)}]";
+}
+
+/// <summary>Adds a member to a name (a fleet grows by one).</summary>
+public sealed record NameRegister(string Name, Endpoint Member);
+
+/// <summary>Removes a member from a name.</summary>
+public sealed record NameUnregister(string Name, Endpoint Member);
+
+/// <summary>
+/// Asks for a name's members sorted for <paramref name="Asker"/>. When <paramref name="Subscriber"/>
+/// is set (a kernel's control mailbox), the name server tells it when the name changes.
+/// </summary>
+public sealed record NameLookup(string Name, CoreId Asker, Endpoint? Subscriber);
+
+/// <summary>Lists every name that starts with <paramref name="Prefix"/>.</summary>
+public sealed record NameList(string Prefix);
+
+/// <summary>The answer to <see cref="NameList"/>.</summary>
+public sealed record NameListing(ImmutableArray<NameRecord> Names);
+
+/// <summary>Sent by the name server to caching kernels: drop anything older than <paramref name="Version"/>.</summary>
+public sealed record NameChanged(string Name, long Version);
+
+/// <summary>How near a member is to a core: same core, then same machine (fewest cores apart), then other machines.</summary>
+public static class Nearness
+{
+    public static long Distance(CoreId from, Address to) =>
+        to.Machine != from.Machine ? 1_000_000L + Math.Abs(to.Machine - from.Machine) * 100_000L + to.Core
+        : Math.Abs(to.Core - from.Core);
+
+    public static ImmutableArray<Endpoint> Sort(IEnumerable<Endpoint> members, CoreId from) =>
+        [.. members.OrderBy(m => Distance(from, m.Address)).ThenBy(m => m.Address.Machine).ThenBy(m => m.Address.Core).ThenBy(m => m.Address.Mailbox)];
+}

@@ -1,0 +1,29 @@
+namespace Fos.Runtime;
+
+/// <summary>How to start a real fos machine.</summary>
+public sealed record MachineOptions
+{
+    /// <summary>This machine's number in the cluster (the <c>m</c> of <c>m1.c3.b7</c>).</summary>
+    public ushort MachineId { get; init; } = 1;
+
+    /// <summary>fos cores to run. May exceed the host's CPUs: then cores float and park (oversubscribed).</summary>
+    public int Cores { get; init; } = Math.Max(2, Environment.ProcessorCount);
+
+    /// <summary>Slots in each cross-core ring (a power of two).</summary>
+    public int RingCapacity { get; init; } = 1024;
+
+    /// <summary>Messages a core may hold back for a full ring before Send pushes back with an error.</summary>
+    public int OverflowLimit { get; init; } = 65_536;
+
+    /// <summary>
+    /// How long an idle core polls before it parks. Waking a parked thread costs 26–43 µs on the
+    /// reference machine, so a core that parks sooner pays that on every message after a pause;
+    /// spinning for about one wake-up cost keeps the worst case within twice the best (the
+    /// classic competitive bound). Null takes 50 µs, or 0 (park at once) on an oversubscribed host
+    /// where a spinning core would steal the CPU of the core it waits for.
+    /// </summary>
+    public TimeSpan? SpinBeforePark { get; init; }
+
+    /// <summary>Pin each core's thread to its own CPU. Null: pin when the host has at least as many CPUs as cores.</summary>
+    public bool? Pin { get; init; }
+}

@@ -1,0 +1,279 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Security.Cryptography;
+using Fos.Kernel;
+
+namespace Fos.Runtime;
+
+/// <summary>
+/// One fos core on real hardware: a dedicated thread (pinned to a CPU when the host has enough)
+/// running its kernel's loop. The loop polls the rings from every other core, its own local queue,
+/// timers and work handed in from outside; when it finds nothing for <see cref="MachineOptions.SpinBeforePark"/>
+/// it parks, and a sender wakes it. The loop is also the core's SynchronizationContext, so an
+/// await in a server resumes on this core and nowhere else.
+/// </summary>
+internal sealed class RealCore : ICoreHost
+{
+    private readonly Machine machine;
+    private readonly int index;
+    private readonly Queue<Envelope> local = new();
+    private readonly Queue<(SendOrPostCallback Callback, object? State)> posted = new();
+    private readonly ConcurrentQueue<Action> external = new();
+    private readonly PriorityQueue<KernelTimer, long> timers = new();
+    private readonly Queue<Envelope>?[] overflow;
+    private readonly ManualResetEventSlim wake = new(false, spinCount: 0);
+    private readonly CoreSynchronizationContext context;
+    private readonly long spinTicks;
+    private readonly Thread thread;
+    private ulong randomState;
+    private int parked;
+    private volatile bool stopping;
+
+    public RealCore(Machine machine, int index)
+    {
+        this.machine = machine;
+        this.index = index;
+        Core = new CoreId(machine.Options.MachineId, (ushort)index);
+        overflow = new Queue<Envelope>?[machine.Options.Cores];
+        context = new CoreSynchronizationContext(this);
+        spinTicks = (long)(machine.SpinBeforePark.TotalSeconds * Stopwatch.Frequency);
+        randomState = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
+        Kernel = new CoreKernel(this);
+        thread = new Thread(Loop) { IsBackground = true, Name = $"fos {Core}" };
+    }
+
+    public CoreId Core { get; }
+
+    public CoreKernel Kernel { get; }
+
+    /// <summary>The CPU this core is pinned to, or null when it floats (oversubscribed host).</summary>
+    public int? PinnedCpu { get; private set; }
+
+    /// <summary>Wake-ups from the parked state, for the layout and the spin-then-park measurements.</summary>
+    public long Parks;
+
+    public long NowNanoseconds => machine.NowNanoseconds;
+
+    public void Start() => thread.Start();
+
+    public bool IsCoreThread => Thread.CurrentThread == thread;
+
+    // ---- ICoreHost ---------------------------------------------------------------------------
+
+    public bool Transmit(in Envelope envelope)
+    {
+        var to = envelope.To;
+        if (to.Machine != Core.Machine || to.Core >= machine.CoreCount) return false;
+        if (to.Core == index)
+        {
+            local.Enqueue(envelope);
+            return true;
+        }
+        var backlog = overflow[to.Core];
+        if (backlog is { Count: > 0 })
+        {
+            // Earlier messages to that core still wait: queue behind them to keep FIFO.
+            if (backlog.Count >= machine.Options.OverflowLimit)
+                throw new FosException(FosError.Backpressure,
+                    $"the path {Core} -> {to.CoreId} is full ({backlog.Count} messages waiting): slow down and retry");
+            backlog.Enqueue(envelope);
+        }
+        else if (!machine.Ring(index, to.Core).TryWrite(envelope))
+        {
+            (overflow[to.Core] ??= new Queue<Envelope>()).Enqueue(envelope);
+        }
+        machine.Core(to.Core).Notify();
+        return true;
+    }
+
+    public void Schedule(KernelTimer timer) => timers.Enqueue(timer, timer.DueNanoseconds);
+
+    public ulong NextRandom()
+    {
+        // splitmix64: fast and good enough for program randomness; capabilities use the OS CSPRNG.
+        var z = randomState += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    public Capability NewCapability()
+    {
+        Span<byte> secret = stackalloc byte[16];
+        RandomNumberGenerator.Fill(secret);
+        return new Capability(BitConverter.ToUInt64(secret), BitConverter.ToUInt64(secret[8..]));
+    }
+
+    // ---- work from other threads -------------------------------------------------------------
+
+    /// <summary>Hands work to this core from any thread.</summary>
+    public void Inject(Action work)
+    {
+        external.Enqueue(work);
+        Notify();
+    }
+
+    /// <summary>Called by a producer after it published work for this core: wake it if it sleeps.</summary>
+    public void Notify()
+    {
+        // The producer's write must be visible before it reads our parked flag (a store-load fence),
+        // and we set the flag before our last look at the queues: one of us always sees the other.
+        Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref parked) != 0) wake.Set();
+    }
+
+    public void Stop()
+    {
+        stopping = true;
+        Notify();
+        wake.Set();
+        if (!IsCoreThread) thread.Join();
+    }
+
+    internal void Post(SendOrPostCallback callback, object? state)
+    {
+        if (IsCoreThread) posted.Enqueue((callback, state));
+        else Inject(() => callback(state));
+    }
+
+    // ---- the loop ----------------------------------------------------------------------------
+
+    private void Loop()
+    {
+        SynchronizationContext.SetSynchronizationContext(context);
+        PinnedCpu = machine.Pin(index);
+        var idleSince = 0L;
+        while (!stopping)
+        {
+            if (RunOnce() > 0)
+            {
+                idleSince = 0;
+                continue;
+            }
+            var now = Stopwatch.GetTimestamp();
+            if (idleSince == 0) idleSince = now;
+            if (now - idleSince < spinTicks)
+            {
+                Thread.SpinWait(8);
+                continue;
+            }
+            Park();
+            idleSince = 0;
+        }
+        Kernel.Shutdown();
+    }
+
+    private int RunOnce()
+    {
+        var work = 0;
+        while (posted.TryDequeue(out var item))
+        {
+            Guard(() => item.Callback(item.State));
+            work++;
+        }
+        while (local.TryDequeue(out var envelope))
+        {
+            Kernel.Deliver(envelope);
+            work++;
+        }
+        var rings = machine.InboundRings(index);
+        for (var from = 0; from < rings.Length; from++)
+        {
+            var ring = rings[from];
+            if (ring is null) continue;
+            // A bounded batch per ring, so one chatty sender cannot starve the others.
+            for (var n = 0; n < 64 && ring.TryRead(out var envelope); n++)
+            {
+                Kernel.Deliver(envelope);
+                work++;
+            }
+        }
+        work += FlushOverflow();
+        while (external.TryDequeue(out var action))
+        {
+            Guard(action);
+            work++;
+        }
+        if (timers.Count > 0)
+        {
+            var now = NowNanoseconds;
+            while (timers.TryPeek(out var timer, out var due) && due <= now)
+            {
+                timers.Dequeue();
+                Guard(timer.Fire);
+                work++;
+            }
+        }
+        return work;
+    }
+
+    private int FlushOverflow()
+    {
+        var moved = 0;
+        for (var to = 0; to < overflow.Length; to++)
+        {
+            var backlog = overflow[to];
+            if (backlog is not { Count: > 0 }) continue;
+            var ring = machine.Ring(index, to);
+            while (backlog.TryPeek(out var envelope) && ring.TryWrite(envelope))
+            {
+                backlog.Dequeue();
+                moved++;
+            }
+            if (moved > 0) machine.Core(to).Notify();
+        }
+        return moved;
+    }
+
+    private bool HasWork()
+    {
+        if (posted.Count > 0 || local.Count > 0 || !external.IsEmpty) return true;
+        foreach (var ring in machine.InboundRings(index))
+            if (ring is not null && ring.HasItem) return true;
+        foreach (var backlog in overflow)
+            if (backlog is { Count: > 0 }) return true;
+        return timers.TryPeek(out _, out var due) && due <= NowNanoseconds;
+    }
+
+    private void Park()
+    {
+        Volatile.Write(ref parked, 1);
+        Interlocked.MemoryBarrier();
+        if (!HasWork() && !stopping)
+        {
+            var timeout = Timeout.Infinite;
+            if (timers.TryPeek(out _, out var due))
+                timeout = (int)Math.Clamp((due - NowNanoseconds) / 1_000_000 + 1, 0, int.MaxValue);
+            // Backlogged sends wait for the receiver to drain its ring: poll them at 1 ms.
+            if (overflow.Any(o => o is { Count: > 0 })) timeout = Math.Min(timeout == Timeout.Infinite ? 1 : timeout, 1);
+            Interlocked.Increment(ref Parks);
+            wake.Wait(timeout);
+            wake.Reset();
+        }
+        Volatile.Write(ref parked, 0);
+    }
+
+    private void Guard(Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception ex)
+        {
+            // Nothing that runs on a core may take the core down.
+            Kernel.Stats.HandlerFailures++;
+            machine.ReportFault(Core, ex);
+        }
+    }
+
+    private sealed class CoreSynchronizationContext(RealCore core) : SynchronizationContext
+    {
+        public override void Post(SendOrPostCallback d, object? state) => core.Post(d, state);
+
+        public override void Send(SendOrPostCallback d, object? state) =>
+            throw new NotSupportedException("a fos core does not block on another's loop");
+
+        public override SynchronizationContext CreateCopy() => this;
+    }
+}
