@@ -339,7 +339,7 @@ public sealed class CoreKernel : IKernel
     public Endpoint StartServer(ServerImage image)
     {
         var server = image.Create();
-        var endpoint = Open(server.Handle, image.MailboxCapacity, server);
+        var endpoint = Open(server.Receive, image.MailboxCapacity, server);
         server.Attach(this, endpoint);
         servers.Add(server);
         _ = RunOnStart(server);
@@ -350,7 +350,7 @@ public sealed class CoreKernel : IKernel
     {
         try
         {
-            await server.OnStart();
+            await server.Start();
         }
         catch (Exception)
         {
@@ -373,7 +373,7 @@ public sealed class CoreKernel : IKernel
         servers.Remove(server);
         try
         {
-            server.OnStop();
+            server.Stop();
         }
         catch (Exception)
         {

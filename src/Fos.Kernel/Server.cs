@@ -22,13 +22,19 @@ public abstract class Server
     }
 
     /// <summary>Runs once on the server's core after its mailbox opens. A throw stops the server.</summary>
-    protected internal virtual Task OnStart() => Task.CompletedTask;
+    protected virtual Task OnStart() => Task.CompletedTask;
 
     /// <summary>Handles one message; for a call, the result is the reply.</summary>
-    protected internal abstract ValueTask<object?> Handle(Message message);
+    protected abstract ValueTask<object?> Handle(Message message);
 
     /// <summary>Runs when the server is stopped or its core shuts down.</summary>
-    protected internal virtual void OnStop() { }
+    protected virtual void OnStop() { }
+
+    internal Task Start() => OnStart();
+
+    internal ValueTask<object?> Receive(Message message) => Handle(message);
+
+    internal void Stop() => OnStop();
 }
 
 /// <summary>

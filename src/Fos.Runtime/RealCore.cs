@@ -21,6 +21,8 @@ internal sealed class RealCore : ICoreHost
     private readonly ConcurrentQueue<Action> external = new();
     private readonly PriorityQueue<KernelTimer, long> timers = new();
     private readonly Queue<Envelope>?[] overflow;
+    private readonly bool[] doorbell;
+    private readonly List<int> doorbellList = [];
     private readonly ManualResetEventSlim wake = new(false, spinCount: 0);
     private readonly CoreSynchronizationContext context;
     private readonly long spinTicks;
@@ -35,6 +37,7 @@ internal sealed class RealCore : ICoreHost
         this.index = index;
         Core = new CoreId(machine.Options.MachineId, (ushort)index);
         overflow = new Queue<Envelope>?[machine.Options.Cores];
+        doorbell = new bool[machine.Options.Cores];
         context = new CoreSynchronizationContext(this);
         spinTicks = (long)(machine.SpinBeforePark.TotalSeconds * Stopwatch.Frequency);
         randomState = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
@@ -81,8 +84,16 @@ internal sealed class RealCore : ICoreHost
         else if (!machine.Ring(index, to.Core).TryWrite(envelope))
         {
             (overflow[to.Core] ??= new Queue<Envelope>()).Enqueue(envelope);
+            machine.Core(to.Core).Notify(); // full: make sure the receiver is awake to drain it
+            return true;
         }
-        machine.Core(to.Core).Notify();
+        // The message is visible to a polling receiver now; a parked one is woken once per loop
+        // turn (the doorbell), so a burst of sends pays for one wake-up check, not one each.
+        if (!doorbell[to.Core])
+        {
+            doorbell[to.Core] = true;
+            doorbellList.Add(to.Core);
+        }
         return true;
     }
 
@@ -204,7 +215,19 @@ internal sealed class RealCore : ICoreHost
                 work++;
             }
         }
+        RingDoorbells();
         return work;
+    }
+
+    private void RingDoorbells()
+    {
+        if (doorbellList.Count == 0) return;
+        foreach (var to in doorbellList)
+        {
+            doorbell[to] = false;
+            machine.Core(to).Notify();
+        }
+        doorbellList.Clear();
     }
 
     private int FlushOverflow()

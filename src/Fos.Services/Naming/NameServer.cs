@@ -1,0 +1,96 @@
+using Fos.Kernel;
+using Fos.Kernel.Naming;
+
+namespace Fos.Services.Naming;
+
+/// <summary>
+/// A member of the naming fleet (<c>/sys/name</c>): the authority for which servers serve a name.
+/// It answers lookups nearest member first for the asking core, and remembers which kernels cache
+/// each name so it can tell them when the name is rebound. This is the first member of the naming
+/// fleet; the cluster's members extend it across machines.
+/// </summary>
+public sealed class NameServer : Server
+{
+    public static readonly ServerImage Image = new("name", () => new NameServer());
+
+    private readonly Dictionary<string, Binding> names = new(StringComparer.Ordinal);
+    private long version;
+
+    protected override ValueTask<object?> Handle(Message message) => ValueTask.FromResult<object?>(message.Body switch
+    {
+        NameRegister register => Register(register, message.From.CoreId),
+        NameUnregister unregister => Unregister(unregister, message.From.CoreId),
+        NameLookup lookup => Lookup(lookup),
+        NameList list => List(list),
+        _ => throw new FosException(FosError.BadRequest, $"the name server does not understand {message.Body?.GetType().Name ?? "null"}"),
+    });
+
+    private NameRecord Register(NameRegister request, CoreId asker)
+    {
+        NameValidation.Check(request.Name);
+        if (request.Member.Capability.IsNone)
+            throw new FosException(FosError.BadRequest, $"cannot register {request.Member} under {request.Name}: a member needs a capability");
+        var binding = Bind(request.Name);
+        binding.Members.RemoveAll(m => m.Address == request.Member.Address); // re-registering replaces (e.g. after a revoke)
+        binding.Members.Add(request.Member);
+        Changed(request.Name, binding);
+        return binding.Record(request.Name, asker);
+    }
+
+    private NameRecord Unregister(NameUnregister request, CoreId asker)
+    {
+        NameValidation.Check(request.Name);
+        if (!names.TryGetValue(request.Name, out var binding) || binding.Members.RemoveAll(m => m.Address == request.Member.Address) == 0)
+            throw new FosException(FosError.NoSuchName, $"{request.Member} is not a member of {request.Name}");
+        Changed(request.Name, binding);
+        return binding.Record(request.Name, asker);
+    }
+
+    private NameRecord Lookup(NameLookup request)
+    {
+        NameValidation.Check(request.Name);
+        var binding = Bind(request.Name);
+        if (request.Subscriber is { } subscriber) binding.Subscribers.Add(subscriber);
+        return binding.Record(request.Name, request.Asker);
+    }
+
+    private NameListing List(NameList request) =>
+        new([.. names.Where(n => n.Key.StartsWith(request.Prefix, StringComparison.Ordinal) && n.Value.Members.Count > 0)
+            .OrderBy(n => n.Key, StringComparer.Ordinal)
+            .Select(n => n.Value.Record(n.Key, Kernel.Core))]);
+
+    private Binding Bind(string name)
+    {
+        if (!names.TryGetValue(name, out var binding))
+            names.Add(name, binding = new Binding());
+        return binding;
+    }
+
+    /// <summary>A rebind: a new version, and every kernel that cached the name is told to drop it.</summary>
+    private void Changed(string name, Binding binding)
+    {
+        binding.Version = ++version;
+        var notice = new NameChanged(name, binding.Version);
+        foreach (var subscriber in binding.Subscribers)
+        {
+            try
+            {
+                Kernel.Send(subscriber, notice);
+            }
+            catch (FosException)
+            {
+                // A core we cannot reach keeps a stale entry until its next failed call; the name stays right here.
+            }
+        }
+        binding.Subscribers.Clear(); // they re-subscribe on their next lookup
+    }
+
+    private sealed class Binding
+    {
+        public long Version;
+        public List<Endpoint> Members { get; } = [];
+        public HashSet<Endpoint> Subscribers { get; } = [];
+
+        public NameRecord Record(string name, CoreId asker) => new(name, Version, Nearness.Sort(Members, asker));
+    }
+}

@@ -1,0 +1,42 @@
+using Fos.Kernel;
+using Fos.Kernel.Naming;
+using Fos.Services.Naming;
+
+namespace Fos.Services;
+
+/// <summary>One server in the layout: where it runs and how busy it has been.</summary>
+public sealed record LayoutRow(CoreId Core, string Server, Endpoint Endpoint, long MessagesHandled);
+
+/// <summary>Brings up the system services on a runtime's cores, and reports where everything runs.</summary>
+public static class SystemBoot
+{
+    /// <summary>
+    /// Starts the naming server on the first core, tells every kernel where it is, and registers it
+    /// under <c>/sys/name</c>. Until this returns, name lookups fail with a clear "still booting".
+    /// </summary>
+    public static async Task<Endpoint> StartNaming(IFosRuntime runtime)
+    {
+        var first = runtime.Cores[0];
+        var nameServer = await runtime.Execute(first, k => Task.FromResult(k.StartServer(NameServer.Image)));
+        foreach (var core in runtime.Cores)
+            await runtime.Execute(core, k =>
+            {
+                k.NameServer = nameServer;
+                return Task.FromResult(true);
+            });
+        await runtime.Execute(first, k => k.Register(WellKnownNames.NameService, nameServer));
+        return nameServer;
+    }
+
+    /// <summary>Every server on every core, core by core.</summary>
+    public static async Task<IReadOnlyList<LayoutRow>> Layout(IFosRuntime runtime)
+    {
+        var rows = new List<LayoutRow>();
+        foreach (var core in runtime.Cores)
+        {
+            var servers = await runtime.Execute(core, k => Task.FromResult(k.Servers));
+            rows.AddRange(servers.Select(s => new LayoutRow(core, s.Name, s.Endpoint, s.MessagesHandled)));
+        }
+        return rows;
+    }
+}
