@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace Fos.Runtime;
 
 /// <summary>Linux CPU affinity (sched_setaffinity/sched_getaffinity) for the calling thread.</summary>
-internal static partial class Affinity
+public static partial class Affinity
 {
     private const int MaskWords = 16; // 1024 CPUs
 
