@@ -58,7 +58,7 @@ public sealed class CoreKernel : IKernel
     public int PendingCalls => pendingCalls.Count;
 
     public IReadOnlyList<ServerInfo> Servers =>
-        [.. servers.Select(s => new ServerInfo(Describe(s), s.Endpoint, mailboxes.TryGetValue(s.Endpoint.Address.Mailbox, out var m) ? m.Handled : 0))];
+        [.. servers.Select(s => new ServerInfo(s.ImageName, s.Endpoint, mailboxes.TryGetValue(s.Endpoint.Address.Mailbox, out var m) ? m.Handled : 0))];
 
     public ulong NextRandom() => host.NextRandom();
 
@@ -340,7 +340,7 @@ public sealed class CoreKernel : IKernel
     {
         var server = image.Create();
         var endpoint = Open(server.Receive, image.MailboxCapacity, server);
-        server.Attach(this, endpoint);
+        server.Attach(this, endpoint, image.Name);
         servers.Add(server);
         _ = RunOnStart(server);
         return endpoint;
@@ -389,8 +389,6 @@ public sealed class CoreKernel : IKernel
         foreach (var correlation in pendingCalls.Keys.ToList())
             Complete(correlation, null, new FosException(FosError.ShuttingDown, $"core {Core} is shutting down"));
     }
-
-    private static string Describe(Server server) => server.GetType().Name;
 
     private ValueTask<object?> HandleControl(Message message)
     {

@@ -15,10 +15,14 @@ public abstract class Server
     /// <summary>The server's main mailbox.</summary>
     public Endpoint Endpoint { get; private set; }
 
-    internal void Attach(IKernel owner, Endpoint endpoint)
+    /// <summary>The name of the image it was started from, as the layout shows it.</summary>
+    public string ImageName { get; private set; } = "";
+
+    internal void Attach(IKernel owner, Endpoint endpoint, string imageName)
     {
         kernel = owner;
         Endpoint = endpoint;
+        ImageName = imageName;
     }
 
     /// <summary>Runs once on the server's core after its mailbox opens. A throw stops the server.</summary>

@@ -11,7 +11,7 @@ namespace Fos.Services.Naming;
 /// </summary>
 public sealed class NameServer : Server
 {
-    public static readonly ServerImage Image = new("name", () => new NameServer());
+    public static readonly ServerImage Image = new("name-server", () => new NameServer());
 
     private readonly Dictionary<string, Binding> names = new(StringComparer.Ordinal);
     private long version;

@@ -1,0 +1,14 @@
+namespace Fos.Bench;
+
+/// <summary>How long and how carefully to measure.</summary>
+public sealed record BenchSettings
+{
+    /// <summary>Short chunks: a whole scenario in a couple of seconds (tests and CI).</summary>
+    public bool Quick { get; init; }
+
+    /// <summary>Alternating chunks per contender; the median chunk is reported.</summary>
+    public int Chunks { get; init; } = 11;
+
+    /// <summary>How long one chunk of one contender should run.</summary>
+    internal TimeSpan ChunkTarget => Quick ? TimeSpan.FromMilliseconds(10) : TimeSpan.FromMilliseconds(200);
+}

@@ -1,0 +1,9 @@
+using System.CommandLine;
+using Fos.Cli;
+
+var root = new RootCommand("fos — the factored operating system for manycores and clouds")
+{
+    BootCommand.Create(),
+    SimCommand.Create(),
+};
+return await root.Parse(args).InvokeAsync();
