@@ -10,5 +10,5 @@ public sealed record BenchSettings
     public int Chunks { get; init; } = 11;
 
     /// <summary>How long one chunk of one contender should run.</summary>
-    internal TimeSpan ChunkTarget => Quick ? TimeSpan.FromMilliseconds(10) : TimeSpan.FromMilliseconds(200);
+    internal TimeSpan ChunkTarget => Quick ? TimeSpan.FromMilliseconds(20) : TimeSpan.FromMilliseconds(200);
 }

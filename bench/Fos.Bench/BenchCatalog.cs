@@ -1,0 +1,27 @@
+namespace Fos.Bench;
+
+/// <summary>The scenarios <c>fos bench</c> knows, and the way to run one.</summary>
+public static class BenchCatalog
+{
+    public static IReadOnlyList<(string Name, string Description)> Scenarios { get; } =
+    [
+        (NullCallScenario.Name, "a call to a null server on another core, ns per call, against Linux getppid and a raw spin ping-pong"),
+        (MsgThroughputScenario.Name, "one-way messages per second to a sink on another core, unbatched and 64 per turn, against a raw SPSC ring"),
+    ];
+
+    /// <summary>Runs a scenario: every fos figure next to its baselines, measured in alternating chunks in this run.</summary>
+    /// <exception cref="ArgumentException">The scenario is unknown; the message lists the known ones.</exception>
+    public static Task<IReadOnlyList<BenchResult>> Run(string scenario, BenchSettings settings, Action<string>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        if (settings.Chunks < 1)
+            throw new ArgumentOutOfRangeException(nameof(settings), settings.Chunks, "a benchmark needs at least one chunk");
+        return scenario switch
+        {
+            NullCallScenario.Name => NullCallScenario.Run(settings, progress),
+            MsgThroughputScenario.Name => MsgThroughputScenario.Run(settings, progress),
+            _ => throw new ArgumentException(
+                $"unknown benchmark scenario '{scenario}'; known scenarios: {string.Join(", ", Scenarios.Select(s => s.Name))}", nameof(scenario)),
+        };
+    }
+}

@@ -1,0 +1,46 @@
+using System.Diagnostics;
+using Fos.Bench.Baselines;
+using Fos.Kernel;
+using Fos.Services.Basic;
+
+namespace Fos.Bench;
+
+/// <summary>
+/// nullcall: the fos "null system call", a call from core 0 to a server on core 1 that does nothing
+/// and answers at once, in nanoseconds per call, against the Linux null system call and against a
+/// raw cross-core round trip of two pinned threads.
+/// </summary>
+internal static class NullCallScenario
+{
+    public const string Name = "nullcall";
+    public const string Metric = "ns_per_call";
+
+    public static Task<IReadOnlyList<BenchResult>> Run(BenchSettings settings, Action<string>? progress) =>
+        Scenarios.OnMachine<IReadOnlyList<BenchResult>>(progress, async machine =>
+        {
+            var client = machine.Cores[0];
+            var nullServer = await machine.Execute(client, k => k.Spawn(NullServer.Image, machine.Cores[1]), Scenarios.Deadline);
+
+            var samples = await Interleaved.Measure(
+            [
+                new("fos null call", count => machine.Execute(client, k => CallLoop(k, nullServer, count), Scenarios.Deadline)),
+                new(LinuxNullSyscall.Id, LinuxNullSyscall.Measure),
+                new(SpinPingPong.Id, SpinPingPong.Measure),
+            ], settings, progress);
+
+            var fos = Scenarios.Nanoseconds(samples[0]);
+            return
+            [
+                new(Name, Metric, fos, "ns", LinuxNullSyscall.Id, Scenarios.Nanoseconds(samples[1])),
+                new(Name, Metric, fos, "ns", SpinPingPong.Id, Scenarios.Nanoseconds(samples[2])),
+            ];
+        });
+
+    // Runs on core 0: the timed loop is the program, so nothing outside the core is in the figure.
+    private static async Task<TimeSpan> CallLoop(CoreKernel kernel, Endpoint target, long count)
+    {
+        var start = Stopwatch.GetTimestamp();
+        for (var i = 0L; i < count; i++) await kernel.Call(target, null);
+        return Stopwatch.GetElapsedTime(start);
+    }
+}

@@ -1,0 +1,83 @@
+using System.Text.Json;
+using Fos.Bench;
+
+namespace Fos.Bench.Tests;
+
+/// <summary>Quick runs of every scenario: the right figures come out, finite and well formed.</summary>
+public class ScenarioTests
+{
+    private static readonly BenchSettings Quick = new() { Quick = true };
+
+    [Fact]
+    public async Task Nullcall_reports_the_fos_call_against_getppid_and_the_spin_ping_pong()
+    {
+        var progress = new List<string>();
+        var results = await BenchCatalog.Run("nullcall", Quick, progress.Add);
+
+        Assert.Equal(
+            [("ns_per_call", "linux-getppid"), ("ns_per_call", "raw-spin-pingpong")],
+            results.Select(r => (r.Metric, r.Baseline)));
+        Assert.All(results, r => Assert.Equal(("nullcall", "ns"), (r.Scenario, r.Unit)));
+        Assert.Single(results.Select(r => r.Value).Distinct()); // one fos figure, two baselines
+        AssertWellFormed(results);
+        Assert.Contains(progress, p => p.Contains($"chunk {Quick.Chunks}/{Quick.Chunks}", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Msg_throughput_reports_unbatched_and_batched_sends_against_the_raw_ring()
+    {
+        var results = await BenchCatalog.Run("msg-throughput", Quick);
+
+        Assert.Equal(
+            [("msgs_per_sec_unbatched", "raw-spsc-ring"), ("msgs_per_sec_batched", "raw-spsc-ring")],
+            results.Select(r => (r.Metric, r.Baseline)));
+        Assert.All(results, r => Assert.Equal(("msg-throughput", "msg/s"), (r.Scenario, r.Unit)));
+        AssertWellFormed(results);
+    }
+
+    [Fact]
+    public async Task A_single_chunk_is_enough_to_report()
+    {
+        var results = await BenchCatalog.Run("nullcall", Quick with { Chunks = 1 });
+        AssertWellFormed(results);
+    }
+
+    [Fact]
+    public void The_catalog_lists_both_scenarios_with_descriptions()
+    {
+        Assert.Equal(["nullcall", "msg-throughput"], BenchCatalog.Scenarios.Select(s => s.Name));
+        Assert.All(BenchCatalog.Scenarios, s => Assert.False(string.IsNullOrWhiteSpace(s.Description)));
+    }
+
+    [Fact]
+    public async Task An_unknown_scenario_is_refused_with_the_known_ones_named()
+    {
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() => BenchCatalog.Run("warp-drive", Quick));
+        Assert.Contains("warp-drive", ex.Message);
+        Assert.Contains("nullcall", ex.Message);
+        Assert.Contains("msg-throughput", ex.Message);
+    }
+
+    private static void AssertWellFormed(IReadOnlyList<BenchResult> results)
+    {
+        foreach (var result in results)
+        {
+            Assert.True(double.IsFinite(result.Value) && result.Value > 0, $"value {result.Value}");
+            Assert.True(double.IsFinite(result.BaselineValue) && result.BaselineValue > 0, $"baseline value {result.BaselineValue}");
+            Assert.Equal(result.Value / result.BaselineValue, result.Ratio, 12);
+
+            using var line = JsonDocument.Parse(BenchJson.Line(result));
+            var json = line.RootElement;
+            Assert.Equal(result.Scenario, json.GetProperty("scenario").GetString());
+            Assert.Equal(result.Metric, json.GetProperty("metric").GetString());
+            Assert.Equal(result.Value, json.GetProperty("value").GetDouble());
+            Assert.Equal(result.Unit, json.GetProperty("unit").GetString());
+            Assert.Equal(result.Baseline, json.GetProperty("baseline").GetString());
+            Assert.Equal(result.BaselineValue, json.GetProperty("baseline_value").GetDouble());
+            Assert.Equal(result.Ratio, json.GetProperty("ratio").GetDouble());
+        }
+        using var summary = JsonDocument.Parse(BenchJson.Summary(results[0].Scenario, results));
+        Assert.True(summary.RootElement.GetProperty("summary").GetBoolean());
+        Assert.Equal(results.Count, summary.RootElement.GetProperty("results").GetInt32());
+    }
+}
