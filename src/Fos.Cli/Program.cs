@@ -5,5 +5,6 @@ var root = new RootCommand("fos — the factored operating system for manycores 
 {
     BootCommand.Create(),
     SimCommand.Create(),
+    BenchCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -24,6 +24,7 @@ public sealed class CoreKernel : IKernel
     private IReadOnlyDictionary<CoreId, Endpoint> directory = new Dictionary<CoreId, Endpoint>();
     private uint nextMailbox = Address.KernelMailbox + 1;
     private ulong lastCorrelation;
+    private KernelTimer? timeoutSweep;
 
     public CoreKernel(ICoreHost host)
     {
@@ -120,10 +121,9 @@ public sealed class CoreKernel : IKernel
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero);
         stats.CallsMade++;
         var correlation = ++lastCorrelation;
-        var pending = new PendingCall(to.Address);
+        var pending = new PendingCall(to.Address, host.NowNanoseconds + timeout.Ticks * 100, timeout);
         pendingCalls.Add(correlation, pending);
-        pending.Timer = new KernelTimer(host.NowNanoseconds + (long)(timeout.Ticks * 100), () => TimeOut(correlation, timeout));
-        host.Schedule(pending.Timer);
+        ArmTimeoutSweep(pending.DeadlineNanoseconds);
         bool sent;
         try
         {
@@ -140,18 +140,44 @@ public sealed class CoreKernel : IKernel
         return pending.Task;
     }
 
-    private void TimeOut(ulong correlation, TimeSpan timeout)
+    // Call timeouts share one kernel timer set for the earliest deadline, not one timer per call: with
+    // a common timeout, deadlines only grow, so a call costs no timer at all while one is armed.
+    private void ArmTimeoutSweep(long deadline)
     {
-        if (!pendingCalls.TryGetValue(correlation, out var pending)) return;
-        stats.Timeouts++;
-        Complete(correlation, null, new FosException(FosError.Timeout,
-            $"no reply from {pending.Target} within {timeout.TotalMilliseconds:0.###} ms (its server may be dead, overloaded or unreachable)"));
+        if (timeoutSweep is { Cancelled: false } armed && armed.DueNanoseconds <= deadline) return;
+        timeoutSweep?.Cancel();
+        timeoutSweep = new KernelTimer(deadline, SweepTimeouts);
+        host.Schedule(timeoutSweep);
+    }
+
+    private void SweepTimeouts()
+    {
+        timeoutSweep = null;
+        var now = host.NowNanoseconds;
+        List<ulong>? expired = null;
+        var next = long.MaxValue;
+        foreach (var (correlation, pending) in pendingCalls)
+        {
+            if (pending.DeadlineNanoseconds <= now) (expired ??= []).Add(correlation);
+            else next = Math.Min(next, pending.DeadlineNanoseconds);
+        }
+        if (next != long.MaxValue) ArmTimeoutSweep(next);
+        if (expired is null) return;
+        expired.Sort(); // oldest call first, the same order on every run
+        foreach (var correlation in expired)
+        {
+            if (!pendingCalls.TryGetValue(correlation, out var pending)) continue;
+            stats.Timeouts++;
+            Complete(correlation, null, new FosException(FosError.Timeout,
+                $"no reply from {pending.Target} within {pending.Timeout.TotalMilliseconds:0.###} ms (its server may be dead, overloaded or unreachable)"));
+        }
     }
 
     private void Complete(ulong correlation, object? reply, Exception? error)
     {
         if (!pendingCalls.Remove(correlation, out var pending)) return;
-        pending.Timer?.Cancel();
+        if (error is FosException { Error: FosError.NoSuchMailbox or FosError.Timeout or FosError.CapabilityRefused })
+            ForgetNamesServedBy(pending.Target); // a rebind notice may have been lost: ask again next time
         if (error is null) pending.SetResult(reply);
         else pending.SetException(error);
     }
@@ -428,6 +454,15 @@ public sealed class CoreKernel : IKernel
         return record;
     }
 
+    private void ForgetNamesServedBy(Address target)
+    {
+        List<string>? stale = null;
+        foreach (var (name, record) in nameCache)
+            if (record.Members.Any(m => m.Address == target)) (stale ??= []).Add(name);
+        if (stale is null) return;
+        foreach (var name in stale) nameCache.Remove(name);
+    }
+
     /// <summary>Whether <paramref name="name"/> is in this kernel's name cache (for tests and the layout).</summary>
     public bool IsCached(string name) => nameCache.ContainsKey(name);
 
@@ -453,10 +488,11 @@ public sealed class CoreKernel : IKernel
     private Endpoint RequireNameServer() =>
         NameServer ?? throw new FosException(FosError.NoSuchName, $"the kernel of {Core} has no name server yet (the system is still booting)");
 
-    private sealed class PendingCall(Address target) : TaskCompletionSource<object?>
+    private sealed class PendingCall(Address target, long deadlineNanoseconds, TimeSpan timeout) : TaskCompletionSource<object?>
     {
         public Address Target { get; } = target;
-        public KernelTimer? Timer { get; set; }
+        public long DeadlineNanoseconds { get; } = deadlineNanoseconds;
+        public TimeSpan Timeout { get; } = timeout;
     }
 }
 
@@ -465,12 +501,11 @@ public static class NameValidation
 {
     public const int MaxLength = 256;
 
-    public static void Check(string name)
+    public static void Check(string? name)
     {
-        ArgumentNullException.ThrowIfNull(name);
-        if (name.Length is 0 or > MaxLength || name[0] != '/' || name.EndsWith('/') && name.Length > 1
+        if (name is null || name.Length is 0 or > MaxLength || name[0] != '/' || name.EndsWith('/') && name.Length > 1
             || name.Contains("//", StringComparison.Ordinal) || name.Any(char.IsControl) || name.Any(char.IsWhiteSpace))
             throw new FosException(FosError.BadRequest,
-                $"'{name}' is not a valid name: use an absolute path such as /sys/fs (at most {MaxLength} characters, no spaces)");
+                $"'{name ?? "(null)"}' is not a valid name: use an absolute path such as /sys/fs (at most {MaxLength} characters, no spaces)");
     }
 }

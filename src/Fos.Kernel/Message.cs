@@ -14,7 +14,7 @@ public readonly struct Message
     /// <summary>The immutable payload.</summary>
     public object? Body { get; }
 
-    /// <summary>Who sent it (a mailbox, or a core's kernel mailbox for calls made by plain code).</summary>
+    /// <summary>The sending core's kernel mailbox: replies go back through it. Use <c>From.CoreId</c> to know where the sender runs.</summary>
     public Address From { get; }
 
     /// <summary>The mailbox it was delivered to.</summary>

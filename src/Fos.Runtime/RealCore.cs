@@ -165,7 +165,7 @@ internal sealed class RealCore : ICoreHost
             if (idleSince == 0) idleSince = now;
             if (now - idleSince < spinTicks)
             {
-                Thread.SpinWait(8);
+                Thread.SpinWait(1);
                 continue;
             }
             Park();
@@ -177,9 +177,11 @@ internal sealed class RealCore : ICoreHost
     private int RunOnce()
     {
         var work = 0;
-        while (posted.TryDequeue(out var item))
+        // Only what was posted before this turn: a continuation that posts again (Task.Yield) waits for
+        // the next turn, so it cannot starve the rings.
+        for (var n = posted.Count; n > 0 && posted.TryDequeue(out var item); n--)
         {
-            Guard(() => item.Callback(item.State));
+            Guard(item.Callback, item.State);
             work++;
         }
         while (local.TryDequeue(out var envelope))
@@ -202,7 +204,7 @@ internal sealed class RealCore : ICoreHost
         work += FlushOverflow();
         while (external.TryDequeue(out var action))
         {
-            Guard(action);
+            Guard(static a => ((Action)a!)(), action);
             work++;
         }
         if (timers.Count > 0)
@@ -211,7 +213,7 @@ internal sealed class RealCore : ICoreHost
             while (timers.TryPeek(out var timer, out var due) && due <= now)
             {
                 timers.Dequeue();
-                Guard(timer.Fire);
+                Guard(static t => ((KernelTimer)t!).Fire(), timer);
                 work++;
             }
         }
@@ -276,11 +278,11 @@ internal sealed class RealCore : ICoreHost
         Volatile.Write(ref parked, 0);
     }
 
-    private void Guard(Action action)
+    private void Guard(SendOrPostCallback callback, object? state)
     {
         try
         {
-            action();
+            callback(state);
         }
         catch (Exception ex)
         {

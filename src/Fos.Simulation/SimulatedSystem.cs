@@ -39,6 +39,7 @@ public sealed class SimulatedSystem : IFosRuntime
     private readonly IncrementalHash trace = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private readonly List<string>? log;
     private readonly int ownerThread = Environment.CurrentManagedThreadId;
+    private bool dispatching; // a simulated core is running code now (only then may continuations be posted)
     private long sequence;
 
     public SimulatedSystem(SimOptions options)
@@ -182,6 +183,8 @@ public sealed class SimulatedSystem : IFosRuntime
     /// <summary>A whole machine dies: every one of its cores.</summary>
     public void CrashMachine(ushort machine)
     {
+        if (ordered.All(c => c.Core.Machine != machine))
+            throw new FosException(FosError.NoSuchCore, $"m{machine} is not a machine of this simulated system ({Options.Machines} machines)");
         foreach (var core in ordered.Where(c => c.Core.Machine == machine)) CrashCore(core.Core);
     }
 
@@ -230,9 +233,10 @@ public sealed class SimulatedSystem : IFosRuntime
 
     internal void Post(SimCore core, SendOrPostCallback callback, object? state)
     {
-        if (Environment.CurrentManagedThreadId != ownerThread)
+        if (Environment.CurrentManagedThreadId != ownerThread || !dispatching)
         {
-            // Only kernel-made tasks may resume server code; anything else breaks determinism.
+            // Only kernel-made tasks, completed while a simulated core runs, may resume server code;
+            // anything else (another thread, or the test's own code between runs) breaks determinism.
             lock (Faults) Faults.Add($"{core.Core}: a continuation arrived from another thread (server code awaited something that is not the kernel's)");
             return;
         }
@@ -259,6 +263,7 @@ public sealed class SimulatedSystem : IFosRuntime
             return;
         }
         SynchronizationContext.SetSynchronizationContext(core.Context);
+        dispatching = true;
         try
         {
             if (item.Timer is { } timer) timer.Fire();
@@ -275,18 +280,25 @@ public sealed class SimulatedSystem : IFosRuntime
             core.Kernel.Stats.HandlerFailures++;
             Faults.Add($"{core.Core} at {NowNanoseconds} ns: {ex.GetType().Name}: {ex.Message}");
         }
+        finally
+        {
+            dispatching = false;
+        }
     }
 
     private void InContext(SimCore core, Action action)
     {
         var outer = SynchronizationContext.Current;
         SynchronizationContext.SetSynchronizationContext(core.Context);
+        var wasDispatching = dispatching;
+        dispatching = true;
         try
         {
             action();
         }
         finally
         {
+            dispatching = wasDispatching;
             SynchronizationContext.SetSynchronizationContext(outer);
         }
     }

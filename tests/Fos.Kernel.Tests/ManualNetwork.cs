@@ -10,6 +10,7 @@ public sealed class ManualNetwork
 {
     private readonly Dictionary<CoreId, ManualHost> hosts = [];
     private readonly Queue<Envelope> inFlight = new();
+    private readonly ManualContext context = new();
     private ulong random = 42;
 
     public long NowNanoseconds { get; private set; }
@@ -27,16 +28,36 @@ public sealed class ManualNetwork
         return host.Kernel;
     }
 
-    /// <summary>Delivers everything in flight (and whatever that causes) until the network is quiet.</summary>
+    /// <summary>
+    /// Delivers everything in flight, and runs every continuation handlers posted, until the
+    /// network is quiet. Handlers run under this network's own context, as they would on a core's
+    /// loop, so an awaited handler resumes here and not on the test framework's threads.
+    /// </summary>
     public int Pump()
     {
         var delivered = 0;
-        while (inFlight.TryDequeue(out var envelope))
+        InContext(() =>
         {
-            delivered++;
-            if (hosts.TryGetValue(envelope.To.CoreId, out var host)) host.Kernel!.Deliver(envelope);
-        }
+            while (true)
+            {
+                if (inFlight.TryDequeue(out var envelope))
+                {
+                    delivered++;
+                    if (hosts.TryGetValue(envelope.To.CoreId, out var host)) host.Kernel!.Deliver(envelope);
+                }
+                else if (context.TryRunOne()) { }
+                else break;
+            }
+        });
         return delivered;
+    }
+
+    private void InContext(Action action)
+    {
+        var saved = SynchronizationContext.Current;
+        SynchronizationContext.SetSynchronizationContext(context);
+        try { action(); }
+        finally { SynchronizationContext.SetSynchronizationContext(saved); }
     }
 
     /// <summary>Puts an envelope on the wire as if some core had sent it (for forgeries).</summary>
@@ -55,7 +76,7 @@ public sealed class ManualNetwork
             foreach (var timer in host.Timers.Where(t => t.DueNanoseconds <= NowNanoseconds).OrderBy(t => t.DueNanoseconds).ToList())
             {
                 host.Timers.Remove(timer);
-                timer.Fire();
+                InContext(timer.Fire);
             }
         }
         Pump();
@@ -66,6 +87,29 @@ public sealed class ManualNetwork
         var z = random += 0x9E3779B97F4A7C15UL;
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
         return z ^ (z >> 27);
+    }
+
+    /// <summary>The single "core loop" of all manual hosts: posts queue up until the next pump.</summary>
+    private sealed class ManualContext : SynchronizationContext
+    {
+        private readonly Queue<(SendOrPostCallback Callback, object? State)> posted = new();
+
+        public override void Post(SendOrPostCallback d, object? state)
+        {
+            lock (posted) posted.Enqueue((d, state));
+        }
+
+        public override void Send(SendOrPostCallback d, object? state) =>
+            throw new NotSupportedException("a core loop never blocks on another");
+
+        public bool TryRunOne()
+        {
+            (SendOrPostCallback Callback, object? State) item;
+            lock (posted)
+                if (!posted.TryDequeue(out item)) return false;
+            item.Callback(item.State);
+            return true;
+        }
     }
 
     private sealed class ManualHost(ManualNetwork network, CoreId core) : ICoreHost

@@ -21,7 +21,7 @@ public sealed class NameServer : Server
         NameRegister register => Register(register, message.From.CoreId),
         NameUnregister unregister => Unregister(unregister, message.From.CoreId),
         NameLookup lookup => Lookup(lookup),
-        NameList list => List(list),
+        NameList list => List(list, message.From.CoreId),
         _ => throw new FosException(FosError.BadRequest, $"the name server does not understand {message.Body?.GetType().Name ?? "null"}"),
     });
 
@@ -54,10 +54,10 @@ public sealed class NameServer : Server
         return binding.Record(request.Name, request.Asker);
     }
 
-    private NameListing List(NameList request) =>
+    private NameListing List(NameList request, CoreId asker) =>
         new([.. names.Where(n => n.Key.StartsWith(request.Prefix, StringComparison.Ordinal) && n.Value.Members.Count > 0)
             .OrderBy(n => n.Key, StringComparer.Ordinal)
-            .Select(n => n.Value.Record(n.Key, Kernel.Core))]);
+            .Select(n => n.Value.Record(n.Key, asker))]);
 
     private Binding Bind(string name)
     {
@@ -79,10 +79,11 @@ public sealed class NameServer : Server
             }
             catch (FosException)
             {
-                // A core we cannot reach keeps a stale entry until its next failed call; the name stays right here.
+                // A core we cannot reach keeps a stale entry until a call to a gone member fails; its kernel
+                // then forgets the name and asks again, which subscribes it anew.
             }
         }
-        binding.Subscribers.Clear(); // they re-subscribe on their next lookup
+        binding.Subscribers.Clear(); // told once; they re-subscribe on their next lookup
     }
 
     private sealed class Binding
