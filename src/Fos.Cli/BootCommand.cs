@@ -18,7 +18,7 @@ internal static class BootCommand
         };
         cores.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<int>() is < 1 or > 4096) r.AddError("--cores must be between 1 and 4096");
+            if (r.GetValueOrDefault<int>() is < 1 or > Machine.MaxCores) r.AddError($"--cores must be between 1 and {Machine.MaxCores}");
         });
         var machine = new Option<int>("--machine")
         {
@@ -29,18 +29,33 @@ internal static class BootCommand
         {
             if (r.GetValueOrDefault<int>() is < 1 or > ushort.MaxValue) r.AddError("--machine must be between 1 and 65535");
         });
+        var spin = new Option<double?>("--spin-us")
+        {
+            Description = "microseconds an idle core polls before it parks (default 50; 0 when oversubscribed)",
+        };
+        spin.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<double?>() is { } v && (v < 0 || v > 1_000_000 || double.IsNaN(v)))
+                r.AddError("--spin-us must be between 0 and 1000000");
+        });
         var command = new Command("boot", "Boot a fos machine on this host, print its layout, and stay up until stopped (Ctrl+C)")
         {
             cores,
             machine,
+            spin,
         };
-        command.SetAction((result, cancel) => Run(result.GetValue(cores), (ushort)result.GetValue(machine), cancel));
+        command.SetAction((result, cancel) => Run(new MachineOptions
+        {
+            Cores = result.GetValue(cores),
+            MachineId = (ushort)result.GetValue(machine),
+            SpinBeforePark = result.GetValue(spin) is { } us ? TimeSpan.FromMicroseconds(us) : null,
+        }, cancel));
         return command;
     }
 
-    private static async Task<int> Run(int cores, ushort machineId, CancellationToken cancel)
+    private static async Task<int> Run(MachineOptions options, CancellationToken cancel)
     {
-        var machine = Machine.Start(new MachineOptions { Cores = cores, MachineId = machineId });
+        var machine = Machine.Start(options);
         await using (machine)
         {
             await SystemBoot.StartNaming(machine);
@@ -52,7 +67,7 @@ internal static class BootCommand
                 stopped.TrySetResult();
             });
             using var registration = cancel.Register(() => stopped.TrySetResult());
-            AnsiConsole.MarkupLine($"[green]fos is up[/] on {cores} cores. Press Ctrl+C to stop.");
+            AnsiConsole.MarkupLine($"[green]fos is up[/] on {machine.CoreCount} cores. Press Ctrl+C to stop.");
             await stopped.Task;
             AnsiConsole.MarkupLine("stopping fos…");
         }

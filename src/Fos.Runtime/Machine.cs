@@ -10,7 +10,7 @@ namespace Fos.Runtime;
 public sealed class Machine : IFosRuntime
 {
     private readonly RealCore[] cores;
-    private readonly SpscRing?[][] inbound; // inbound[to][from]
+    private readonly SpscRing?[][] outbound; // outbound[from][to], made on first use by core `from` alone
     private readonly IReadOnlyList<int> cpus;
     private readonly long bootTimestamp = Stopwatch.GetTimestamp();
     private readonly List<string> faults = [];
@@ -18,21 +18,18 @@ public sealed class Machine : IFosRuntime
 
     private Machine(MachineOptions options)
     {
-        if (options.Cores is < 1 or > 4096)
-            throw new ArgumentOutOfRangeException(nameof(options), options.Cores, "a machine has between 1 and 4096 fos cores");
+        if (options.Cores is < 1 or > MaxCores)
+            throw new ArgumentOutOfRangeException(nameof(options), options.Cores, $"a machine has between 1 and {MaxCores} fos cores");
         Options = options;
         CoreCount = options.Cores;
         cpus = Affinity.AllowedCpus();
         Oversubscribed = CoreCount > cpus.Count;
         PinsCores = options.Pin ?? !Oversubscribed;
         SpinBeforePark = options.SpinBeforePark ?? (Oversubscribed ? TimeSpan.Zero : TimeSpan.FromMicroseconds(50));
-        inbound = new SpscRing?[CoreCount][];
-        for (var to = 0; to < CoreCount; to++)
-        {
-            inbound[to] = new SpscRing?[CoreCount];
-            for (var from = 0; from < CoreCount; from++)
-                if (from != to) inbound[to][from] = new SpscRing(options.RingCapacity);
-        }
+        // Rings are made when a pair of cores first talks: n² rings of 64 KiB each up front would
+        // cost a 64-core machine a quarter of a gigabyte for pairs that never exchange a message.
+        outbound = new SpscRing?[CoreCount][];
+        for (var from = 0; from < CoreCount; from++) outbound[from] = new SpscRing?[CoreCount];
         cores = new RealCore[CoreCount];
         for (var i = 0; i < CoreCount; i++) cores[i] = new RealCore(this, i);
         var directory = cores.ToDictionary(c => c.Core, c => c.Kernel.ControlEndpoint);
@@ -46,6 +43,9 @@ public sealed class Machine : IFosRuntime
         foreach (var core in machine.cores) core.Start();
         return machine;
     }
+
+    /// <summary>The most fos cores one machine process runs.</summary>
+    public const int MaxCores = 1024;
 
     public MachineOptions Options { get; }
 
@@ -80,9 +80,19 @@ public sealed class Machine : IFosRuntime
 
     internal RealCore Core(int index) => cores[index];
 
-    internal SpscRing Ring(int from, int to) => inbound[to][from]!;
+    /// <summary>The ring from one core to another; only core <paramref name="from"/> may call this.</summary>
+    internal SpscRing Ring(int from, int to) => outbound[from][to] ?? NewRing(from, to);
 
-    internal SpscRing?[] InboundRings(int to) => inbound[to];
+    private SpscRing NewRing(int from, int to)
+    {
+        var ring = new SpscRing(Options.RingCapacity);
+        outbound[from][to] = ring;
+        cores[to].Adopt(ring);
+        return ring;
+    }
+
+    /// <summary>How many rings exist, for the layout and tests (pairs that have talked).</summary>
+    public int RingCount => outbound.Sum(row => row.Count(r => r is not null));
 
     internal int? Pin(int index)
     {

@@ -7,7 +7,7 @@ namespace Fos.Runtime;
 
 /// <summary>
 /// One fos core on real hardware: a dedicated thread (pinned to a CPU when the host has enough)
-/// running its kernel's loop. The loop polls the rings from every other core, its own local queue,
+/// running its kernel's loop. The loop polls the ring from every core that has sent to it, its own local queue,
 /// timers and work handed in from outside; when it finds nothing for <see cref="MachineOptions.SpinBeforePark"/>
 /// it parks, and a sender wakes it. The loop is also the core's SynchronizationContext, so an
 /// await in a server resumes on this core and nowhere else.
@@ -19,6 +19,8 @@ internal sealed class RealCore : ICoreHost
     private readonly Queue<Envelope> local = new();
     private readonly Queue<(SendOrPostCallback Callback, object? State)> posted = new();
     private readonly ConcurrentQueue<Action> external = new();
+    private readonly ConcurrentQueue<SpscRing> adopted = new();
+    private readonly List<SpscRing> inbound = [];
     private readonly PriorityQueue<KernelTimer, long> timers = new();
     private readonly Queue<Envelope>?[] overflow;
     private readonly bool[] doorbell;
@@ -124,6 +126,9 @@ internal sealed class RealCore : ICoreHost
         Notify();
     }
 
+    /// <summary>A producer made a ring to this core; this core reads it from its next turn on.</summary>
+    public void Adopt(SpscRing ring) => adopted.Enqueue(ring);
+
     /// <summary>Called by a producer after it published work for this core: wake it if it sleeps.</summary>
     public void Notify()
     {
@@ -189,11 +194,10 @@ internal sealed class RealCore : ICoreHost
             Kernel.Deliver(envelope);
             work++;
         }
-        var rings = machine.InboundRings(index);
-        for (var from = 0; from < rings.Length; from++)
+        while (adopted.TryDequeue(out var adoptedRing)) inbound.Add(adoptedRing);
+        for (var i = 0; i < inbound.Count; i++)
         {
-            var ring = rings[from];
-            if (ring is null) continue;
+            var ring = inbound[i];
             // A bounded batch per ring, so one chatty sender cannot starve the others.
             for (var n = 0; n < 64 && ring.TryRead(out var envelope); n++)
             {
@@ -252,9 +256,9 @@ internal sealed class RealCore : ICoreHost
 
     private bool HasWork()
     {
-        if (posted.Count > 0 || local.Count > 0 || !external.IsEmpty) return true;
-        foreach (var ring in machine.InboundRings(index))
-            if (ring is not null && ring.HasItem) return true;
+        if (posted.Count > 0 || local.Count > 0 || !external.IsEmpty || !adopted.IsEmpty) return true;
+        foreach (var ring in inbound)
+            if (ring.HasItem) return true;
         foreach (var backlog in overflow)
             if (backlog is { Count: > 0 }) return true;
         return timers.TryPeek(out _, out var due) && due <= NowNanoseconds;
