@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Fos.Integration.Tests;
+
+/// <summary>The real <c>fos</c> command as a child process, with its output captured line by line.</summary>
+public sealed class FosCommand : IAsyncDisposable
+{
+    private readonly Process process;
+    private readonly List<string> stdout = [];
+    private readonly StringBuilder stderr = new();
+    private readonly TaskCompletionSource exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private FosCommand(IEnumerable<string> args)
+    {
+        var fos = Path.Combine(AppContext.BaseDirectory, "fos.dll");
+        if (!File.Exists(fos)) throw new FileNotFoundException("fos.dll was not built next to the tests", fos);
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(fos);
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        start.Environment["DOTNET_NOLOGO"] = "1";
+        start.Environment["NO_COLOR"] = "1";
+        start.Environment["COLUMNS"] = "200";
+        process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (stdout) stdout.Add(e.Data);
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (stderr) stderr.AppendLine(e.Data);
+        };
+        process.Exited += (_, _) => exited.TrySetResult();
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
+
+    public static FosCommand Start(params string[] args) => new(args);
+
+    /// <summary>Runs fos to its end and returns its exit code and output.</summary>
+    public static async Task<(int ExitCode, IReadOnlyList<string> Stdout, string Stderr)> Run(params string[] args)
+    {
+        await using var fos = Start(args);
+        var code = await fos.WaitForExit(Deadline);
+        return (code, fos.Stdout, fos.Stderr);
+    }
+
+    public int Pid => process.Id;
+
+    public IReadOnlyList<string> Stdout
+    {
+        get { lock (stdout) return [.. stdout]; }
+    }
+
+    public string Stderr
+    {
+        get { lock (stderr) return stderr.ToString(); }
+    }
+
+    /// <summary>Waits until a line of stdout contains <paramref name="text"/>; fails with the output so far.</summary>
+    public async Task<string> WaitForLine(string text, TimeSpan deadline)
+    {
+        var until = DateTime.UtcNow + deadline;
+        while (DateTime.UtcNow < until)
+        {
+            var found = Stdout.FirstOrDefault(l => l.Contains(text, StringComparison.Ordinal));
+            if (found is not null) return found;
+            if (exited.Task.IsCompleted && Stdout.All(l => !l.Contains(text, StringComparison.Ordinal)))
+            {
+                await process.WaitForExitAsync(); // flush the readers
+                found = Stdout.FirstOrDefault(l => l.Contains(text, StringComparison.Ordinal));
+                if (found is not null) return found;
+                throw new InvalidOperationException($"fos exited ({process.ExitCode}) without printing '{text}'.\n{Describe()}");
+            }
+            await Task.WhenAny(exited.Task, Task.Delay(20));
+        }
+        throw new TimeoutException($"fos did not print '{text}' within {deadline.TotalSeconds:0} s.\n{Describe()}");
+    }
+
+    public async Task<int> WaitForExit(TimeSpan deadline)
+    {
+        using var cancel = new CancellationTokenSource(deadline);
+        try
+        {
+            await process.WaitForExitAsync(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"fos did not exit within {deadline.TotalSeconds:0} s.\n{Describe()}");
+        }
+        return process.ExitCode;
+    }
+
+    /// <summary>Sends a signal, as a service manager or the shell's Ctrl+C would.</summary>
+    public void Signal(int signal)
+    {
+        if (Kill(process.Id, signal) != 0) throw new InvalidOperationException($"kill({process.Id}, {signal}) failed");
+    }
+
+    public const int SigInt = 2;
+    public const int SigTerm = 15;
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+
+    private string Describe() => $"stdout:\n{string.Join('\n', Stdout)}\nstderr:\n{Stderr}";
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+        process.Dispose();
+    }
+}
