@@ -1,7 +1,11 @@
 namespace Fos.Bench;
 
-/// <summary>One thing being timed: runs the given number of operations and says how long they took.</summary>
-internal sealed record Contender(string Name, Func<long, Task<TimeSpan>> Run);
+/// <summary>
+/// One thing being timed: runs the given number of operations and says how long they took.
+/// <paramref name="FixedCount"/> skips calibration (for operations whose timed part is a small
+/// share of their wall time); the first run is then a warm-up only.
+/// </summary>
+internal sealed record Contender(string Name, Func<long, Task<TimeSpan>> Run, long? FixedCount = null);
 
 /// <summary>
 /// Runs contenders in short alternating chunks (a, b, c, a, b, c, ...) so that each sees the same
@@ -17,7 +21,9 @@ internal static class Interleaved
         for (var c = 0; c < contenders.Count; c++)
         {
             progress?.Invoke($"calibrating {contenders[c].Name}");
-            counts[c] = await Calibrate(contenders[c], settings.ChunkTarget);
+            counts[c] = contenders[c].FixedCount is { } fixedCount
+                ? await WarmUp(contenders[c], fixedCount)
+                : await Calibrate(contenders[c], settings.ChunkTarget);
         }
         var samples = contenders.Select(_ => new double[settings.Chunks]).ToArray();
         for (var chunk = 0; chunk < settings.Chunks; chunk++)
@@ -55,6 +61,12 @@ internal static class Interleaved
             }
             count *= elapsed < target / 64 ? 16 : 4;
         }
+    }
+
+    private static async Task<long> WarmUp(Contender contender, long count)
+    {
+        await contender.Run(count);
+        return count;
     }
 
     private static long Scale(long count, TimeSpan elapsed, TimeSpan target) =>

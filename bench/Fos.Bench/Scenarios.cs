@@ -14,10 +14,10 @@ internal static class Scenarios
     /// A core that hung cannot be stopped (stopping joins its thread), so on a timeout the machine
     /// is left behind (its threads are background threads) and the timeout is reported instead.
     /// </summary>
-    public static async Task<T> OnMachine<T>(Action<string>? progress, Func<Machine, Task<T>> body)
+    public static async Task<T> OnMachine<T>(Action<string>? progress, Func<Machine, Task<T>> body, MachineOptions? options = null)
     {
         progress?.Invoke("booting a 2-core machine");
-        var machine = Machine.Start(new MachineOptions { Cores = 2 });
+        var machine = Machine.Start(options ?? new MachineOptions { Cores = 2 });
         var hung = false;
         try
         {

@@ -23,6 +23,7 @@ internal sealed class RealCore : ICoreHost
     private readonly List<SpscRing> inbound = [];
     private readonly PriorityQueue<KernelTimer, long> timers = new();
     private readonly Queue<Envelope>?[] overflow;
+    private int backlogged; // how many of overflow are non-empty, so an idle turn skips them all
     private readonly bool[] doorbell;
     private readonly List<int> doorbellList = [];
     private readonly ManualResetEventSlim wake = new(false, spinCount: 0);
@@ -86,6 +87,7 @@ internal sealed class RealCore : ICoreHost
         else if (!machine.Ring(index, to.Core).TryWrite(envelope))
         {
             (overflow[to.Core] ??= new Queue<Envelope>()).Enqueue(envelope);
+            backlogged++;
             machine.Core(to.Core).Notify(); // full: make sure the receiver is awake to drain it
             return true;
         }
@@ -238,18 +240,21 @@ internal sealed class RealCore : ICoreHost
 
     private int FlushOverflow()
     {
+        if (backlogged == 0) return 0;
         var moved = 0;
         for (var to = 0; to < overflow.Length; to++)
         {
             var backlog = overflow[to];
             if (backlog is not { Count: > 0 }) continue;
             var ring = machine.Ring(index, to);
+            var before = moved;
             while (backlog.TryPeek(out var envelope) && ring.TryWrite(envelope))
             {
                 backlog.Dequeue();
                 moved++;
             }
-            if (moved > 0) machine.Core(to).Notify();
+            if (backlog.Count == 0) backlogged--;
+            if (moved > before) machine.Core(to).Notify();
         }
         return moved;
     }
@@ -259,8 +264,7 @@ internal sealed class RealCore : ICoreHost
         if (posted.Count > 0 || local.Count > 0 || !external.IsEmpty || !adopted.IsEmpty) return true;
         foreach (var ring in inbound)
             if (ring.HasItem) return true;
-        foreach (var backlog in overflow)
-            if (backlog is { Count: > 0 }) return true;
+        if (backlogged > 0) return true;
         return timers.TryPeek(out _, out var due) && due <= NowNanoseconds;
     }
 
@@ -274,7 +278,7 @@ internal sealed class RealCore : ICoreHost
             if (timers.TryPeek(out _, out var due))
                 timeout = (int)Math.Clamp((due - NowNanoseconds) / 1_000_000 + 1, 0, int.MaxValue);
             // Backlogged sends wait for the receiver to drain its ring: poll them at 1 ms.
-            if (overflow.Any(o => o is { Count: > 0 })) timeout = Math.Min(timeout == Timeout.Infinite ? 1 : timeout, 1);
+            if (backlogged > 0) timeout = Math.Min(timeout == Timeout.Infinite ? 1 : timeout, 1);
             Interlocked.Increment(ref Parks);
             wake.Wait(timeout);
             wake.Reset();

@@ -36,6 +36,18 @@ public class ScenarioTests
     }
 
     [Fact]
+    public async Task Wakeup_reports_calls_after_idleness_within_and_past_the_spin_budget()
+    {
+        var results = await BenchCatalog.Run("wakeup", Quick with { Chunks = 3 });
+
+        Assert.Equal(
+            ["ns_per_call_after_20us_idle", "ns_per_call_after_200us_idle", "ns_per_call_after_20us_idle_spin0"],
+            results.Select(r => r.Metric));
+        Assert.All(results, r => Assert.Equal(("wakeup", "ns", "raw-spin-pingpong"), (r.Scenario, r.Unit, r.Baseline)));
+        AssertWellFormed(results);
+    }
+
+    [Fact]
     public async Task A_single_chunk_is_enough_to_report()
     {
         var results = await BenchCatalog.Run("nullcall", Quick with { Chunks = 1 });
@@ -43,9 +55,9 @@ public class ScenarioTests
     }
 
     [Fact]
-    public void The_catalog_lists_both_scenarios_with_descriptions()
+    public void The_catalog_lists_every_scenario_with_a_description()
     {
-        Assert.Equal(["nullcall", "msg-throughput"], BenchCatalog.Scenarios.Select(s => s.Name));
+        Assert.Equal(["nullcall", "msg-throughput", "wakeup"], BenchCatalog.Scenarios.Select(s => s.Name));
         Assert.All(BenchCatalog.Scenarios, s => Assert.False(string.IsNullOrWhiteSpace(s.Description)));
     }
 
