@@ -300,7 +300,7 @@ public sealed class CoreKernel : IKernel
             Reply(envelope, EnvelopeKind.Reply, reply);
         else
             Reply(envelope, EnvelopeKind.Fault, error is FosException fos
-                ? new KernelFault(fos.Error, fos.Message)
+                ? new KernelFault(fos.Error, fos.Message, fos.Code)
                 : new KernelFault(FosError.HandlerFailed, $"{envelope.To} failed handling {envelope.Body?.GetType().Name ?? "null"}: {error.GetType().Name}: {error.Message}"));
     }
 
@@ -465,6 +465,10 @@ public sealed class CoreKernel : IKernel
 
     /// <summary>Whether <paramref name="name"/> is in this kernel's name cache (for tests and the layout).</summary>
     public bool IsCached(string name) => nameCache.ContainsKey(name);
+
+    public Storage.IStore OpenStore(string name) =>
+        (host.Stores ?? throw new FosException(FosError.NoStorage,
+            $"{Core} has no storage for '{name}': boot the machine with a data directory")).Open(name);
 
     public Task<NameRecord> Register(string name, Endpoint member)
     {

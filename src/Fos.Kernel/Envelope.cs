@@ -42,4 +42,4 @@ public readonly struct Envelope
 }
 
 /// <summary>The body of a <see cref="EnvelopeKind.Fault"/>: why a call failed, said plainly.</summary>
-public sealed record KernelFault(FosError Error, string Message);
+public sealed record KernelFault(FosError Error, string Message, string? Code = null);

@@ -23,6 +23,10 @@ public enum FosError
     NoSuchCore,
     /// <summary>The kernel is shutting down.</summary>
     ShuttingDown,
+    /// <summary>This machine has no storage for services (it was booted without a data directory).</summary>
+    NoStorage,
+    /// <summary>A service refused the request for a reason of its own; <see cref="FosException.Code"/> says which (a POSIX error name for files).</summary>
+    ServiceError,
 }
 
 /// <summary>A failed kernel operation, with the reason in <see cref="Error"/>.</summary>
@@ -30,7 +34,14 @@ public class FosException : Exception
 {
     public FosError Error { get; }
 
-    public FosException(FosError error, string message) : base(message) => Error = error;
+    public FosException(FosError error, string message, string? code = null) : base(message)
+    {
+        Error = error;
+        Code = code;
+    }
 
-    public FosException(KernelFault fault) : this(fault.Error, fault.Message) { }
+    public FosException(KernelFault fault) : this(fault.Error, fault.Message, fault.Code) { }
+
+    /// <summary>The service's own reason, for <see cref="FosError.ServiceError"/> (for example "ENOENT").</summary>
+    public string? Code { get; }
 }

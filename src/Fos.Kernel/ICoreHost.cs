@@ -26,4 +26,7 @@ public interface ICoreHost
 
     /// <summary>A fresh unguessable capability (cryptographic on real cores, seeded in the simulator).</summary>
     Capability NewCapability();
+
+    /// <summary>Where services on this core open their stores; null when the machine has no storage.</summary>
+    Storage.IStoreProvider? Stores => null;
 }

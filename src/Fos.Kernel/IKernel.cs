@@ -63,6 +63,13 @@ public interface IKernel
     /// <summary>Removes <paramref name="member"/> from the members of <paramref name="name"/>.</summary>
     Task<NameRecord> Unregister(string name, Endpoint member);
 
+    /// <summary>
+    /// Opens the store called <paramref name="name"/> (created if new): a service's storage port.
+    /// The server that opens a store closes it (disposes it) when it stops.
+    /// </summary>
+    /// <exception cref="FosException"><see cref="FosError.NoStorage"/> when this machine was booted without storage.</exception>
+    Storage.IStore OpenStore(string name);
+
     /// <summary>What this kernel has counted since boot.</summary>
     KernelStats Stats { get; }
 

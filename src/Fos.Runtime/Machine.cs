@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Fos.Kernel;
+using Fos.Runtime.Storage;
 
 namespace Fos.Runtime;
 
@@ -14,6 +15,7 @@ public sealed class Machine : IFosRuntime
     private readonly IReadOnlyList<int> cpus;
     private readonly long bootTimestamp = Stopwatch.GetTimestamp();
     private readonly List<string> faults = [];
+    private readonly DataDirectoryLock? dataLock;
     private bool stopped;
 
     private Machine(MachineOptions options)
@@ -30,6 +32,11 @@ public sealed class Machine : IFosRuntime
         // cost a 64-core machine a quarter of a gigabyte for pairs that never exchange a message.
         outbound = new SpscRing?[CoreCount][];
         for (var from = 0; from < CoreCount; from++) outbound[from] = new SpscRing?[CoreCount];
+        if (options.DataDirectory is { } data)
+        {
+            dataLock = DataDirectoryLock.Take(data);
+            Stores = new DiskStores(data, options.StoreEngine);
+        }
         cores = new RealCore[CoreCount];
         for (var i = 0; i < CoreCount; i++) cores[i] = new RealCore(this, i);
         var directory = cores.ToDictionary(c => c.Core, c => c.Kernel.ControlEndpoint);
@@ -48,6 +55,9 @@ public sealed class Machine : IFosRuntime
     public const int MaxCores = 1024;
 
     public MachineOptions Options { get; }
+
+    /// <summary>The services' stores, or null for a machine without a data directory.</summary>
+    public DiskStores? Stores { get; }
 
     public int CoreCount { get; }
 
@@ -142,6 +152,8 @@ public sealed class Machine : IFosRuntime
         if (stopped) return ValueTask.CompletedTask;
         stopped = true;
         foreach (var core in cores) core.Stop();
+        Stores?.Dispose();
+        dataLock?.Dispose();
         return ValueTask.CompletedTask;
     }
 }

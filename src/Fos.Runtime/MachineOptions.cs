@@ -26,4 +26,13 @@ public sealed record MachineOptions
 
     /// <summary>Pin each core's thread to its own CPU. Null: pin when the host has at least as many CPUs as cores.</summary>
     public bool? Pin { get; init; }
+
+    /// <summary>
+    /// Where the machine keeps its services' stores and its lock; null: no storage (services that
+    /// need a disk refuse to start). Only one machine process may use a data directory at a time.
+    /// </summary>
+    public string? DataDirectory { get; init; }
+
+    /// <summary>The storage engine behind services' stores.</summary>
+    public Storage.StoreEngine StoreEngine { get; init; } = Storage.StoreEngine.RocksDb;
 }

@@ -119,6 +119,8 @@ internal sealed class RealCore : ICoreHost
         return new Capability(BitConverter.ToUInt64(secret), BitConverter.ToUInt64(secret[8..]));
     }
 
+    public Fos.Kernel.Storage.IStoreProvider? Stores => machine.Stores;
+
     // ---- work from other threads -------------------------------------------------------------
 
     /// <summary>Hands work to this core from any thread.</summary>

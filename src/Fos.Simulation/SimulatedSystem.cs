@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Fos.Kernel;
+using Fos.Kernel.Storage;
 
 namespace Fos.Simulation;
 
@@ -20,6 +21,9 @@ public sealed record SimOptions
 
     /// <summary>Keep a readable line per delivered message (for <c>fos sim --verbose</c> and failing tests).</summary>
     public bool KeepLog { get; init; }
+
+    /// <summary>How long a store's sync takes on the simulated disk.</summary>
+    public TimeSpan SyncLatency { get; init; } = TimeSpan.FromMicroseconds(100);
 }
 
 /// <summary>
@@ -50,6 +54,7 @@ public sealed class SimulatedSystem : IFosRuntime
         Options = options;
         network = new SimRandom(options.Seed);
         log = options.KeepLog ? [] : null;
+        Disk = new SimDisk(this);
         for (var m = 1; m <= options.Machines; m++)
             for (var c = 0; c < options.CoresPerMachine; c++)
             {
@@ -62,6 +67,12 @@ public sealed class SimulatedSystem : IFosRuntime
     }
 
     public SimOptions Options { get; }
+
+    /// <summary>The simulated disk behind every store of every machine.</summary>
+    internal SimDisk Disk { get; }
+
+    /// <summary>The keys and values of a store that would survive a crash now.</summary>
+    public IReadOnlyDictionary<byte[], byte[]> DurableContents(string store) => Disk.Durable(store);
 
     public string Kind => "simulated";
 
@@ -169,6 +180,7 @@ public sealed class SimulatedSystem : IFosRuntime
         if (target.Dead) return;
         target.Dead = true;
         Record($"crash core {core}");
+        Disk.Crash(core);
     }
 
     /// <summary>A server dies: its mailboxes close, and calls to it fail from now on.</summary>
@@ -227,6 +239,10 @@ public sealed class SimulatedSystem : IFosRuntime
         lastArrival[(from, to)] = arrival;
         return arrival;
     }
+
+    /// <summary>Runs <paramref name="action"/> on <paramref name="core"/> after <paramref name="delay"/> of virtual time (unless it dies).</summary>
+    internal void After(SimCore core, TimeSpan delay, Action action) =>
+        Enqueue(NowNanoseconds + delay.Ticks * 100, core, new SimEvent(action));
 
     internal void Schedule(SimCore core, KernelTimer timer) =>
         Enqueue(Math.Max(timer.DueNanoseconds, NowNanoseconds), core, new SimEvent(timer));
@@ -306,7 +322,7 @@ public sealed class SimulatedSystem : IFosRuntime
     private void Record(in Envelope envelope) =>
         Record($"{envelope.Kind} {envelope.From}>{envelope.To} #{envelope.CorrelationId} {envelope.Body}");
 
-    private void Record(string line)
+    internal void Record(string line)
     {
         var text = $"{NowNanoseconds} {line}\n";
         trace.AppendData(Encoding.UTF8.GetBytes(text));
@@ -367,6 +383,14 @@ internal sealed class SimCore : ICoreHost
     public ulong NextRandom() => random.Next();
 
     public Capability NewCapability() => new(random.Next(), random.Next());
+
+    public IStoreProvider Stores => new CoreStores(this);
+
+    /// <summary>Stores opened from this core, so the disk knows whose crash loses what.</summary>
+    private sealed class CoreStores(SimCore core) : IStoreProvider
+    {
+        public IStore Open(string name) => core.system.Disk.Open(core, name);
+    }
 
     private sealed class SimContext(SimCore core) : SynchronizationContext
     {

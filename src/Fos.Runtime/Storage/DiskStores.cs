@@ -1,0 +1,73 @@
+using Fos.Kernel;
+using Fos.Kernel.Storage;
+
+namespace Fos.Runtime.Storage;
+
+/// <summary>The storage engines a machine can give its services.</summary>
+public enum StoreEngine
+{
+    RocksDb,
+    Sqlite,
+}
+
+/// <summary>
+/// Opens service stores under a machine's data directory, one directory per store
+/// (<c>DATA/stores/fs/member-0</c>), in the engine the machine was booted with. A store is open at
+/// most once at a time; a server that restarts reopens it after the old one was closed.
+/// </summary>
+public sealed class DiskStores(string dataDirectory, StoreEngine engine) : IStoreProvider, IDisposable
+{
+    private readonly Dictionary<string, IStore> open = [];
+
+    public string Root { get; } = Path.Combine(dataDirectory, "stores");
+
+    public StoreEngine Engine { get; } = engine;
+
+    public IStore Open(string name)
+    {
+        StoreNames.Check(name);
+        lock (open)
+        {
+            if (open.TryGetValue(name, out var existing))
+                throw new FosException(FosError.BadRequest, $"store '{name}' is already open; close it before opening it again");
+            var directory = Path.Combine(Root, name.Replace('/', Path.DirectorySeparatorChar));
+            Directory.CreateDirectory(directory);
+            IStore store = Engine == StoreEngine.RocksDb ? RocksStore.Open(name, directory) : SqliteStore.Open(name, directory);
+            var tracked = new TrackedStore(store, this);
+            open.Add(name, tracked);
+            return tracked;
+        }
+    }
+
+    private void Closed(string name)
+    {
+        lock (open) open.Remove(name);
+    }
+
+    public void Dispose()
+    {
+        List<IStore> all;
+        lock (open) all = [.. open.Values];
+        foreach (var store in all) store.Dispose();
+    }
+
+    /// <summary>Forgets the store in the provider's table when its owner disposes it.</summary>
+    private sealed class TrackedStore(IStore inner, DiskStores owner) : IStore
+    {
+        private int disposed;
+
+        public string Name => inner.Name;
+        public byte[]? Get(ReadOnlySpan<byte> key) => inner.Get(key);
+        public void Write(StoreBatch batch) => inner.Write(batch);
+        public IReadOnlyList<KeyValuePair<byte[], byte[]>> Scan(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> from = default, int limit = int.MaxValue) =>
+            inner.Scan(prefix, from, limit);
+        public Task Sync() => inner.Sync();
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref disposed, 1) != 0) return;
+            inner.Dispose();
+            owner.Closed(inner.Name);
+        }
+    }
+}
