@@ -1,5 +1,6 @@
 using Fos.Kernel;
 using Fos.Kernel.Naming;
+using Fos.Services.FileSystem;
 using Fos.Services.Naming;
 
 namespace Fos.Services;
@@ -26,6 +27,32 @@ public static class SystemBoot
             });
         await runtime.Execute(first, k => k.Register(WellKnownNames.NameService, nameServer));
         return nameServer;
+    }
+
+    /// <summary>
+    /// Starts a file-system member on each of <paramref name="cores"/>, gives member i the shards
+    /// s with s mod n = i, and registers them all under <c>/sys/fs</c>.
+    /// </summary>
+    public static async Task<IReadOnlyList<Endpoint>> StartFileSystem(IFosRuntime runtime, IReadOnlyList<CoreId> cores)
+    {
+        ArgumentNullException.ThrowIfNull(cores);
+        if (cores.Count == 0) throw new ArgumentException("a file-system fleet needs at least one member", nameof(cores));
+        var members = new Endpoint[cores.Count];
+        for (var i = 0; i < cores.Count; i++)
+            members[i] = await runtime.Execute(cores[i], k => Task.FromResult(k.StartServer(FileSystemServer.Image)));
+        var owners = Enumerable.Range(0, FsStore.Shards).Select(s => s % members.Length).ToArray();
+        for (var i = 0; i < members.Length; i++)
+        {
+            var configure = new FsConfigure(i, members, owners);
+            var member = members[i];
+            await runtime.Execute(cores[i], k => k.Call(member, configure));
+        }
+        for (var i = 0; i < members.Length; i++)
+        {
+            var member = members[i];
+            await runtime.Execute(cores[i], k => k.Register(WellKnownNames.FileSystem, member));
+        }
+        return members;
     }
 
     /// <summary>Every server on every core, core by core.</summary>

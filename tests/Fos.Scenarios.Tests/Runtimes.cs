@@ -11,11 +11,11 @@ public static class Runtimes
     public static TheoryData<string> Both => new() { "real", "simulated" };
 
     /// <summary>A booted system of <paramref name="cores"/> cores with its naming server running.</summary>
-    public static async Task<IFosRuntime> Boot(string kind, int cores = 4, ulong seed = 7)
+    public static async Task<IFosRuntime> Boot(string kind, int cores = 4, ulong seed = 7, string? dataDirectory = null)
     {
         IFosRuntime runtime = kind switch
         {
-            "real" => Machine.Start(new MachineOptions { Cores = cores }),
+            "real" => Machine.Start(new MachineOptions { Cores = cores, DataDirectory = dataDirectory }),
             "simulated" => new SimulatedSystem(new SimOptions { Seed = seed, CoresPerMachine = cores }),
             _ => throw new ArgumentException($"unknown runtime {kind}", nameof(kind)),
         };

@@ -6,6 +6,10 @@ namespace Fos.Kernel.Naming;
 public static class WellKnownNames
 {
     public const string NameService = "/sys/name";
+    public const string FileSystem = "/sys/fs";
+    public const string Memory = "/sys/mem";
+    public const string Processes = "/sys/proc";
+    public const string Layout = "/sys/layout";
 }
 
 /// <summary>A binding of a name: its members (nearest to the asker first) and a version that grows on every change.</summary>

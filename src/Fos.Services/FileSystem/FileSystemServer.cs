@@ -1,0 +1,529 @@
+using Fos.Kernel;
+using Fos.Kernel.Storage;
+
+namespace Fos.Services.FileSystem;
+
+/// <summary>
+/// A member of the file-system fleet (<c>/sys/fs</c>). The namespace and the data are split into
+/// <see cref="FsStore.Shards"/> shards by inode number; each member owns some shards and keeps them
+/// in its own store. A client asks its nearest member, which walks the path one directory at a
+/// time, asking the owner of each directory's shard (itself, or a sibling by message), and then has
+/// the owner of the last directory or file do the operation. A new file lives in its directory's
+/// shard, so creating, opening and removing a file is one member's work; a new directory goes to a
+/// random shard, which spreads the tree over the fleet.
+/// </summary>
+/// <remarks>
+/// Writes reach the store at once (a killed process loses nothing written); fsync and close wait
+/// for the store's sync, after which the data survives a crash of the machine. Handles live with
+/// the member owning their inode; a file unlinked while open stays readable through its handles
+/// and is deleted when the last one closes (or when the member next starts).
+/// Operations that span two members (mkdir of a directory in another shard, rmdir of one, rename
+/// between members) are done in steps, each safe to stop after: a crash between steps can leave an
+/// unreachable directory inode or, for rename, the file under both names, never a name without its
+/// file.
+/// </remarks>
+public sealed class FileSystemServer : Server
+{
+    public static readonly ServerImage Image = new("fs", () => new FileSystemServer(), MailboxCapacity: 4096);
+
+    private readonly Dictionary<long, OpenFile> handles = [];
+    private readonly Dictionary<long, int> openCount = [];
+    private readonly HashSet<long> unlinkedWhileOpen = [];
+    private readonly HashSet<(long, string)> creating = [];
+    private FsStore? store;
+    private Endpoint[] members = [];
+    private int[] owners = [];
+    private int index = -1;
+    private long nextHandle = 1;
+
+    private sealed record OpenFile(long Inode, bool Write, long Owner);
+
+    private FsStore Store => store ?? throw FsError.Of(Errno.EBUSY, "this file-system member is still starting");
+
+    protected override void OnStop()
+    {
+        store?.Store.Dispose();
+        store = null;
+    }
+
+    protected override ValueTask<object?> Handle(Message message) => message.Body switch
+    {
+        FsConfigure configure => Configure(configure),
+        IShardRequest shard => IsLocal(shard.Inode) ? Shard(shard) : Forward(shard.Inode, shard),
+        FsRead r => OnOwner(r.Handle.Inode, r, () => Done(Read(r))),
+        FsWrite r => OnOwner(r.Handle.Inode, r, () => Done(Write(r))),
+        FsTruncate r => OnOwner(r.Handle.Inode, r, () => Done(Truncate(r))),
+        FsStatHandle r => OnOwner(r.Handle.Inode, r, () => Done(Attributes(Check(r.Handle, write: false).Inode))),
+        FsSync r => OnOwner(r.Handle.Inode, r, () => Box(Sync(r.Handle))),
+        FsClose r => OnOwner(r.Handle.Inode, r, () => Box(Close(r.Handle))),
+        FsCloseAllOf r => Done(CloseAllOf(r.Owner)),
+        FsStat r => Box(Stat(r.Path)),
+        FsOpen r => Box(Open(r)),
+        FsReadDir r => Box(ReadDirPath(r.Path)),
+        FsMkdir r => Box(Mkdir(r.Path)),
+        FsRmdir r => Box(Rmdir(r.Path)),
+        FsUnlink r => Box(Unlink(r.Path)),
+        FsRename r => Box(Rename(r.From, r.To)),
+        _ => throw new FosException(FosError.BadRequest, $"the file system does not understand {message.Body?.GetType().Name ?? "null"}"),
+    };
+
+    /// <summary>Work on a shard this member owns.</summary>
+    private ValueTask<object?> Shard(IShardRequest request) => request switch
+    {
+        ShardLookup r => Done(Lookup(r.Inode, r.Name)),
+        ShardStat r => Done(Attributes(r.Inode)),
+        ShardOpenAt r => Box(OpenAt(r.Inode, r.Name, r.Flags, r.Owner)),
+        ShardOpenInode r => Done(OpenInode(r.Inode, r.Flags, r.Owner)),
+        ShardReadDir r => Done(ReadDir(r.Inode)),
+        ShardMkdirAt r => Box(MkdirAt(r.Inode, r.Name)),
+        ShardNewDirectory r => Done(NewDirectory(r.Shard)),
+        ShardRmdirAt r => Box(RmdirAt(r.Inode, r.Name)),
+        ShardRemoveDirectory r => Done(RemoveDirectory(r.Inode)),
+        ShardUnlinkAt r => Box(UnlinkAt(r.Inode, r.Name)),
+        ShardDropFile r => Done(DropFile(r.Inode)),
+        ShardLink r => Done(Link(r)),
+        ShardUnlinkEntry r => Done(UnlinkEntry(r)),
+        _ => throw new FosException(FosError.BadRequest, $"the file system does not understand {request.GetType().Name}"),
+    };
+
+    private static ValueTask<object?> Done(object? result) => ValueTask.FromResult(result);
+
+    private static async ValueTask<object?> Box<T>(Task<T> work) => await work;
+
+    // ---- the fleet: who owns which shard -----------------------------------------------------
+
+    private ValueTask<object?> Configure(FsConfigure configure)
+    {
+        if (configure.ShardOwners.Length != FsStore.Shards || configure.ShardOwners.Any(o => o < 0 || o >= configure.Members.Length)
+            || configure.Index < 0 || configure.Index >= configure.Members.Length || configure.Members[configure.Index] != Endpoint)
+            throw new FosException(FosError.BadRequest, "a file-system configuration must give every shard an owner among the members, this one included");
+        members = configure.Members;
+        owners = configure.ShardOwners;
+        index = configure.Index;
+        if (store is null)
+        {
+            store = new FsStore(Kernel.OpenStore($"fs/member-{index}"));
+            var batch = new StoreBatch();
+            if (IsLocal(FsStore.RootInode) && store.GetInode(FsStore.RootInode) is null)
+                FsStore.PutInode(batch, FsStore.RootInode, new FsStore.Inode(FsNodeKind.Directory, 0, 1));
+            for (var shard = 0; shard < FsStore.Shards; shard++)
+                if (owners[shard] == index)
+                    foreach (var orphan in store.Orphans(shard)) store.DeleteInode(batch, orphan);
+            if (batch.Count > 0) store.Store.Write(batch);
+        }
+        return Done(Ack.Instance);
+    }
+
+    private bool IsLocal(long inode) => owners.Length > 0 && owners[FsStore.ShardOf(inode)] == index;
+
+    private Endpoint OwnerOf(long inode) =>
+        owners.Length > 0 ? members[owners[FsStore.ShardOf(inode)]] : throw FsError.Of(Errno.EBUSY, "this file-system member is still starting");
+
+    private async ValueTask<object?> Forward(long inode, object request) => await Kernel.Call(OwnerOf(inode), request);
+
+    private ValueTask<object?> OnOwner(long inode, object request, Func<ValueTask<object?>> here) =>
+        IsLocal(inode) ? here() : Forward(inode, request);
+
+    /// <summary>Has the owner of <paramref name="inode"/>'s shard do <paramref name="request"/>: this member, or a sibling.</summary>
+    private async Task<T> At<T>(long inode, IShardRequest request) =>
+        (T)(IsLocal(inode) ? await Shard(request) : await Kernel.Call(OwnerOf(inode), request))!;
+
+    // ---- path walking (on the member the client asked) ---------------------------------------
+
+    /// <summary>The directory that holds the last part of <paramref name="parts"/>.</summary>
+    private async Task<long> ParentOf(string[] parts)
+    {
+        var dir = FsStore.RootInode;
+        for (var i = 0; i < parts.Length - 1; i++)
+        {
+            var entry = await At<FsEntry?>(dir, new ShardLookup(dir, parts[i]))
+                ?? throw FsError.Of(Errno.ENOENT, $"no such file or directory: {FsPath.Join(parts[..(i + 1)])}");
+            if (entry.Kind != FsNodeKind.Directory) throw FsError.Of(Errno.ENOTDIR, $"not a directory: {FsPath.Join(parts[..(i + 1)])}");
+            dir = entry.Inode;
+        }
+        return dir;
+    }
+
+    /// <summary>The inode <paramref name="parts"/> names.</summary>
+    private async Task<FsEntry> Resolve(string[] parts)
+    {
+        if (parts.Length == 0) return new FsEntry("/", FsNodeKind.Directory, FsStore.RootInode);
+        var parent = await ParentOf(parts);
+        return await At<FsEntry?>(parent, new ShardLookup(parent, parts[^1]))
+            ?? throw FsError.Of(Errno.ENOENT, $"no such file or directory: {FsPath.Join(parts)}");
+    }
+
+    private async Task<FsAttributes> Stat(string path)
+    {
+        var entry = await Resolve(FsPath.Split(path));
+        return await At<FsAttributes>(entry.Inode, new ShardStat(entry.Inode));
+    }
+
+    private async Task<FsOpened> Open(FsOpen request)
+    {
+        var parts = FsPath.Split(request.Path);
+        if (parts.Length == 0) throw FsError.Of(Errno.EISDIR, "/ is a directory");
+        var parent = await ParentOf(parts);
+        return await At<FsOpened>(parent, new ShardOpenAt(parent, parts[^1], request.Flags, request.Owner));
+    }
+
+    private async Task<FsEntry[]> ReadDirPath(string path)
+    {
+        var parts = FsPath.Split(path);
+        var dir = await Resolve(parts);
+        if (dir.Kind != FsNodeKind.Directory) throw FsError.Of(Errno.ENOTDIR, $"not a directory: {path}");
+        return await At<FsEntry[]>(dir.Inode, new ShardReadDir(dir.Inode));
+    }
+
+    private async Task<FsAttributes> Mkdir(string path)
+    {
+        var parts = FsPath.Split(path);
+        if (parts.Length == 0) throw FsError.Of(Errno.EEXIST, "/ exists");
+        var parent = await ParentOf(parts);
+        return await At<FsAttributes>(parent, new ShardMkdirAt(parent, parts[^1]));
+    }
+
+    private async Task<Ack> Rmdir(string path)
+    {
+        var parts = FsPath.Split(path);
+        if (parts.Length == 0) throw FsError.Of(Errno.EBUSY, "/ cannot be removed");
+        var parent = await ParentOf(parts);
+        return await At<Ack>(parent, new ShardRmdirAt(parent, parts[^1]));
+    }
+
+    private async Task<Ack> Unlink(string path)
+    {
+        var parts = FsPath.Split(path);
+        if (parts.Length == 0) throw FsError.Of(Errno.EISDIR, "/ is a directory");
+        var parent = await ParentOf(parts);
+        return await At<Ack>(parent, new ShardUnlinkAt(parent, parts[^1]));
+    }
+
+    private async Task<Ack> Rename(string from, string to)
+    {
+        var source = FsPath.Split(from);
+        var target = FsPath.Split(to);
+        if (source.Length == 0 || target.Length == 0) throw FsError.Of(Errno.EBUSY, "/ cannot be renamed or replaced");
+        if (target.Length > source.Length && target.Take(source.Length).SequenceEqual(source))
+            throw FsError.Of(Errno.EINVAL, $"cannot move {from} into itself ({to})");
+        var sourceParent = await ParentOf(source);
+        var targetParent = await ParentOf(target);
+        var moving = await At<FsEntry?>(sourceParent, new ShardLookup(sourceParent, source[^1]))
+            ?? throw FsError.Of(Errno.ENOENT, $"no such file or directory: {from}");
+        if (source.SequenceEqual(target)) return Ack.Instance;
+        if (target.Length < source.Length && source.Take(target.Length).SequenceEqual(target))
+            throw FsError.Of(Errno.ENOTEMPTY, $"{to} contains {from}");
+        var replaced = await At<FsEntry?>(targetParent, new ShardLookup(targetParent, target[^1]));
+        if (replaced is not null)
+        {
+            if (replaced.Inode == moving.Inode) return Ack.Instance;
+            if (moving.Kind == FsNodeKind.Directory && replaced.Kind != FsNodeKind.Directory)
+                throw FsError.Of(Errno.ENOTDIR, $"cannot replace file {to} with directory {from}");
+            if (moving.Kind != FsNodeKind.Directory && replaced.Kind == FsNodeKind.Directory)
+                throw FsError.Of(Errno.EISDIR, $"cannot replace directory {to} with file {from}");
+            if (replaced.Kind == FsNodeKind.Directory)
+                await At<Ack>(replaced.Inode, new ShardRemoveDirectory(replaced.Inode)); // ENOTEMPTY stops the rename here
+        }
+        // The new name first, then the old one goes: a crash in between leaves both, never neither.
+        await At<FsEntry?>(targetParent, new ShardLink(targetParent, target[^1], moving with { Name = target[^1] }, replaced?.Inode));
+        await At<Ack>(sourceParent, new ShardUnlinkEntry(sourceParent, source[^1], moving.Inode));
+        if (replaced is { Kind: FsNodeKind.File }) await At<Ack>(replaced.Inode, new ShardDropFile(replaced.Inode));
+        return Ack.Instance;
+    }
+
+    // ---- shard work (on the member owning the shard) -----------------------------------------
+
+    private FsStore.Inode DirectoryInode(long dir)
+    {
+        var node = Store.GetInode(dir) ?? throw FsError.Of(Errno.ENOENT, "the directory was removed");
+        return node.Kind == FsNodeKind.Directory ? node : throw FsError.Of(Errno.ENOTDIR, "not a directory");
+    }
+
+    private FsEntry? Lookup(long dir, string name)
+    {
+        DirectoryInode(dir);
+        return Store.GetEntry(dir, name) is { } entry ? new FsEntry(name, entry.Kind, entry.Inode) : null;
+    }
+
+    private FsAttributes Attributes(long inode)
+    {
+        var node = Store.GetInode(inode) ?? throw FsError.Of(Errno.ENOENT, "the file was removed");
+        return new FsAttributes(inode, node.Kind, node.Size, node.Version);
+    }
+
+    private FsEntry[] ReadDir(long dir)
+    {
+        DirectoryInode(dir);
+        return [.. Store.ListEntries(dir)];
+    }
+
+    private async Task<FsOpened> OpenAt(long dir, string name, FsOpenFlags flags, long owner)
+    {
+        DirectoryInode(dir);
+        if (creating.Contains((dir, name))) throw FsError.Of(Errno.EEXIST, $"{name} is being created");
+        if (Store.GetEntry(dir, name) is { } existing)
+        {
+            if (flags.Create && flags.Exclusive) throw FsError.Of(Errno.EEXIST, $"{name} exists");
+            if (existing.Kind == FsNodeKind.Directory) throw FsError.Of(Errno.EISDIR, $"{name} is a directory");
+            return IsLocal(existing.Inode)
+                ? OpenInode(existing.Inode, flags, owner)
+                : await At<FsOpened>(existing.Inode, new ShardOpenInode(existing.Inode, flags, owner));
+        }
+        if (!flags.Create) throw FsError.Of(Errno.ENOENT, $"no such file or directory: {name}");
+        var batch = new StoreBatch();
+        var inode = Store.NewInode(batch, FsStore.ShardOf(dir));
+        FsStore.PutInode(batch, inode, new FsStore.Inode(FsNodeKind.File, 0, 1));
+        FsStore.PutEntry(batch, dir, name, inode, FsNodeKind.File);
+        Touch(batch, dir);
+        Store.Store.Write(batch);
+        return OpenInode(inode, flags, owner);
+    }
+
+    private FsOpened OpenInode(long inode, FsOpenFlags flags, long owner)
+    {
+        var node = Store.GetInode(inode) ?? throw FsError.Of(Errno.ENOENT, "the file was removed");
+        if (node.Kind == FsNodeKind.Directory) throw FsError.Of(Errno.EISDIR, "it is a directory");
+        if (flags.Truncate && flags.Write && node.Size > 0)
+        {
+            var batch = new StoreBatch();
+            Store.Truncate(batch, inode, 0);
+            node = node with { Size = 0, Version = node.Version + 1 };
+            FsStore.PutInode(batch, inode, node);
+            Store.Store.Write(batch);
+        }
+        var handle = new FsHandle(inode, nextHandle++);
+        handles.Add(handle.Id, new OpenFile(inode, flags.Write, owner));
+        openCount[inode] = openCount.GetValueOrDefault(inode) + 1;
+        return new FsOpened(handle, new FsAttributes(inode, node.Kind, node.Size, node.Version), Endpoint);
+    }
+
+    private async Task<FsAttributes> MkdirAt(long dir, string name)
+    {
+        DirectoryInode(dir);
+        if (Store.GetEntry(dir, name) is not null || !creating.Add((dir, name))) throw FsError.Of(Errno.EEXIST, $"{name} exists");
+        try
+        {
+            var shard = Kernel.NextRandom(FsStore.Shards);
+            var inode = IsLocal(shard) ? (long?)null : await At<long>(shard, new ShardNewDirectory(shard));
+            DirectoryInode(dir); // it may have gone while we waited
+            var batch = new StoreBatch();
+            inode ??= CreateDirectoryInode(batch, shard);
+            FsStore.PutEntry(batch, dir, name, inode.Value, FsNodeKind.Directory);
+            Touch(batch, dir);
+            Store.Store.Write(batch);
+            return new FsAttributes(inode.Value, FsNodeKind.Directory, 0, 1);
+        }
+        finally
+        {
+            creating.Remove((dir, name));
+        }
+    }
+
+    private long CreateDirectoryInode(StoreBatch batch, int shard)
+    {
+        var inode = Store.NewInode(batch, shard);
+        FsStore.PutInode(batch, inode, new FsStore.Inode(FsNodeKind.Directory, 0, 1));
+        return inode;
+    }
+
+    private long NewDirectory(int shard)
+    {
+        var batch = new StoreBatch();
+        var inode = CreateDirectoryInode(batch, shard);
+        Store.Store.Write(batch);
+        return inode;
+    }
+
+    private async Task<Ack> RmdirAt(long dir, string name)
+    {
+        DirectoryInode(dir);
+        var entry = Store.GetEntry(dir, name) ?? throw FsError.Of(Errno.ENOENT, $"no such file or directory: {name}");
+        if (entry.Kind != FsNodeKind.Directory) throw FsError.Of(Errno.ENOTDIR, $"{name} is not a directory");
+        await At<Ack>(entry.Inode, new ShardRemoveDirectory(entry.Inode));
+        if (Store.GetEntry(dir, name) is { } still && still.Inode == entry.Inode)
+        {
+            var batch = new StoreBatch();
+            FsStore.DeleteEntry(batch, dir, name);
+            Touch(batch, dir);
+            Store.Store.Write(batch);
+        }
+        return Ack.Instance;
+    }
+
+    private Ack RemoveDirectory(long dir)
+    {
+        DirectoryInode(dir);
+        if (Store.HasEntries(dir)) throw FsError.Of(Errno.ENOTEMPTY, "the directory is not empty");
+        var batch = new StoreBatch();
+        Store.DeleteInode(batch, dir);
+        Store.Store.Write(batch);
+        return Ack.Instance;
+    }
+
+    private async Task<Ack> UnlinkAt(long dir, string name)
+    {
+        DirectoryInode(dir);
+        var entry = Store.GetEntry(dir, name) ?? throw FsError.Of(Errno.ENOENT, $"no such file or directory: {name}");
+        if (entry.Kind == FsNodeKind.Directory) throw FsError.Of(Errno.EISDIR, $"{name} is a directory: use rmdir");
+        var batch = new StoreBatch();
+        FsStore.DeleteEntry(batch, dir, name);
+        Touch(batch, dir);
+        var local = IsLocal(entry.Inode);
+        if (local) Drop(batch, entry.Inode);
+        Store.Store.Write(batch);
+        if (!local) await At<Ack>(entry.Inode, new ShardDropFile(entry.Inode));
+        return Ack.Instance;
+    }
+
+    private Ack DropFile(long inode)
+    {
+        var batch = new StoreBatch();
+        Drop(batch, inode);
+        Store.Store.Write(batch);
+        return Ack.Instance;
+    }
+
+    private void Drop(StoreBatch batch, long inode)
+    {
+        if (openCount.GetValueOrDefault(inode) > 0)
+        {
+            unlinkedWhileOpen.Add(inode); // readable through its handles until the last one closes
+            FsStore.MarkOrphan(batch, inode);
+        }
+        else
+        {
+            Store.DeleteInode(batch, inode);
+        }
+    }
+
+    private FsEntry? Link(ShardLink request)
+    {
+        DirectoryInode(request.Inode);
+        var current = Store.GetEntry(request.Inode, request.Name);
+        if (current?.Inode != request.Expected)
+            throw FsError.Of(Errno.EEXIST, $"{request.Name} changed while it was being replaced; try again");
+        var batch = new StoreBatch();
+        FsStore.PutEntry(batch, request.Inode, request.Name, request.Target.Inode, request.Target.Kind);
+        Touch(batch, request.Inode);
+        Store.Store.Write(batch);
+        return current is { } c ? new FsEntry(request.Name, c.Kind, c.Inode) : null;
+    }
+
+    private Ack UnlinkEntry(ShardUnlinkEntry request)
+    {
+        DirectoryInode(request.Inode);
+        if (Store.GetEntry(request.Inode, request.Name) is { } entry && entry.Inode == request.Expected)
+        {
+            var batch = new StoreBatch();
+            FsStore.DeleteEntry(batch, request.Inode, request.Name);
+            Touch(batch, request.Inode);
+            Store.Store.Write(batch);
+        }
+        return Ack.Instance;
+    }
+
+    /// <summary>A directory changed: its version moves on.</summary>
+    private void Touch(StoreBatch batch, long dir)
+    {
+        var node = Store.GetInode(dir)!;
+        FsStore.PutInode(batch, dir, node with { Version = node.Version + 1 });
+    }
+
+    // ---- open files (on the member owning the inode) -----------------------------------------
+
+    private OpenFile Check(FsHandle handle, bool write)
+    {
+        if (!handles.TryGetValue(handle.Id, out var open) || open.Inode != handle.Inode)
+            throw FsError.Of(Errno.EBADF, $"{handle} is not open (closed already, or never opened)");
+        if (write && !open.Write) throw FsError.Of(Errno.EBADF, $"{handle} was opened for reading only");
+        return open;
+    }
+
+    private byte[] Read(FsRead request)
+    {
+        Check(request.Handle, write: false);
+        if (request.Offset < 0 || request.Count < 0) throw FsError.Of(Errno.EINVAL, "offset and count must not be negative");
+        var node = Store.GetInode(request.Handle.Inode)!;
+        return Store.Read(request.Handle.Inode, node, request.Offset, Math.Min(request.Count, 16 << 20));
+    }
+
+    private long Write(FsWrite request)
+    {
+        Check(request.Handle, write: true);
+        if (request.Offset < 0) throw FsError.Of(Errno.EINVAL, "offset must not be negative");
+        if (request.Offset + request.Data.Length > MaxFileSize) throw FsError.Of(Errno.EFBIG, $"a file may hold at most {MaxFileSize} bytes");
+        var inode = request.Handle.Inode;
+        var node = Store.GetInode(inode)!;
+        var batch = new StoreBatch();
+        var size = Store.Write(batch, inode, node, request.Offset, request.Data);
+        FsStore.PutInode(batch, inode, node with { Size = size, Version = node.Version + 1 });
+        Store.Store.Write(batch);
+        return size;
+    }
+
+    /// <summary>The largest file (1 TiB): far beyond any test, small enough that offsets never overflow.</summary>
+    public const long MaxFileSize = 1L << 40;
+
+    private long Truncate(FsTruncate request)
+    {
+        Check(request.Handle, write: true);
+        if (request.Length < 0 || request.Length > MaxFileSize) throw FsError.Of(Errno.EINVAL, $"a length must be between 0 and {MaxFileSize}");
+        var inode = request.Handle.Inode;
+        var node = Store.GetInode(inode)!;
+        var batch = new StoreBatch();
+        Store.Truncate(batch, inode, request.Length);
+        FsStore.PutInode(batch, inode, node with { Size = request.Length, Version = node.Version + 1 });
+        Store.Store.Write(batch);
+        return request.Length;
+    }
+
+    private async Task<Ack> Sync(FsHandle handle)
+    {
+        Check(handle, write: false);
+        await Store.Store.Sync();
+        return Ack.Instance;
+    }
+
+    private async Task<Ack> Close(FsHandle handle)
+    {
+        var open = Check(handle, write: false);
+        handles.Remove(handle.Id); // a second close is EBADF even while the sync runs
+        try
+        {
+            if (open.Write) await Store.Store.Sync();
+        }
+        finally
+        {
+            Release(open.Inode);
+        }
+        return Ack.Instance;
+    }
+
+    private void Release(long inode)
+    {
+        var left = openCount.GetValueOrDefault(inode) - 1;
+        if (left > 0)
+        {
+            openCount[inode] = left;
+            return;
+        }
+        openCount.Remove(inode);
+        if (unlinkedWhileOpen.Remove(inode) && store is not null)
+        {
+            var batch = new StoreBatch();
+            store.DeleteInode(batch, inode);
+            store.Store.Write(batch);
+        }
+    }
+
+    private int CloseAllOf(long owner)
+    {
+        var theirs = handles.Where(h => h.Value.Owner == owner).ToList();
+        foreach (var (id, open) in theirs)
+        {
+            handles.Remove(id);
+            Release(open.Inode);
+        }
+        return theirs.Count;
+    }
+}

@@ -1,0 +1,32 @@
+using System.Text;
+
+namespace Fos.Services.FileSystem;
+
+/// <summary>
+/// Paths as the file system takes them: absolute, '/'-separated, no empty, "." or ".." parts (a
+/// client library resolves those), each part at most 255 bytes of UTF-8 without NUL, the whole at
+/// most 4096 bytes. Repeated and trailing slashes are ignored, as POSIX does.
+/// </summary>
+public static class FsPath
+{
+    public const int MaxName = 255;
+    public const int MaxPath = 4096;
+
+    /// <summary>The parts of <paramref name="path"/>; empty for the root.</summary>
+    public static string[] Split(string? path)
+    {
+        if (string.IsNullOrEmpty(path)) throw FsError.Of(Errno.ENOENT, "the empty path names nothing");
+        if (path[0] != '/') throw FsError.Of(Errno.EINVAL, $"'{path}' is not absolute: fos paths start with '/'");
+        if (Encoding.UTF8.GetByteCount(path) > MaxPath) throw FsError.Of(Errno.ENAMETOOLONG, $"a path may have at most {MaxPath} bytes");
+        var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        foreach (var part in parts)
+        {
+            if (part is "." or "..") throw FsError.Of(Errno.EINVAL, $"'{path}': '.' and '..' are resolved by the caller, not the file system");
+            if (part.Contains('\0')) throw FsError.Of(Errno.EINVAL, $"a path may not contain NUL");
+            if (Encoding.UTF8.GetByteCount(part) > MaxName) throw FsError.Of(Errno.ENAMETOOLONG, $"'{part[..20]}…' is longer than {MaxName} bytes");
+        }
+        return parts;
+    }
+
+    public static string Join(IEnumerable<string> parts) => "/" + string.Join('/', parts);
+}

@@ -1,0 +1,57 @@
+namespace Fos.Services.FileSystem;
+
+// Requests between members of the file-system fleet. Each names the inode whose shard must handle
+// it; a member that does not own that shard forwards the request to the one that does.
+
+/// <summary>Sent by boot to every member: who the members are and which shard each one owns.</summary>
+public sealed record FsConfigure(int Index, Kernel.Endpoint[] Members, int[] ShardOwners);
+
+internal interface IShardRequest
+{
+    long Inode { get; }
+}
+
+/// <summary>The entry <paramref name="Name"/> of directory <paramref name="Inode"/> → FsEntry or null.</summary>
+internal sealed record ShardLookup(long Inode, string Name) : IShardRequest;
+
+/// <summary>stat of an inode → FsAttributes.</summary>
+internal sealed record ShardStat(long Inode) : IShardRequest;
+
+/// <summary>open or create <paramref name="Name"/> in directory <paramref name="Inode"/> → FsOpened.</summary>
+internal sealed record ShardOpenAt(long Inode, string Name, FsOpenFlags Flags, long Owner) : IShardRequest;
+
+/// <summary>open an existing file inode → FsOpened.</summary>
+internal sealed record ShardOpenInode(long Inode, FsOpenFlags Flags, long Owner) : IShardRequest;
+
+/// <summary>The entries of directory <paramref name="Inode"/> → FsEntry[].</summary>
+internal sealed record ShardReadDir(long Inode) : IShardRequest;
+
+/// <summary>mkdir <paramref name="Name"/> in directory <paramref name="Inode"/> → the new FsAttributes.</summary>
+internal sealed record ShardMkdirAt(long Inode, string Name) : IShardRequest;
+
+/// <summary>Makes an empty directory inode in shard <paramref name="Shard"/> → its number (long).</summary>
+internal sealed record ShardNewDirectory(int Shard) : IShardRequest
+{
+    public long Inode => Shard; // routes by shard: the low bits of an inode number are its shard
+}
+
+/// <summary>rmdir <paramref name="Name"/> in directory <paramref name="Inode"/>.</summary>
+internal sealed record ShardRmdirAt(long Inode, string Name) : IShardRequest;
+
+/// <summary>Deletes directory inode <paramref name="Inode"/> if it has no entries (else ENOTEMPTY).</summary>
+internal sealed record ShardRemoveDirectory(long Inode) : IShardRequest;
+
+/// <summary>unlink <paramref name="Name"/> in directory <paramref name="Inode"/>.</summary>
+internal sealed record ShardUnlinkAt(long Inode, string Name) : IShardRequest;
+
+/// <summary>A file inode lost its only name: delete it now, or when its last handle closes.</summary>
+internal sealed record ShardDropFile(long Inode) : IShardRequest;
+
+/// <summary>
+/// Sets entry <paramref name="Name"/> of directory <paramref name="Inode"/> to <paramref name="Target"/>,
+/// replacing what was there only if it is <paramref name="Expected"/> (null: nothing) → the replaced FsEntry or null.
+/// </summary>
+internal sealed record ShardLink(long Inode, string Name, FsEntry Target, long? Expected) : IShardRequest;
+
+/// <summary>Removes entry <paramref name="Name"/> of directory <paramref name="Inode"/> if it still names <paramref name="Expected"/>.</summary>
+internal sealed record ShardUnlinkEntry(long Inode, string Name, long Expected) : IShardRequest;

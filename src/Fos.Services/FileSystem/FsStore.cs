@@ -1,0 +1,203 @@
+using System.Buffers.Binary;
+using System.Text;
+using Fos.Kernel.Storage;
+
+namespace Fos.Services.FileSystem;
+
+/// <summary>
+/// The file system's layout in a member's store. Every key starts with its shard, so a shard is a
+/// key prefix that can be listed and moved whole:
+/// <code>
+/// [shard] 'n'                       next inode sequence of the shard
+/// [shard] 'i' [inode]               inode: kind, size, version
+/// [shard] 'e' [dir inode] [name]    directory entry: child inode, kind
+/// [shard] 'b' [inode] [block]       file data, BlockSize bytes per block (the last may be short)
+/// [shard] 'o' [inode]               unlinked while open: delete when the member restarts
+/// </code>
+/// An inode's number carries its shard in the low bits, so any member knows where it lives.
+/// </summary>
+public sealed class FsStore(IStore store)
+{
+    public const int Shards = 64;
+    public const int BlockSize = 64 * 1024;
+    public const long RootInode = Shards; // sequence 1 of shard 0
+
+    private readonly Dictionary<int, long> nextSequence = [];
+
+    public IStore Store => store;
+
+    public static int ShardOf(long inode) => (int)(inode & (Shards - 1));
+
+    public sealed record Inode(FsNodeKind Kind, long Size, long Version);
+
+    // ---- keys --------------------------------------------------------------------------------
+
+    private static byte[] Key(int shard, byte tag, long inode, ReadOnlySpan<byte> suffix = default)
+    {
+        var key = new byte[10 + suffix.Length];
+        key[0] = (byte)shard;
+        key[1] = tag;
+        BinaryPrimitives.WriteInt64BigEndian(key.AsSpan(2), inode);
+        suffix.CopyTo(key.AsSpan(10));
+        return key;
+    }
+
+    private static byte[] InodeKey(long inode) => Key(ShardOf(inode), (byte)'i', inode);
+
+    private static byte[] EntryKey(long dir, string name) => Key(ShardOf(dir), (byte)'e', dir, Encoding.UTF8.GetBytes(name));
+
+    private static byte[] EntryPrefix(long dir) => Key(ShardOf(dir), (byte)'e', dir);
+
+    private static byte[] BlockKey(long inode, long block)
+    {
+        Span<byte> suffix = stackalloc byte[8];
+        BinaryPrimitives.WriteInt64BigEndian(suffix, block);
+        return Key(ShardOf(inode), (byte)'b', inode, suffix);
+    }
+
+    private static byte[] BlockPrefix(long inode) => Key(ShardOf(inode), (byte)'b', inode);
+
+    private static byte[] OrphanKey(long inode) => Key(ShardOf(inode), (byte)'o', inode);
+
+    private static byte[] SequenceKey(int shard) => [(byte)shard, (byte)'n'];
+
+    public static byte[] ShardPrefix(int shard) => [(byte)shard];
+
+    // ---- inodes and entries ------------------------------------------------------------------
+
+    public Inode? GetInode(long inode)
+    {
+        var value = store.Get(InodeKey(inode));
+        return value is null ? null : new Inode((FsNodeKind)value[0], BinaryPrimitives.ReadInt64BigEndian(value.AsSpan(1)), BinaryPrimitives.ReadInt64BigEndian(value.AsSpan(9)));
+    }
+
+    public static void PutInode(StoreBatch batch, long inode, Inode value)
+    {
+        var bytes = new byte[17];
+        bytes[0] = (byte)value.Kind;
+        BinaryPrimitives.WriteInt64BigEndian(bytes.AsSpan(1), value.Size);
+        BinaryPrimitives.WriteInt64BigEndian(bytes.AsSpan(9), value.Version);
+        batch.Put(InodeKey(inode), bytes);
+    }
+
+    public (long Inode, FsNodeKind Kind)? GetEntry(long dir, string name)
+    {
+        var value = store.Get(EntryKey(dir, name));
+        return value is null ? null : (BinaryPrimitives.ReadInt64BigEndian(value), (FsNodeKind)value[8]);
+    }
+
+    public static void PutEntry(StoreBatch batch, long dir, string name, long inode, FsNodeKind kind)
+    {
+        var bytes = new byte[9];
+        BinaryPrimitives.WriteInt64BigEndian(bytes, inode);
+        bytes[8] = (byte)kind;
+        batch.Put(EntryKey(dir, name), bytes);
+    }
+
+    public static void DeleteEntry(StoreBatch batch, long dir, string name) => batch.Delete(EntryKey(dir, name));
+
+    public List<FsEntry> ListEntries(long dir)
+    {
+        var prefix = EntryPrefix(dir);
+        return [.. store.Scan(prefix).Select(e => new FsEntry(
+            Encoding.UTF8.GetString(e.Key.AsSpan(prefix.Length)), (FsNodeKind)e.Value[8], BinaryPrimitives.ReadInt64BigEndian(e.Value)))];
+    }
+
+    public bool HasEntries(long dir) => store.Scan(EntryPrefix(dir), limit: 1).Count > 0;
+
+    /// <summary>A new inode number in <paramref name="shard"/>; the batch records the sequence.</summary>
+    public long NewInode(StoreBatch batch, int shard)
+    {
+        if (!nextSequence.TryGetValue(shard, out var next))
+        {
+            var stored = store.Get(SequenceKey(shard));
+            next = stored is null ? 2 : BinaryPrimitives.ReadInt64BigEndian(stored); // 1 is the root's in shard 0
+        }
+        nextSequence[shard] = next + 1;
+        var bytes = new byte[8];
+        BinaryPrimitives.WriteInt64BigEndian(bytes, next + 1);
+        batch.Put(SequenceKey(shard), bytes);
+        return next * Shards + shard;
+    }
+
+    /// <summary>Removes an inode, its data and its orphan mark.</summary>
+    public void DeleteInode(StoreBatch batch, long inode)
+    {
+        batch.Delete(InodeKey(inode));
+        batch.Delete(OrphanKey(inode));
+        foreach (var block in store.Scan(BlockPrefix(inode))) batch.Delete(block.Key);
+    }
+
+    public static void MarkOrphan(StoreBatch batch, long inode) => batch.Put(OrphanKey(inode), []);
+
+    /// <summary>Inodes unlinked while open when the member last stopped; nobody can open them now.</summary>
+    public List<long> Orphans(int shard) =>
+        [.. store.Scan([(byte)shard, (byte)'o']).Select(e => BinaryPrimitives.ReadInt64BigEndian(e.Key.AsSpan(2)))];
+
+    // ---- file data ---------------------------------------------------------------------------
+
+    public byte[] Read(long inode, Inode node, long offset, int count)
+    {
+        if (offset >= node.Size || count <= 0) return [];
+        var length = (int)Math.Min(count, node.Size - offset);
+        var result = new byte[length]; // holes read as zeros
+        var first = offset / BlockSize;
+        var last = (offset + length - 1) / BlockSize;
+        foreach (var entry in store.Scan(BlockPrefix(inode), from: BlockKey(inode, first)))
+        {
+            var block = BinaryPrimitives.ReadInt64BigEndian(entry.Key.AsSpan(10));
+            if (block > last) break;
+            var blockStart = block * BlockSize;
+            var from = Math.Max(offset, blockStart);
+            var to = Math.Min(offset + length, blockStart + entry.Value.Length);
+            if (to > from) entry.Value.AsSpan((int)(from - blockStart), (int)(to - from)).CopyTo(result.AsSpan((int)(from - offset)));
+        }
+        return result;
+    }
+
+    /// <summary>Writes <paramref name="data"/> at <paramref name="offset"/>; returns the new size.</summary>
+    public long Write(StoreBatch batch, long inode, Inode node, long offset, ReadOnlySpan<byte> data)
+    {
+        var end = offset + data.Length;
+        for (var position = offset; position < end;)
+        {
+            var block = position / BlockSize;
+            var blockStart = block * BlockSize;
+            var within = (int)(position - blockStart);
+            var take = (int)Math.Min(BlockSize - within, end - position);
+            byte[] bytes;
+            if (within == 0 && (take == BlockSize || position + take >= node.Size))
+            {
+                bytes = new byte[take]; // the block is replaced whole, or nothing lies beyond the write
+            }
+            else
+            {
+                var old = store.Get(BlockKey(inode, block)) ?? [];
+                var length = Math.Max(old.Length, within + take);
+                // Within the file's old size, a block shorter than that size ends in a hole: zeros.
+                bytes = new byte[length];
+                old.CopyTo(bytes, 0);
+            }
+            data.Slice((int)(position - offset), take).CopyTo(bytes.AsSpan(within));
+            batch.Put(BlockKey(inode, block), bytes);
+            position += take;
+        }
+        return Math.Max(node.Size, end);
+    }
+
+    /// <summary>Cuts or extends (with zeros) a file to <paramref name="length"/>.</summary>
+    public void Truncate(StoreBatch batch, long inode, long length)
+    {
+        var keep = (length + BlockSize - 1) / BlockSize; // blocks 0..keep-1 stay
+        foreach (var entry in store.Scan(BlockPrefix(inode), from: BlockKey(inode, Math.Max(0, keep - 1))))
+        {
+            var block = BinaryPrimitives.ReadInt64BigEndian(entry.Key.AsSpan(10));
+            if (block >= keep) batch.Delete(entry.Key);
+            else
+            {
+                var limit = (int)(length - block * BlockSize);
+                if (entry.Value.Length > limit) batch.Put(entry.Key, entry.Value.AsSpan(0, limit).ToArray());
+            }
+        }
+    }
+}
