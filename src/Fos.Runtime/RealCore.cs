@@ -302,8 +302,10 @@ internal sealed class RealCore : ICoreHost
         }
     }
 
-    private sealed class CoreSynchronizationContext(RealCore core) : SynchronizationContext
+    private sealed class CoreSynchronizationContext(RealCore core) : KernelSynchronizationContext
     {
+        public override IKernel Kernel => core.Kernel;
+
         public override void Post(SendOrPostCallback d, object? state) => core.Post(d, state);
 
         public override void Send(SendOrPostCallback d, object? state) =>

@@ -392,8 +392,10 @@ internal sealed class SimCore : ICoreHost
         public IStore Open(string name) => core.system.Disk.Open(core, name);
     }
 
-    private sealed class SimContext(SimCore core) : SynchronizationContext
+    private sealed class SimContext(SimCore core) : KernelSynchronizationContext
     {
+        public override IKernel Kernel => core.Kernel;
+
         public override void Post(SendOrPostCallback d, object? state) => core.system.Post(core, d, state);
 
         public override void Send(SendOrPostCallback d, object? state) =>

@@ -204,13 +204,14 @@ public sealed class FileSystemServer : Server
         var source = FsPath.Split(from);
         var target = FsPath.Split(to);
         if (source.Length == 0 || target.Length == 0) throw FsError.Of(Errno.EBUSY, "/ cannot be renamed or replaced");
-        if (target.Length > source.Length && target.Take(source.Length).SequenceEqual(source))
-            throw FsError.Of(Errno.EINVAL, $"cannot move {from} into itself ({to})");
+        // The checks in the order Linux makes them, so the same mistake gets the same error.
         var sourceParent = await ParentOf(source);
         var targetParent = await ParentOf(target);
         var moving = await At<FsEntry?>(sourceParent, new ShardLookup(sourceParent, source[^1]))
             ?? throw FsError.Of(Errno.ENOENT, $"no such file or directory: {from}");
         if (source.SequenceEqual(target)) return Ack.Instance;
+        if (target.Length > source.Length && target.Take(source.Length).SequenceEqual(source))
+            throw FsError.Of(Errno.EINVAL, $"cannot move {from} into itself ({to})");
         if (target.Length < source.Length && source.Take(target.Length).SequenceEqual(target))
             throw FsError.Of(Errno.ENOTEMPTY, $"{to} contains {from}");
         var replaced = await At<FsEntry?>(targetParent, new ShardLookup(targetParent, target[^1]));

@@ -1,0 +1,185 @@
+using Fos.Kernel;
+using Fos.Services.FileSystem;
+
+namespace Fos.Sys;
+
+/// <summary>
+/// An open fos file as a <see cref="Stream"/>, so StreamReader, CopyToAsync and the rest of .NET
+/// work on it. Calls go to the file-system member that keeps the handle. Writes are buffered (64
+/// KiB) and sent on flush, seek, read or close; <see cref="DisposeAsync"/> closes the file, which
+/// makes what was written durable. On a fos core only the asynchronous methods work: a blocking
+/// read would stall the very loop that must deliver its answer.
+/// </summary>
+public sealed class FosFileStream : Stream
+{
+    private const int BufferSize = FsStore.BlockSize;
+    private readonly FsHandle handle;
+    private readonly Endpoint server;
+    private readonly bool canRead;
+    private readonly bool canWrite;
+    private readonly MemoryStream pending = new();
+    private long pendingAt;
+    private long position;
+    private long length;
+    private bool closed;
+
+    internal FosFileStream(string path, FsOpened opened, bool canRead, bool canWrite, bool append)
+    {
+        Path = path;
+        handle = opened.Handle;
+        server = opened.Server;
+        this.canRead = canRead;
+        this.canWrite = canWrite;
+        length = opened.Attributes.Size;
+        position = append ? length : 0;
+    }
+
+    /// <summary>The path the file was opened by.</summary>
+    public string Path { get; }
+
+    public override bool CanRead => canRead && !closed;
+    public override bool CanWrite => canWrite && !closed;
+    public override bool CanSeek => !closed;
+
+    public override long Length
+    {
+        get
+        {
+            Open();
+            return Math.Max(length, pendingAt + pending.Length);
+        }
+    }
+
+    public override long Position
+    {
+        get
+        {
+            Open();
+            return position;
+        }
+        set => Seek(value, SeekOrigin.Begin);
+    }
+
+    public override long Seek(long offset, SeekOrigin origin)
+    {
+        Open();
+        var target = origin switch
+        {
+            SeekOrigin.Begin => offset,
+            SeekOrigin.Current => position + offset,
+            SeekOrigin.End => Length + offset,
+            _ => throw new ArgumentOutOfRangeException(nameof(origin)),
+        };
+        if (target < 0) throw new FosIOException(Errno.EINVAL, $"cannot seek {Path} to {target}: before the start");
+        position = target; // buffered writes stay where they were written; they go out before the next read or write elsewhere
+        return position;
+    }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        Open();
+        if (!canRead) throw new FosIOException(Errno.EBADF, $"{Path} was opened for writing only");
+        await FlushWrites();
+        if (buffer.Length == 0) return 0;
+        var data = await SysCall.Fs<byte[]>(server, new FsRead(handle, position, Math.Min(buffer.Length, 4 << 20)));
+        data.CopyTo(buffer);
+        position += data.Length;
+        return data.Length;
+    }
+
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        Open();
+        if (!canWrite) throw new FosIOException(Errno.EBADF, $"{Path} was opened for reading only");
+        if (pending.Length > 0 && pendingAt + pending.Length != position) await FlushWrites();
+        if (pending.Length == 0) pendingAt = position;
+        pending.Write(buffer.Span); // copied: the caller may reuse its buffer at once
+        position += buffer.Length;
+        if (pending.Length >= BufferSize) await FlushWrites();
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    /// <summary>Sends buffered writes to the file system (they survive a crash of this process, not yet of the machine).</summary>
+    public override Task FlushAsync(CancellationToken cancellationToken) => FlushWrites();
+
+    /// <summary>fsync: sends buffered writes and waits until everything written is durable.</summary>
+    public async Task SyncAsync()
+    {
+        Open();
+        await FlushWrites();
+        await SysCall.Fs<Ack>(server, new FsSync(handle));
+    }
+
+    /// <summary>ftruncate.</summary>
+    public override void SetLength(long value) => throw Blocking(nameof(SetLength), nameof(SetLengthAsync));
+
+    public async Task SetLengthAsync(long value)
+    {
+        Open();
+        if (!canWrite) throw new FosIOException(Errno.EBADF, $"{Path} was opened for reading only");
+        await FlushWrites();
+        length = await SysCall.Fs<long>(server, new FsTruncate(handle, value));
+    }
+
+    private async Task FlushWrites()
+    {
+        if (pending.Length == 0) return;
+        var data = pending.ToArray();
+        var at = pendingAt;
+        pending.SetLength(0);
+        length = Math.Max(length, await SysCall.Fs<long>(server, new FsWrite(handle, at, data)));
+    }
+
+    /// <summary>close: sends buffered writes, syncs, and lets the handle go.</summary>
+    public override async ValueTask DisposeAsync()
+    {
+        if (closed) return;
+        try
+        {
+            await FlushWrites();
+        }
+        finally
+        {
+            closed = true;
+            await SysCall.Fs<Ack>(server, new FsClose(handle));
+        }
+        GC.SuppressFinalize(this);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        // A synchronous dispose cannot wait for the file system. Whatever is buffered is sent and
+        // the close follows it (messages between two mailboxes keep their order), but nobody waits:
+        // use `await using` when the data must be durable when the statement ends.
+        if (disposing && !closed)
+        {
+            closed = true;
+            var kernel = KernelContext.TryCurrent;
+            if (kernel is not null)
+            {
+                if (pending.Length > 0) kernel.Send(server, new FsWrite(handle, pendingAt, pending.ToArray()));
+                kernel.Send(server, new FsClose(handle));
+            }
+        }
+        base.Dispose(disposing);
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => throw Blocking(nameof(Read), nameof(ReadAsync));
+
+    public override void Write(byte[] buffer, int offset, int count) => throw Blocking(nameof(Write), nameof(WriteAsync));
+
+    public override void Flush()
+    {
+        if (pending.Length > 0) throw Blocking(nameof(Flush), nameof(FlushAsync));
+    }
+
+    private void Open() => ObjectDisposedException.ThrowIf(closed, this);
+
+    private NotSupportedException Blocking(string method, string instead) =>
+        new($"{method} would block the fos core that must deliver its answer: use {instead} on {Path}");
+}

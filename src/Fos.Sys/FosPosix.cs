@@ -1,0 +1,44 @@
+using Fos.Kernel;
+using Fos.Services.FileSystem;
+
+namespace Fos.Sys;
+
+/// <summary>
+/// The file system's calls one for one, as POSIX names them: no convenience, no retries, each
+/// failure a <see cref="FosIOException"/> with its errno. <see cref="FosFile"/>,
+/// <see cref="FosDirectory"/> and <see cref="FosFileStream"/> are built on these.
+/// </summary>
+public static class FosPosix
+{
+    public static Task<FsAttributes> Stat(string path) => SysCall.Fs<FsAttributes>(new FsStat(path));
+
+    public static Task<FsEntry[]> ReadDir(string path) => SysCall.Fs<FsEntry[]>(new FsReadDir(path));
+
+    public static Task<FsAttributes> Mkdir(string path) => SysCall.Fs<FsAttributes>(new FsMkdir(path));
+
+    public static Task Rmdir(string path) => SysCall.Fs<object>(new FsRmdir(path));
+
+    public static Task Unlink(string path) => SysCall.Fs<object>(new FsUnlink(path));
+
+    public static Task Rename(string from, string to) => SysCall.Fs<object>(new FsRename(from, to));
+
+    /// <summary>open: the handle and the member that keeps it.</summary>
+    public static Task<FsOpened> Open(string path, FsOpenFlags flags) =>
+        SysCall.Fs<FsOpened>(new FsOpen(path, flags, SysCall.CurrentProcess));
+
+    public static Task<byte[]> PRead(FsOpened file, long offset, int count) =>
+        SysCall.Fs<byte[]>(file.Server, new FsRead(file.Handle, offset, count));
+
+    /// <summary>pwrite → the file's new size. <paramref name="data"/> is copied before it is sent.</summary>
+    public static Task<long> PWrite(FsOpened file, long offset, ReadOnlySpan<byte> data) =>
+        SysCall.Fs<long>(file.Server, new FsWrite(file.Handle, offset, data.ToArray()));
+
+    public static Task<long> FTruncate(FsOpened file, long length) =>
+        SysCall.Fs<long>(file.Server, new FsTruncate(file.Handle, length));
+
+    public static Task<FsAttributes> FStat(FsOpened file) => SysCall.Fs<FsAttributes>(file.Server, new FsStatHandle(file.Handle));
+
+    public static Task FSync(FsOpened file) => SysCall.Fs<Ack>(file.Server, new FsSync(file.Handle));
+
+    public static Task Close(FsOpened file) => SysCall.Fs<Ack>(file.Server, new FsClose(file.Handle));
+}
