@@ -8,6 +8,9 @@ namespace Fos.Kernel;
 public abstract class KernelSynchronizationContext : SynchronizationContext
 {
     public abstract IKernel Kernel { get; }
+
+    /// <summary>Whether the calling thread is the one that runs this core's loop.</summary>
+    public abstract bool IsLoopThread { get; }
 }
 
 /// <summary>Where code on a fos core finds its kernel.</summary>

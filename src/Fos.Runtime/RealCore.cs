@@ -306,6 +306,8 @@ internal sealed class RealCore : ICoreHost
     {
         public override IKernel Kernel => core.Kernel;
 
+        public override bool IsLoopThread => core.IsCoreThread;
+
         public override void Post(SendOrPostCallback d, object? state) => core.Post(d, state);
 
         public override void Send(SendOrPostCallback d, object? state) =>

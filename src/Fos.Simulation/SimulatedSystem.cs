@@ -247,6 +247,8 @@ public sealed class SimulatedSystem : IFosRuntime
     internal void Schedule(SimCore core, KernelTimer timer) =>
         Enqueue(Math.Max(timer.DueNanoseconds, NowNanoseconds), core, new SimEvent(timer));
 
+    internal bool IsSimulationThread => Environment.CurrentManagedThreadId == ownerThread;
+
     internal void Post(SimCore core, SendOrPostCallback callback, object? state)
     {
         if (Environment.CurrentManagedThreadId != ownerThread || !dispatching)
@@ -395,6 +397,8 @@ internal sealed class SimCore : ICoreHost
     private sealed class SimContext(SimCore core) : KernelSynchronizationContext
     {
         public override IKernel Kernel => core.Kernel;
+
+        public override bool IsLoopThread => core.system.IsSimulationThread;
 
         public override void Post(SendOrPostCallback d, object? state) => core.system.Post(core, d, state);
 

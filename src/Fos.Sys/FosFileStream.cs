@@ -18,6 +18,7 @@ public sealed class FosFileStream : Stream
     private readonly bool canRead;
     private readonly bool canWrite;
     private readonly MemoryStream pending = new();
+    private readonly CoreBound core = new();
     private long pendingAt;
     private long position;
     private long length;
@@ -75,7 +76,10 @@ public sealed class FosFileStream : Stream
         return position;
     }
 
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+        new(core.Run(() => ReadCore(buffer)));
+
+    private async Task<int> ReadCore(Memory<byte> buffer)
     {
         Open();
         if (!canRead) throw new FosIOException(Errno.EBADF, $"{Path} was opened for writing only");
@@ -87,7 +91,10 @@ public sealed class FosFileStream : Stream
         return data.Length;
     }
 
-    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
+        new(core.Run(() => WriteCore(buffer)));
+
+    private async Task<bool> WriteCore(ReadOnlyMemory<byte> buffer)
     {
         Open();
         if (!canWrite) throw new FosIOException(Errno.EBADF, $"{Path} was opened for reading only");
@@ -96,6 +103,7 @@ public sealed class FosFileStream : Stream
         pending.Write(buffer.Span); // copied: the caller may reuse its buffer at once
         position += buffer.Length;
         if (pending.Length >= BufferSize) await FlushWrites();
+        return true;
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
@@ -105,26 +113,30 @@ public sealed class FosFileStream : Stream
         WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
     /// <summary>Sends buffered writes to the file system (they survive a crash of this process, not yet of the machine).</summary>
-    public override Task FlushAsync(CancellationToken cancellationToken) => FlushWrites();
+    public override Task FlushAsync(CancellationToken cancellationToken) => core.Run(async () =>
+    {
+        await FlushWrites();
+        return true;
+    });
 
     /// <summary>fsync: sends buffered writes and waits until everything written is durable.</summary>
-    public async Task SyncAsync()
+    public Task SyncAsync() => core.Run(async () =>
     {
         Open();
         await FlushWrites();
-        await SysCall.Fs<Ack>(server, new FsSync(handle));
-    }
+        return await SysCall.Fs<Ack>(server, new FsSync(handle));
+    });
 
     /// <summary>ftruncate.</summary>
     public override void SetLength(long value) => throw Blocking(nameof(SetLength), nameof(SetLengthAsync));
 
-    public async Task SetLengthAsync(long value)
+    public Task SetLengthAsync(long value) => core.Run(async () =>
     {
         Open();
         if (!canWrite) throw new FosIOException(Errno.EBADF, $"{Path} was opened for reading only");
         await FlushWrites();
-        length = await SysCall.Fs<long>(server, new FsTruncate(handle, value));
-    }
+        return length = await SysCall.Fs<long>(server, new FsTruncate(handle, value));
+    });
 
     private async Task FlushWrites()
     {
@@ -139,15 +151,19 @@ public sealed class FosFileStream : Stream
     public override async ValueTask DisposeAsync()
     {
         if (closed) return;
-        try
+        await core.Run(async () =>
         {
-            await FlushWrites();
-        }
-        finally
-        {
-            closed = true;
-            await SysCall.Fs<Ack>(server, new FsClose(handle));
-        }
+            try
+            {
+                await FlushWrites();
+            }
+            finally
+            {
+                closed = true;
+                await SysCall.Fs<Ack>(server, new FsClose(handle));
+            }
+            return true;
+        });
         GC.SuppressFinalize(this);
     }
 
@@ -159,12 +175,13 @@ public sealed class FosFileStream : Stream
         if (disposing && !closed)
         {
             closed = true;
-            var kernel = KernelContext.TryCurrent;
-            if (kernel is not null)
+            var writes = pending.Length > 0 ? new FsWrite(handle, pendingAt, pending.ToArray()) : null;
+            _ = core.Run(() =>
             {
-                if (pending.Length > 0) kernel.Send(server, new FsWrite(handle, pendingAt, pending.ToArray()));
-                kernel.Send(server, new FsClose(handle));
-            }
+                if (writes is not null) core.Kernel.Send(server, writes);
+                core.Kernel.Send(server, new FsClose(handle));
+                return Task.FromResult(true);
+            });
         }
         base.Dispose(disposing);
     }
