@@ -47,7 +47,7 @@ public sealed class FosFileStream : Stream
         get
         {
             Open();
-            return Math.Max(length, pendingAt + pending.Length);
+            return pending.Length > 0 ? Math.Max(length, pendingAt + pending.Length) : length;
         }
     }
 

@@ -1,0 +1,134 @@
+using System.Text;
+using Fos.Kernel;
+using Fos.Runtime;
+using Fos.Services;
+using Fos.Services.FileSystem;
+using Fos.Simulation;
+using Fos.Sys;
+
+namespace Fos.Sys.Tests;
+
+/// <summary>The System.IO-shaped library on both runtimes, used the way .NET code uses files.</summary>
+public sealed class FosFileTests : IDisposable
+{
+    private readonly string data = Path.Combine(Path.GetTempPath(), "fos-sys-" + Guid.NewGuid().ToString("N"));
+
+    public static TheoryData<string> Both => new() { "real", "simulated" };
+
+    private async Task<IFosRuntime> Boot(string kind)
+    {
+        IFosRuntime system = kind == "real"
+            ? Machine.Start(new MachineOptions { Cores = 3, DataDirectory = data })
+            : new SimulatedSystem(new SimOptions { Seed = 5, CoresPerMachine = 3 });
+        await SystemBoot.StartNaming(system);
+        await SystemBoot.StartFileSystem(system, system.Cores.Skip(1).ToList());
+        return system;
+    }
+
+    private static Task<T> App<T>(IFosRuntime system, Func<Task<T>> program) =>
+        system.Execute(system.Cores[0], _ => program(), TimeSpan.FromSeconds(60));
+
+    [Theory]
+    [MemberData(nameof(Both))]
+    public async Task Text_written_whole_reads_back_whole_and_by_lines_through_StreamReader(string kind)
+    {
+        await using var system = await Boot(kind);
+        var lines = await App(system, async () =>
+        {
+            await FosDirectory.CreateDirectoryAsync("/home/ann/notes");
+            await FosFile.WriteAllTextAsync("/home/ann/notes/todo.txt", "milk\neggs\nbread\n");
+            await FosFile.AppendAllTextAsync("/home/ann/notes/todo.txt", "tea\n");
+            await using var file = await FosFile.OpenReadAsync("/home/ann/notes/todo.txt");
+            using var reader = new StreamReader(file);
+            var read = new List<string>();
+            while (await reader.ReadLineAsync() is { } line) read.Add(line);
+            read.Add(await FosFile.ReadAllTextAsync("/home/ann/notes/todo.txt"));
+            return read;
+        });
+        Assert.Equal(["milk", "eggs", "bread", "tea", "milk\neggs\nbread\ntea\n"], lines);
+    }
+
+    [Theory]
+    [MemberData(nameof(Both))]
+    public async Task A_stream_copies_seeks_and_truncates_like_a_file_stream(string kind)
+    {
+        await using var system = await Boot(kind);
+        var (copy, middle, lengthAfterTruncate) = await App(system, async () =>
+        {
+            var big = new byte[300_000];
+            for (var i = 0; i < big.Length; i++) big[i] = (byte)(i * 13);
+            await FosFile.WriteAllBytesAsync("/big.bin", big);
+            await FosFile.CopyAsync("/big.bin", "/copy.bin");
+            var copied = await FosFile.ReadAllBytesAsync("/copy.bin");
+
+            await using var stream = await FosFile.OpenAsync("/copy.bin", FileMode.Open, FileAccess.ReadWrite);
+            stream.Seek(100_000, SeekOrigin.Begin);
+            await stream.WriteAsync(Encoding.ASCII.GetBytes("MARK"));
+            stream.Position = 99_998;
+            var around = new byte[8];
+            var n = await stream.ReadAsync(around);
+            await stream.SetLengthAsync(1000);
+            return (copied.AsSpan().SequenceEqual(big), Encoding.Latin1.GetString(around, 0, n), stream.Length);
+        });
+        Assert.True(copy);
+        static char At(int i) => (char)(byte)(i * 13);
+        Assert.Equal($"{At(99_998)}{At(99_999)}MARK{At(100_004)}{At(100_005)}", middle);
+        Assert.Equal(1000, lengthAfterTruncate);
+    }
+
+    [Theory]
+    [MemberData(nameof(Both))]
+    public async Task Mistakes_raise_IOExceptions_with_their_errno_and_lose_nothing(string kind)
+    {
+        await using var system = await Boot(kind);
+        var errors = await App(system, async () =>
+        {
+            await FosFile.WriteAllTextAsync("/keep.txt", "precious");
+            var seen = new List<string>();
+            async Task Expect(Func<Task> call)
+            {
+                try
+                {
+                    await call();
+                    seen.Add("no error");
+                }
+                catch (FosIOException ex)
+                {
+                    seen.Add(ex.Errno.ToString());
+                }
+                catch (Exception ex) when (ex is ObjectDisposedException or NotSupportedException or ArgumentException)
+                {
+                    seen.Add(ex.GetType().Name);
+                }
+            }
+            await Expect(() => FosFile.ReadAllTextAsync("/missing.txt"));
+            await Expect(() => FosFile.ReadAllTextAsync("not/absolute"));
+            await Expect(() => FosFile.OpenAsync("/keep.txt", FileMode.CreateNew, FileAccess.Write));
+            await Expect(() => FosFile.MoveAsync("/keep.txt", "/keep.txt/inside"));
+            await Expect(() => FosDirectory.DeleteAsync("/keep.txt"));
+            var closed = await FosFile.OpenReadAsync("/keep.txt");
+            await closed.DisposeAsync();
+            await Expect(async () => _ = await closed.ReadAsync(new byte[4]));
+            var readOnly = await FosFile.OpenReadAsync("/keep.txt");
+            await Expect(async () => await readOnly.WriteAsync(new byte[4]));
+            await Expect(() => Task.FromResult(readOnly.Read(new byte[4], 0, 4)));
+            await readOnly.DisposeAsync();
+            await Expect(() => FosFile.OpenAsync("/x", FileMode.Create, FileAccess.Read));
+            seen.Add(await FosFile.ReadAllTextAsync("/keep.txt"));
+            return seen;
+        });
+        Assert.Equal(["ENOENT", "EINVAL", "EEXIST", "ENOTDIR", "ENOTDIR", "ObjectDisposedException", "EBADF", "NotSupportedException", "ArgumentException", "precious"], errors);
+    }
+
+    [Fact]
+    public async Task Calling_the_library_off_a_fos_core_says_where_it_works()
+    {
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => FosFile.ReadAllTextAsync("/x"));
+        Assert.Contains("not running on a fos core", error.Message);
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(data)) Directory.Delete(data, recursive: true);
+    }
+}
