@@ -4,9 +4,17 @@ using System.Globalization;
 namespace Fos.Kernel;
 
 /// <summary>A core of a fos system: machine and core number, printed <c>m1.c3</c>.</summary>
-public readonly record struct CoreId(ushort Machine, ushort Core)
+public readonly record struct CoreId(ushort Machine, ushort Core) : IComparable<CoreId>
 {
     public override string ToString() => $"m{Machine}.c{Core}";
+
+    /// <summary>Machine by machine, then core by core.</summary>
+    public int CompareTo(CoreId other) => Machine != other.Machine ? Machine.CompareTo(other.Machine) : Core.CompareTo(other.Core);
+
+    public static bool operator <(CoreId left, CoreId right) => left.CompareTo(right) < 0;
+    public static bool operator >(CoreId left, CoreId right) => left.CompareTo(right) > 0;
+    public static bool operator <=(CoreId left, CoreId right) => left.CompareTo(right) <= 0;
+    public static bool operator >=(CoreId left, CoreId right) => left.CompareTo(right) >= 0;
 
     /// <summary>The kernel's own control mailbox on this core.</summary>
     public Address Kernel => new(Machine, Core, Address.KernelMailbox);

@@ -1,9 +1,14 @@
 using Fos.Kernel;
 using Fos.Kernel.Naming;
 using Fos.Services.FileSystem;
+using Fos.Services.Layout;
+using Fos.Services.Processes;
 using Fos.Services.Naming;
 
 namespace Fos.Services;
+
+/// <summary>Where boot put the system: its cores, the applications' cores, and the services' main mailboxes.</summary>
+public sealed record SystemLayout(CoreId[] SystemCores, CoreId[] ApplicationCores, IReadOnlyList<Endpoint> FileSystem, Endpoint Processes, Endpoint Layout);
 
 /// <summary>One server in the layout: where it runs and how busy it has been.</summary>
 public sealed record LayoutRow(CoreId Core, string Server, Endpoint Endpoint, long MessagesHandled);
@@ -53,6 +58,31 @@ public static class SystemBoot
             await runtime.Execute(cores[i], k => k.Register(WellKnownNames.FileSystem, member));
         }
         return members;
+    }
+
+    /// <summary>
+    /// Boots the whole system on a runtime: naming, layout and the process service on the first
+    /// core, file-system members on every system core, and the rest of the cores left to
+    /// applications. Half the cores (at least one) are system cores; with one core, everything
+    /// shares it.
+    /// </summary>
+    public static async Task<SystemLayout> StartSystem(IFosRuntime runtime)
+    {
+        ArgumentNullException.ThrowIfNull(runtime);
+        var cores = runtime.Cores;
+        var systemCount = cores.Count == 1 ? 1 : Math.Max(1, cores.Count / 2);
+        var systemCores = cores.Take(systemCount).ToArray();
+        var applicationCores = cores.Skip(systemCount).ToArray();
+        var first = cores[0];
+        await StartNaming(runtime);
+        var layout = await runtime.Execute(first, k => Task.FromResult(k.StartServer(LayoutServer.Image)));
+        await runtime.Execute(first, k => k.Call(layout, new LayoutConfigure(systemCores, applicationCores)));
+        await runtime.Execute(first, k => k.Register(WellKnownNames.Layout, layout));
+        var fileSystem = await StartFileSystem(runtime, systemCores);
+        var processes = await runtime.Execute(first, k => Task.FromResult(k.StartServer(ProcessServer.Image)));
+        await runtime.Execute(first, k => k.Call(processes, new ProcessServer.Configure(0, [processes])));
+        await runtime.Execute(first, k => k.Register(WellKnownNames.Processes, processes));
+        return new SystemLayout(systemCores, applicationCores, fileSystem, processes, layout);
     }
 
     /// <summary>Every server on every core, core by core.</summary>

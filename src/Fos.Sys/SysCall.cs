@@ -1,6 +1,7 @@
 using Fos.Kernel;
 using Fos.Kernel.Naming;
 using Fos.Services.FileSystem;
+using Fos.Services.Processes;
 
 namespace Fos.Sys;
 
@@ -13,7 +14,7 @@ internal static class SysCall
     /// <summary>A call to <paramref name="member"/> (the one keeping a handle), or the nearest member.</summary>
     public static async Task<T> Fs<T>(Endpoint? member, object request)
     {
-        var kernel = KernelContext.Current;
+        var kernel = Enter();
         try
         {
             var target = member ?? await kernel.Lookup(WellKnownNames.FileSystem);
@@ -38,6 +39,32 @@ internal static class SysCall
         }
     }
 
+    /// <summary>A call to the nearest member of the process fleet.</summary>
+    public static async Task<T> Proc<T>(object request)
+    {
+        var kernel = Enter();
+        try
+        {
+            return await kernel.Call<T>(WellKnownNames.Processes, request);
+        }
+        catch (FosException ex) when (FsError.ErrnoOf(ex) is { } errno)
+        {
+            throw new FosIOException(errno, ex.Message, ex);
+        }
+    }
+
+    /// <summary>Every system call starts here: the caller's kernel, and its process is counted and checked.</summary>
+    private static IKernel Enter()
+    {
+        var kernel = KernelContext.Current;
+        if (ProcessContext.Current is { } process)
+        {
+            if (process.Killed) throw new OperationCanceledException($"process {process.Pid} ({process.Name}) was killed");
+            process.SystemCalls++;
+        }
+        return kernel;
+    }
+
     /// <summary>The process this code belongs to (0 for code the system runs itself).</summary>
-    public static long CurrentProcess => 0;
+    public static long CurrentProcess => ProcessContext.Current?.Pid ?? 0;
 }

@@ -16,6 +16,7 @@ public enum Errno
     ENAMETOOLONG,
     EBUSY,
     EFBIG,
+    ESRCH,
 }
 
 /// <summary>Builds file-system errors that reach the caller with their POSIX name.</summary>

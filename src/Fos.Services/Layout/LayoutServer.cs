@@ -1,0 +1,70 @@
+using Fos.Kernel;
+
+namespace Fos.Services.Layout;
+
+/// <summary>Which cores run the system's servers and which run applications.</summary>
+public sealed record LayoutConfigure(CoreId[] SystemCores, CoreId[] ApplicationCores);
+
+/// <summary>Where should a new application run → CoreId.</summary>
+public sealed record LayoutPlace;
+
+/// <summary>An application on <paramref name="Core"/> ended.</summary>
+public sealed record LayoutRelease(CoreId Core);
+
+/// <summary>The whole layout → LayoutCore[].</summary>
+public sealed record LayoutTable;
+
+/// <summary>One core in the layout: its role, and how many applications run there now.</summary>
+public sealed record LayoutCore(CoreId Core, string Role, int Applications);
+
+/// <summary>
+/// The layout service (<c>/sys/layout</c>): space multiplexing as a placement problem. System
+/// servers keep their cores; each application goes to the application core running the fewest
+/// applications (the lowest-numbered on a tie), so applications share a core only when there are
+/// more of them than cores. On a machine too small to keep them apart (one core), applications
+/// share the system's cores, and the layout says so.
+/// </summary>
+public sealed class LayoutServer : Server
+{
+    public static readonly ServerImage Image = new("layout", () => new LayoutServer());
+
+    private CoreId[] system = [];
+    private readonly SortedDictionary<CoreId, int> applications = [];
+
+    protected override ValueTask<object?> Handle(Message message) => ValueTask.FromResult<object?>(message.Body switch
+    {
+        LayoutConfigure c => Configure(c),
+        LayoutPlace => Place(),
+        LayoutRelease r => Release(r.Core),
+        LayoutTable => Table(),
+        _ => throw new FosException(FosError.BadRequest, $"the layout service does not understand {message.Body?.GetType().Name ?? "null"}"),
+    });
+
+    private Ack Configure(LayoutConfigure configure)
+    {
+        system = configure.SystemCores;
+        applications.Clear();
+        var appCores = configure.ApplicationCores.Length > 0 ? configure.ApplicationCores : configure.SystemCores;
+        foreach (var core in appCores) applications[core] = 0;
+        return Ack.Instance;
+    }
+
+    private CoreId Place()
+    {
+        if (applications.Count == 0) throw new FosException(FosError.ServiceError, "the layout has no cores yet (still booting)", "EBUSY");
+        var core = applications.OrderBy(a => a.Value).First().Key;
+        applications[core]++;
+        return core;
+    }
+
+    private Ack Release(CoreId core)
+    {
+        if (applications.TryGetValue(core, out var count) && count > 0) applications[core] = count - 1;
+        return Ack.Instance;
+    }
+
+    private LayoutCore[] Table() =>
+        [.. system.Union(applications.Keys).Order().Select(c => new LayoutCore(c,
+            system.Contains(c) ? (applications.ContainsKey(c) ? "system+applications" : "system") : "applications",
+            applications.GetValueOrDefault(c)))];
+}

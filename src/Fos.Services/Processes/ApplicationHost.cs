@@ -1,0 +1,67 @@
+using Fos.Kernel;
+
+namespace Fos.Services.Processes;
+
+/// <summary>
+/// A running program, as a server on its core: it runs the entry point in the process's context,
+/// and when the entry point returns, throws or is killed, it reports the end to the process-fleet
+/// member that started it and stops. A program that throws ends with status 1 and its exception in
+/// its error output; the core and the system go on.
+/// </summary>
+internal sealed class ApplicationHost(long pid, AppProgram program, string[] args, Endpoint parent) : Server
+{
+    private ProcessContext? context;
+
+    public static ServerImage Image(long pid, AppProgram program, string[] args, Endpoint parent) =>
+        new($"app:{program.Name} (pid {pid})", () => new ApplicationHost(pid, program, args, parent));
+
+    protected override Task OnStart()
+    {
+        _ = Run();
+        return Task.CompletedTask;
+    }
+
+    private async Task Run()
+    {
+        context = new ProcessContext(pid, program.Name, args);
+        ProcessContext.Current = context;
+        ProcState state;
+        int code;
+        try
+        {
+            code = await program.Main(args);
+            state = ProcState.Exited;
+        }
+        catch (Exception) when (context.Killed)
+        {
+            (state, code) = (ProcState.Killed, 137);
+        }
+        catch (Exception ex)
+        {
+            (state, code) = (ProcState.Failed, 1);
+            context.Error.WriteLine($"{program.Name}: unhandled {ex.GetType().Name}: {ex.Message}");
+        }
+        try
+        {
+            await Kernel.Call(parent, new ProcEnded(pid, state, code, context.Out.ToString(), context.Error.ToString(), context.SystemCalls));
+        }
+        catch (FosException)
+        {
+            // The process member is gone: nobody is left to tell.
+        }
+        await Kernel.Stop(Endpoint);
+    }
+
+    protected override ValueTask<object?> Handle(Message message) => ValueTask.FromResult<object?>(message.Body switch
+    {
+        ProcKill => Kill(),
+        ProcList => context?.SystemCalls ?? 0L,
+        _ => throw new FosException(FosError.BadRequest, "a program's host takes only kill and list"),
+    });
+
+    private Ack Kill()
+    {
+        if (context is not null) context.Killed = true;
+        return Ack.Instance;
+    }
+}

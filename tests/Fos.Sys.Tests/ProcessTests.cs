@@ -1,0 +1,149 @@
+using Fos.Kernel;
+using Fos.Runtime;
+using Fos.Services;
+using Fos.Services.FileSystem;
+using Fos.Services.Processes;
+using Fos.Simulation;
+using Fos.Sys;
+
+namespace Fos.Sys.Tests;
+
+/// <summary>Programs as processes, on both runtimes: placement, exit codes, output, failures, kill.</summary>
+public sealed class ProcessTests : IDisposable
+{
+    private readonly string data = Path.Combine(Path.GetTempPath(), "fos-proc-" + Guid.NewGuid().ToString("N"));
+
+    public static TheoryData<string> Both => new() { "real", "simulated" };
+
+    private async Task<(IFosRuntime System, SystemLayout Layout)> Boot(string kind)
+    {
+        IFosRuntime system = kind == "real"
+            ? Machine.Start(new MachineOptions { Cores = 4, DataDirectory = data })
+            : new SimulatedSystem(new SimOptions { Seed = 9, CoresPerMachine = 4 });
+        return (system, await SystemBoot.StartSystem(system));
+    }
+
+    private static Task<T> Shell<T>(IFosRuntime system, Func<Task<T>> program) =>
+        system.Execute(system.Cores[0], _ => program(), TimeSpan.FromSeconds(60));
+
+    private static readonly AppProgram Writer = new("writer", async args =>
+    {
+        await FosFile.WriteAllTextAsync(args[0], args[1]);
+        FosProcess.Out.WriteLine($"wrote {args[1].Length} characters to {args[0]} as pid {FosProcess.Id}");
+        return 3;
+    });
+
+    private static readonly AppProgram Thrower = new("thrower", async _ =>
+    {
+        await FosFile.StatAsync("/");
+        throw new InvalidOperationException("something broke");
+    });
+
+    private static readonly AppProgram Spinner = new("spinner", async _ =>
+    {
+        await using var held = await FosFile.OpenAsync("/held", FileMode.Create, FileAccess.Write);
+        while (true) await FosFile.StatAsync("/held"); // every call is a point where a kill lands
+    });
+
+    [Theory]
+    [MemberData(nameof(Both))]
+    public async Task A_program_runs_on_an_application_core_and_its_exit_code_and_output_come_back(string kind)
+    {
+        var (system, layout) = await Boot(kind);
+        await using var _ = system;
+        var (exit, text, list) = await Shell(system, async () =>
+        {
+            var pid = await FosProcess.StartAsync(Writer, ["/hello.txt", "hello from a process"]);
+            var exit = await FosProcess.WaitAsync(pid);
+            return (exit, await FosFile.ReadAllTextAsync("/hello.txt"), await FosProcess.ListAsync());
+        });
+        Assert.Equal((ProcState.Exited, 3), (exit.State, exit.ExitCode));
+        Assert.Matches(@"^wrote 20 characters to /hello.txt as pid \d+\n$", exit.Output.ReplaceLineEndings("\n"));
+        Assert.Equal("hello from a process", text);
+        var row = Assert.Single(list);
+        Assert.Contains(row.Core, layout.ApplicationCores);
+        Assert.DoesNotContain(row.Core, layout.SystemCores);
+        Assert.True(row.SystemCalls > 0);
+    }
+
+    [Theory]
+    [MemberData(nameof(Both))]
+    public async Task A_program_that_throws_ends_failed_with_its_error_and_the_system_goes_on(string kind)
+    {
+        var (system, _) = await Boot(kind);
+        await using var __ = system;
+        var (failed, next) = await Shell(system, async () =>
+        {
+            var failed = await FosProcess.WaitAsync(await FosProcess.StartAsync(Thrower));
+            var next = await FosProcess.WaitAsync(await FosProcess.StartAsync(Writer, ["/after.txt", "still fine"]));
+            return (failed, next);
+        });
+        Assert.Equal((ProcState.Failed, 1), (failed.State, failed.ExitCode));
+        Assert.Contains("InvalidOperationException: something broke", failed.Error);
+        Assert.Equal(ProcState.Exited, next.State);
+    }
+
+    [Theory]
+    [MemberData(nameof(Both))]
+    public async Task A_killed_program_ends_killed_and_its_open_files_are_closed(string kind)
+    {
+        var (system, _) = await Boot(kind);
+        await using var __ = system;
+        var (killed, list) = await Shell(system, async () =>
+        {
+            var pid = await FosProcess.StartAsync(Spinner);
+            while ((await FosProcess.ListAsync()).Single(p => p.Pid == pid).SystemCalls < 5) await FosFile.StatAsync("/");
+            await FosProcess.KillAsync(pid);
+            return (await FosProcess.WaitAsync(pid), await FosProcess.ListAsync());
+        });
+        Assert.Equal((ProcState.Killed, 137), (killed.State, killed.ExitCode));
+        Assert.Equal(ProcState.Killed, Assert.Single(list).State);
+    }
+
+    [Theory]
+    [MemberData(nameof(Both))]
+    public async Task Programs_started_together_spread_over_the_application_cores(string kind)
+    {
+        var (system, layout) = await Boot(kind);
+        await using var _ = system;
+        var cores = await Shell(system, async () =>
+        {
+            var pids = new List<long>();
+            for (var i = 0; i < layout.ApplicationCores.Length; i++)
+                pids.Add(await FosProcess.StartAsync(Writer, [$"/f{i}", "x"]));
+            foreach (var pid in pids) await FosProcess.WaitAsync(pid);
+            return (await FosProcess.ListAsync()).Select(p => p.Core).ToList();
+        });
+        Assert.Equal(layout.ApplicationCores.Order(), cores.Order());
+    }
+
+    [Theory]
+    [MemberData(nameof(Both))]
+    public async Task Waiting_for_or_killing_a_process_that_never_was_is_ESRCH(string kind)
+    {
+        var (system, _) = await Boot(kind);
+        await using var __ = system;
+        var errors = await Shell(system, async () =>
+        {
+            var seen = new List<Errno>();
+            foreach (var call in new Func<Task>[] { () => FosProcess.WaitAsync(424242), () => FosProcess.KillAsync(64 * 999) })
+            {
+                try
+                {
+                    await call();
+                }
+                catch (FosIOException ex)
+                {
+                    seen.Add(ex.Errno);
+                }
+            }
+            return seen;
+        });
+        Assert.Equal([Errno.ESRCH, Errno.ESRCH], errors);
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(data)) Directory.Delete(data, recursive: true);
+    }
+}
