@@ -1,12 +1,19 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
+using Fos.Cli.Node;
+using Fos.Kernel;
 using Fos.Runtime;
+using Fos.Runtime.Storage;
 using Fos.Services;
 using Spectre.Console;
 
 namespace Fos.Cli;
 
-/// <summary><c>fos boot</c>: starts a machine with its naming server, shows the layout, and stays up until stopped.</summary>
+/// <summary>
+/// <c>fos boot</c>: boots a one-machine fos on this host (naming, layout, processes and the file
+/// system), shows the layout, and opens the shell; with <c>--headless</c> it stays up without one
+/// until <c>fos stop</c> or a signal.
+/// </summary>
 internal static class BootCommand
 {
     public static Command Create()
@@ -38,40 +45,84 @@ internal static class BootCommand
             if (r.GetValueOrDefault<double?>() is { } v && (v < 0 || v > 1_000_000 || double.IsNaN(v)))
                 r.AddError("--spin-us must be between 0 and 1000000");
         });
-        var command = new Command("boot", "Boot a fos machine on this host, print its layout, and stay up until stopped (Ctrl+C)")
+        var data = DataOption.Create();
+        var engine = new Option<StoreEngine>("--engine")
+        {
+            Description = "the storage engine behind the file system",
+            DefaultValueFactory = _ => StoreEngine.RocksDb,
+        };
+        var headless = new Option<bool>("--headless") { Description = "stay up without a shell (for scripts and services): stop with fos stop or SIGTERM" };
+        var command = new Command("boot", "Boot fos on this host, show its layout and open its shell")
         {
             cores,
             machine,
             spin,
+            data,
+            engine,
+            headless,
         };
         command.SetAction((result, cancel) => Run(new MachineOptions
         {
             Cores = result.GetValue(cores),
             MachineId = (ushort)result.GetValue(machine),
             SpinBeforePark = result.GetValue(spin) is { } us ? TimeSpan.FromMicroseconds(us) : null,
-        }, cancel));
+            DataDirectory = Path.GetFullPath(result.GetValue(data)!),
+            StoreEngine = result.GetValue(engine),
+        }, result.GetValue(headless), cancel));
         return command;
     }
 
-    private static async Task<int> Run(MachineOptions options, CancellationToken cancel)
+    private static async Task<int> Run(MachineOptions options, bool headless, CancellationToken cancel)
     {
-        var machine = Machine.Start(options);
-        await using (machine)
+        NodeHost node;
+        try
         {
-            await SystemBoot.StartNaming(machine);
-            Layout.Print(machine, await SystemBoot.Layout(machine));
-            var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            node = await NodeHost.Start(options);
+        }
+        catch (FosException ex)
+        {
+            await Console.Error.WriteLineAsync($"fos boot: {ex.Message}");
+            return 1;
+        }
+        await using (node)
+        {
+            Layout.Print(node.Machine, await SystemBoot.Layout(node.Machine));
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx =>
             {
                 ctx.Cancel = true;
-                stopped.TrySetResult();
+                node.RequestStop();
             });
-            using var registration = cancel.Register(() => stopped.TrySetResult());
-            AnsiConsole.MarkupLine($"[green]fos is up[/] on {machine.CoreCount} cores. Press Ctrl+C to stop.");
-            await stopped.Task;
+            using var registration = cancel.Register(node.RequestStop);
+            AnsiConsole.MarkupLine($"[green]fos is up[/] on {node.Machine.CoreCount} cores, data in {Markup.Escape(options.DataDirectory!)}.");
+            if (headless)
+            {
+                AnsiConsole.MarkupLine("Headless: attach with [bold]fos shell[/], stop with [bold]fos stop[/] or Ctrl+C.");
+                await node.StopRequested;
+            }
+            else
+            {
+                AnsiConsole.MarkupLine("Type [bold]help[/] for the commands, [bold]exit[/] to stop fos.");
+                await Repl(node);
+            }
             AnsiConsole.MarkupLine("stopping fos…");
         }
         AnsiConsole.MarkupLine("fos stopped.");
         return 0;
+    }
+
+    /// <summary>The shell on this terminal: a line at a time until exit, end of input, or a stop from elsewhere.</summary>
+    private static async Task Repl(NodeHost node)
+    {
+        var interactive = !Console.IsInputRedirected;
+        while (!node.StopRequested.IsCompleted)
+        {
+            if (interactive) Console.Write("fos> ");
+            var read = Console.In.ReadLineAsync();
+            if (await Task.WhenAny(read, node.StopRequested) != read) return;
+            var line = await read;
+            if (line is null || line.Trim() is "exit" or "quit" or "stop") return;
+            foreach (var command in Shell.Commands(line))
+                await node.Shell.Run(command, Environment.CurrentDirectory, Console.Out, Console.Error);
+        }
     }
 }

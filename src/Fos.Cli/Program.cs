@@ -4,6 +4,9 @@ using Fos.Cli;
 var root = new RootCommand("fos — the factored operating system for manycores and clouds")
 {
     BootCommand.Create(),
+    ShellCommand.Create(),
+    RunCommand.Create(),
+    StopCommand.Create(),
     SimCommand.Create(),
     BenchCommand.Create(),
 };

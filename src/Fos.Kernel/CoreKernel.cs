@@ -118,12 +118,13 @@ public sealed class CoreKernel : IKernel
     public Task<object?> Call(Endpoint to, object? request, TimeSpan timeout = default)
     {
         if (timeout == default) timeout = DefaultCallTimeout;
-        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero);
+        var forever = timeout == Timeout.InfiniteTimeSpan;
+        if (!forever) ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero);
         stats.CallsMade++;
         var correlation = ++lastCorrelation;
-        var pending = new PendingCall(to.Address, host.NowNanoseconds + timeout.Ticks * 100, timeout);
+        var pending = new PendingCall(to.Address, forever ? long.MaxValue : host.NowNanoseconds + timeout.Ticks * 100, timeout);
         pendingCalls.Add(correlation, pending);
-        ArmTimeoutSweep(pending.DeadlineNanoseconds);
+        if (!forever) ArmTimeoutSweep(pending.DeadlineNanoseconds);
         bool sent;
         try
         {

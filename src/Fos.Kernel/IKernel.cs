@@ -37,6 +37,8 @@ public interface IKernel
     void Send(Endpoint to, object? message);
 
     /// <summary>Request/reply: the handler's result, or a <see cref="FosException"/> saying why not.</summary>
+    /// <param name="timeout">Default: 5 s. <see cref="Timeout.InfiniteTimeSpan"/> waits as long as the answer takes
+    /// (waiting for a process to end); only a failure the kernel sees (no mailbox, refusal) ends such a call early.</param>
     Task<object?> Call(Endpoint to, object? request, TimeSpan timeout = default);
 
     /// <summary>Runs <paramref name="callback"/> on this core after <paramref name="delay"/>, unless cancelled.</summary>

@@ -147,8 +147,13 @@ internal sealed class RealCore : ICoreHost
         stopping = true;
         Notify();
         wake.Set();
-        if (!IsCoreThread) thread.Join();
+        // A core stuck in code that never returns to the loop (a program that blocks) cannot be
+        // stopped; after a while the machine gives up on it rather than hang its own shutdown.
+        if (!IsCoreThread && !thread.Join(StopTimeout))
+            machine.ReportFault(Core, new TimeoutException($"the core did not stop within {StopTimeout.TotalSeconds:0} s: code on it is blocking its loop"));
     }
+
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
 
     internal void Post(SendOrPostCallback callback, object? state)
     {

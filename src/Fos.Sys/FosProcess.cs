@@ -26,4 +26,9 @@ public static class FosProcess
     public static Task KillAsync(long pid) => SysCall.Proc<Kernel.Ack>(new ProcKill(pid));
 
     public static Task<ProcInfo[]> ListAsync() => SysCall.Proc<ProcInfo[]>(new ProcList());
+
+    /// <summary>The cores the layout gives to applications (one worker per core is a good split).</summary>
+    public static async Task<Kernel.CoreId[]> ApplicationCoresAsync() =>
+        [.. (await SysCall.Layout<Services.Layout.LayoutCore[]>(new Services.Layout.LayoutTable()))
+            .Where(c => c.Role != "system").Select(c => c.Core)];
 }

@@ -45,13 +45,18 @@ internal static class SysCall
         var kernel = Enter();
         try
         {
-            return await kernel.Call<T>(WellKnownNames.Processes, request);
+            // Waiting for a process takes as long as the process does.
+            var timeout = request is ProcWait ? Timeout.InfiniteTimeSpan : default;
+            return await kernel.Call<T>(WellKnownNames.Processes, request, timeout);
         }
         catch (FosException ex) when (FsError.ErrnoOf(ex) is { } errno)
         {
             throw new FosIOException(errno, ex.Message, ex);
         }
     }
+
+    /// <summary>A call to the layout service.</summary>
+    public static Task<T> Layout<T>(object request) => Enter().Call<T>(WellKnownNames.Layout, request);
 
     /// <summary>Every system call starts here: the caller's kernel, and its process is counted and checked.</summary>
     private static IKernel Enter()
