@@ -11,7 +11,7 @@ public sealed class FosCommand : IAsyncDisposable
     private readonly StringBuilder stderr = new();
     private readonly TaskCompletionSource exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private FosCommand(IEnumerable<string> args)
+    private FosCommand(IEnumerable<string> args, string? input = null)
     {
         var fos = Path.Combine(AppContext.BaseDirectory, "fos.dll");
         if (!File.Exists(fos)) throw new FileNotFoundException("fos.dll was not built next to the tests", fos);
@@ -19,6 +19,7 @@ public sealed class FosCommand : IAsyncDisposable
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
+            RedirectStandardInput = true,
             UseShellExecute = false,
         };
         start.ArgumentList.Add(fos);
@@ -41,11 +42,17 @@ public sealed class FosCommand : IAsyncDisposable
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        // What a user would type; a command that reads its input sees it end here.
+        if (input is not null) process.StandardInput.Write(input);
+        process.StandardInput.Close();
     }
 
     public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
 
     public static FosCommand Start(params string[] args) => new(args);
+
+    /// <summary>Starts fos with <paramref name="input"/> on its standard input, then end of input.</summary>
+    public static FosCommand StartWithInput(string input, params string[] args) => new(args, input);
 
     /// <summary>Runs fos to its end and returns its exit code and output.</summary>
     public static async Task<(int ExitCode, IReadOnlyList<string> Stdout, string Stderr)> Run(params string[] args)
