@@ -8,6 +8,9 @@ public static class BenchCatalog
         (NullCallScenario.Name, "a call to a null server on another core, ns per call, against Linux getppid and a raw spin ping-pong"),
         (MsgThroughputScenario.Name, "one-way messages per second to a sink on another core, unbatched and 64 per turn, against a raw SPSC ring"),
         (WakeupScenario.Name, "a null call after the server's core idled 20 µs or 200 µs, spinning 50 µs or parking at once, against a raw spin ping-pong"),
+        (FsScenarios.Small, "create, write 4 KiB and close (synced) file after file, on RocksDB and on SQLite, against the host file system"),
+        (FsScenarios.Sequential, "write a 256 MiB file in 64 KiB writes and close it, then read it back, on each engine, against the host file system"),
+        (FsScenarios.Stat, "stat of a cached path three directories deep through Fos.Sys, against a raw spin ping-pong"),
     ];
 
     /// <summary>Runs a scenario: every fos figure next to its baselines, measured in alternating chunks in this run.</summary>
@@ -22,6 +25,9 @@ public static class BenchCatalog
             NullCallScenario.Name => NullCallScenario.Run(settings, progress),
             MsgThroughputScenario.Name => MsgThroughputScenario.Run(settings, progress),
             WakeupScenario.Name => WakeupScenario.Run(settings, progress),
+            FsScenarios.Small => FsScenarios.RunSmall(settings, progress),
+            FsScenarios.Sequential => FsScenarios.RunSequential(settings, progress),
+            FsScenarios.Stat => FsScenarios.RunStat(settings, progress),
             _ => throw new ArgumentException(
                 $"unknown benchmark scenario '{scenario}'; known scenarios: {string.Join(", ", Scenarios.Select(s => s.Name))}", nameof(scenario)),
         };

@@ -51,6 +51,14 @@ internal static class BootCommand
             Description = "the storage engine behind the file system",
             DefaultValueFactory = _ => StoreEngine.RocksDb,
         };
+        var quota = new Option<long?>("--fs-quota-mb")
+        {
+            Description = "the most file data each file-system member may hold, in MiB (default: no limit); past it, writes fail with ENOSPC",
+        };
+        quota.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<long?>() is { } q && (q < 1 || q > 1L << 30)) r.AddError("--fs-quota-mb must be between 1 and 1073741824");
+        });
         var headless = new Option<bool>("--headless") { Description = "stay up without a shell (for scripts and services): stop with fos stop or SIGTERM" };
         var command = new Command("boot", "Boot fos on this host, show its layout and open its shell")
         {
@@ -59,6 +67,7 @@ internal static class BootCommand
             spin,
             data,
             engine,
+            quota,
             headless,
         };
         command.SetAction((result, cancel) => Run(new MachineOptions
@@ -68,16 +77,16 @@ internal static class BootCommand
             SpinBeforePark = result.GetValue(spin) is { } us ? TimeSpan.FromMicroseconds(us) : null,
             DataDirectory = Path.GetFullPath(result.GetValue(data)!),
             StoreEngine = result.GetValue(engine),
-        }, result.GetValue(headless), cancel));
+        }, result.GetValue(quota) is { } mb ? mb << 20 : long.MaxValue, result.GetValue(headless), cancel));
         return command;
     }
 
-    private static async Task<int> Run(MachineOptions options, bool headless, CancellationToken cancel)
+    private static async Task<int> Run(MachineOptions options, long quotaBytes, bool headless, CancellationToken cancel)
     {
         NodeHost node;
         try
         {
-            node = await NodeHost.Start(options);
+            node = await NodeHost.Start(options, quotaBytes);
         }
         catch (FosException ex)
         {

@@ -38,7 +38,7 @@ public static class SystemBoot
     /// Starts a file-system member on each of <paramref name="cores"/>, gives member i the shards
     /// s with s mod n = i, and registers them all under <c>/sys/fs</c>.
     /// </summary>
-    public static async Task<IReadOnlyList<Endpoint>> StartFileSystem(IFosRuntime runtime, IReadOnlyList<CoreId> cores)
+    public static async Task<IReadOnlyList<Endpoint>> StartFileSystem(IFosRuntime runtime, IReadOnlyList<CoreId> cores, long quotaBytesPerMember = long.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(cores);
         if (cores.Count == 0) throw new ArgumentException("a file-system fleet needs at least one member", nameof(cores));
@@ -48,7 +48,7 @@ public static class SystemBoot
         var owners = Enumerable.Range(0, FsStore.Shards).Select(s => s % members.Length).ToArray();
         for (var i = 0; i < members.Length; i++)
         {
-            var configure = new FsConfigure(i, members, owners);
+            var configure = new FsConfigure(i, members, owners, quotaBytesPerMember);
             var member = members[i];
             await runtime.Execute(cores[i], k => k.Call(member, configure));
         }
@@ -66,7 +66,7 @@ public static class SystemBoot
     /// applications. Half the cores (at least one) are system cores; with one core, everything
     /// shares it.
     /// </summary>
-    public static async Task<SystemLayout> StartSystem(IFosRuntime runtime)
+    public static async Task<SystemLayout> StartSystem(IFosRuntime runtime, long fileSystemQuotaPerMember = long.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(runtime);
         var cores = runtime.Cores;
@@ -78,7 +78,7 @@ public static class SystemBoot
         var layout = await runtime.Execute(first, k => Task.FromResult(k.StartServer(LayoutServer.Image)));
         await runtime.Execute(first, k => k.Call(layout, new LayoutConfigure(systemCores, applicationCores)));
         await runtime.Execute(first, k => k.Register(WellKnownNames.Layout, layout));
-        var fileSystem = await StartFileSystem(runtime, systemCores);
+        var fileSystem = await StartFileSystem(runtime, systemCores, fileSystemQuotaPerMember);
         var processes = await runtime.Execute(first, k => Task.FromResult(k.StartServer(ProcessServer.Image)));
         await runtime.Execute(first, k => k.Call(processes, new ProcessServer.Configure(0, [processes])));
         await runtime.Execute(first, k => k.Register(WellKnownNames.Processes, processes));

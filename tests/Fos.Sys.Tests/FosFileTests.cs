@@ -132,3 +132,35 @@ public sealed class FosFileTests : IDisposable
         if (Directory.Exists(data)) Directory.Delete(data, recursive: true);
     }
 }
+
+/// <summary>A file system with a quota: a write past it fails with ENOSPC and loses nothing.</summary>
+public class QuotaTests
+{
+    [Fact]
+    public async Task A_write_past_the_quota_is_ENOSPC_and_freeing_space_lets_writes_in_again()
+    {
+        await using var system = new SimulatedSystem(new SimOptions { Seed = 2, CoresPerMachine = 2 });
+        await SystemBoot.StartNaming(system);
+        await SystemBoot.StartFileSystem(system, [system.Cores[1]], quotaBytesPerMember: 100_000);
+        var seen = await system.Execute(system.Cores[0], async _ =>
+        {
+            var log = new List<string>();
+            await FosFile.WriteAllBytesAsync("/a", new byte[60_000]);
+            try
+            {
+                await FosFile.WriteAllBytesAsync("/b", new byte[60_000]);
+                log.Add("b written");
+            }
+            catch (FosIOException ex)
+            {
+                log.Add($"{ex.Errno}: {ex.Message.Contains("no space left", StringComparison.Ordinal)}");
+            }
+            log.Add($"a {(await FosFile.StatAsync("/a")).Size}, b {(await FosFile.StatAsync("/b")).Size}");
+            await FosFile.DeleteAsync("/a");
+            await FosFile.WriteAllBytesAsync("/b", new byte[90_000]);
+            log.Add($"b {(await FosFile.StatAsync("/b")).Size}");
+            return log;
+        });
+        Assert.Equal(["ENOSPC: True", "a 60000, b 0", "b 90000"], seen);
+    }
+}

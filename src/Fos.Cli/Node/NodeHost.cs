@@ -39,13 +39,13 @@ internal sealed class NodeHost : IAsyncDisposable
     public void RequestStop() => stopRequested.TrySetResult();
 
     /// <summary>Boots a machine on <paramref name="options"/> (whose data directory must be free) and opens the socket.</summary>
-    public static async Task<NodeHost> Start(MachineOptions options)
+    public static async Task<NodeHost> Start(MachineOptions options, long fileSystemQuotaPerMember = long.MaxValue)
     {
         var data = options.DataDirectory ?? throw new ArgumentException("a node needs a data directory", nameof(options));
         var machine = Machine.Start(options); // takes the data directory's lock, or says who holds it
         try
         {
-            var layout = await SystemBoot.StartSystem(machine);
+            var layout = await SystemBoot.StartSystem(machine, fileSystemQuotaPerMember);
             var socketPath = NodeProtocol.SocketPath(data);
             File.Delete(socketPath); // left by a node that was killed; we hold the lock, so it is not in use
             var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);

@@ -35,6 +35,8 @@ public sealed class FileSystemServer : Server
     private int[] owners = [];
     private int index = -1;
     private long nextHandle = 1;
+    private long quota = long.MaxValue;
+    private long used; // bytes of file data in this member's shards
 
     private sealed record OpenFile(long Inode, bool Write, long Owner);
 
@@ -97,9 +99,11 @@ public sealed class FileSystemServer : Server
         if (configure.ShardOwners.Length != FsStore.Shards || configure.ShardOwners.Any(o => o < 0 || o >= configure.Members.Length)
             || configure.Index < 0 || configure.Index >= configure.Members.Length || configure.Members[configure.Index] != Endpoint)
             throw new FosException(FosError.BadRequest, "a file-system configuration must give every shard an owner among the members, this one included");
+        if (configure.QuotaBytes < 0) throw new FosException(FosError.BadRequest, "a file-system quota cannot be negative");
         members = configure.Members;
         owners = configure.ShardOwners;
         index = configure.Index;
+        quota = configure.QuotaBytes;
         if (store is null)
         {
             store = new FsStore(Kernel.OpenStore($"fs/member-{index}"));
@@ -109,8 +113,9 @@ public sealed class FileSystemServer : Server
             for (var shard = 0; shard < FsStore.Shards; shard++)
                 if (owners[shard] == index)
                     foreach (var orphan in store.Orphans(shard)) store.DeleteInode(batch, orphan);
-            if (batch.Count > 0) store.Store.Write(batch);
+            if (batch.Count > 0) store.Write(batch);
         }
+        used = Enumerable.Range(0, FsStore.Shards).Where(s => owners[s] == index).Sum(store.DataBytes);
         return Done(Ack.Instance);
     }
 
@@ -276,7 +281,7 @@ public sealed class FileSystemServer : Server
         FsStore.PutInode(batch, inode, new FsStore.Inode(FsNodeKind.File, 0, 1));
         FsStore.PutEntry(batch, dir, name, inode, FsNodeKind.File);
         Touch(batch, dir);
-        Store.Store.Write(batch);
+        Store.Write(batch);
         return OpenInode(inode, flags, owner);
     }
 
@@ -288,9 +293,10 @@ public sealed class FileSystemServer : Server
         {
             var batch = new StoreBatch();
             Store.Truncate(batch, inode, 0);
+            used -= node.Size;
             node = node with { Size = 0, Version = node.Version + 1 };
             FsStore.PutInode(batch, inode, node);
-            Store.Store.Write(batch);
+            Store.Write(batch);
         }
         var handle = new FsHandle(inode, nextHandle++);
         handles.Add(handle.Id, new OpenFile(inode, flags.Write, owner));
@@ -311,7 +317,7 @@ public sealed class FileSystemServer : Server
             inode ??= CreateDirectoryInode(batch, shard);
             FsStore.PutEntry(batch, dir, name, inode.Value, FsNodeKind.Directory);
             Touch(batch, dir);
-            Store.Store.Write(batch);
+            Store.Write(batch);
             return new FsAttributes(inode.Value, FsNodeKind.Directory, 0, 1);
         }
         finally
@@ -331,7 +337,7 @@ public sealed class FileSystemServer : Server
     {
         var batch = new StoreBatch();
         var inode = CreateDirectoryInode(batch, shard);
-        Store.Store.Write(batch);
+        Store.Write(batch);
         return inode;
     }
 
@@ -346,7 +352,7 @@ public sealed class FileSystemServer : Server
             var batch = new StoreBatch();
             FsStore.DeleteEntry(batch, dir, name);
             Touch(batch, dir);
-            Store.Store.Write(batch);
+            Store.Write(batch);
         }
         return Ack.Instance;
     }
@@ -357,7 +363,7 @@ public sealed class FileSystemServer : Server
         if (Store.HasEntries(dir)) throw FsError.Of(Errno.ENOTEMPTY, "the directory is not empty");
         var batch = new StoreBatch();
         Store.DeleteInode(batch, dir);
-        Store.Store.Write(batch);
+        Store.Write(batch);
         return Ack.Instance;
     }
 
@@ -371,7 +377,7 @@ public sealed class FileSystemServer : Server
         Touch(batch, dir);
         var local = IsLocal(entry.Inode);
         if (local) Drop(batch, entry.Inode);
-        Store.Store.Write(batch);
+        Store.Write(batch);
         if (!local) await At<Ack>(entry.Inode, new ShardDropFile(entry.Inode));
         return Ack.Instance;
     }
@@ -380,7 +386,7 @@ public sealed class FileSystemServer : Server
     {
         var batch = new StoreBatch();
         Drop(batch, inode);
-        Store.Store.Write(batch);
+        Store.Write(batch);
         return Ack.Instance;
     }
 
@@ -393,7 +399,7 @@ public sealed class FileSystemServer : Server
         }
         else
         {
-            Store.DeleteInode(batch, inode);
+            used -= Store.DeleteInode(batch, inode);
         }
     }
 
@@ -406,7 +412,7 @@ public sealed class FileSystemServer : Server
         var batch = new StoreBatch();
         FsStore.PutEntry(batch, request.Inode, request.Name, request.Target.Inode, request.Target.Kind);
         Touch(batch, request.Inode);
-        Store.Store.Write(batch);
+        Store.Write(batch);
         return current is { } c ? new FsEntry(request.Name, c.Kind, c.Inode) : null;
     }
 
@@ -418,7 +424,7 @@ public sealed class FileSystemServer : Server
             var batch = new StoreBatch();
             FsStore.DeleteEntry(batch, request.Inode, request.Name);
             Touch(batch, request.Inode);
-            Store.Store.Write(batch);
+            Store.Write(batch);
         }
         return Ack.Instance;
     }
@@ -455,11 +461,20 @@ public sealed class FileSystemServer : Server
         if (request.Offset + request.Data.Length > MaxFileSize) throw FsError.Of(Errno.EFBIG, $"a file may hold at most {MaxFileSize} bytes");
         var inode = request.Handle.Inode;
         var node = Store.GetInode(inode)!;
+        Reserve(Math.Max(node.Size, request.Offset + request.Data.Length) - node.Size);
         var batch = new StoreBatch();
         var size = Store.Write(batch, inode, node, request.Offset, request.Data);
         FsStore.PutInode(batch, inode, node with { Size = size, Version = node.Version + 1 });
-        Store.Store.Write(batch);
+        Store.Write(batch);
+        used += size - node.Size;
         return size;
+    }
+
+    /// <summary>Refuses growth past this member's quota before anything is written.</summary>
+    private void Reserve(long growth)
+    {
+        if (growth > 0 && used + growth > quota)
+            throw FsError.Of(Errno.ENOSPC, $"no space left: this file-system member holds {used} of its {quota} bytes, and the write needs {growth} more");
     }
 
     /// <summary>The largest file (1 TiB): far beyond any test, small enough that offsets never overflow.</summary>
@@ -471,10 +486,12 @@ public sealed class FileSystemServer : Server
         if (request.Length < 0 || request.Length > MaxFileSize) throw FsError.Of(Errno.EINVAL, $"a length must be between 0 and {MaxFileSize}");
         var inode = request.Handle.Inode;
         var node = Store.GetInode(inode)!;
+        Reserve(request.Length - node.Size);
         var batch = new StoreBatch();
         Store.Truncate(batch, inode, request.Length);
         FsStore.PutInode(batch, inode, node with { Size = request.Length, Version = node.Version + 1 });
-        Store.Store.Write(batch);
+        Store.Write(batch);
+        used += request.Length - node.Size;
         return request.Length;
     }
 
@@ -512,8 +529,8 @@ public sealed class FileSystemServer : Server
         if (unlinkedWhileOpen.Remove(inode) && store is not null)
         {
             var batch = new StoreBatch();
-            store.DeleteInode(batch, inode);
-            store.Store.Write(batch);
+            used -= store.DeleteInode(batch, inode);
+            store.Write(batch);
         }
     }
 

@@ -3,8 +3,11 @@ namespace Fos.Services.FileSystem;
 // Requests between members of the file-system fleet. Each names the inode whose shard must handle
 // it; a member that does not own that shard forwards the request to the one that does.
 
-/// <summary>Sent by boot to every member: who the members are and which shard each one owns.</summary>
-public sealed record FsConfigure(int Index, Kernel.Endpoint[] Members, int[] ShardOwners);
+/// <summary>
+/// Sent by boot to every member: who the members are, which shard each one owns, and how many bytes
+/// of file data each member may hold (its quota: a write past it fails with ENOSPC).
+/// </summary>
+public sealed record FsConfigure(int Index, Kernel.Endpoint[] Members, int[] ShardOwners, long QuotaBytes = long.MaxValue);
 
 internal interface IShardRequest
 {

@@ -24,6 +24,13 @@ public sealed class FsStore(IStore store)
 
     private readonly Dictionary<int, long> nextSequence = [];
 
+    // The member is the only writer of its shards, so it can cache them without asking anyone:
+    // inodes and directory entries (absent ones too) stay in memory until a write changes them.
+    // That is what makes a path walk over warm directories cost dictionary lookups, not engine reads.
+    private const int CacheLimit = 200_000;
+    private readonly Dictionary<long, Inode?> inodes = [];
+    private readonly Dictionary<(long Dir, string Name), (long Inode, FsNodeKind Kind)?> entries = [];
+
     public IStore Store => store;
 
     public static int ShardOf(long inode) => (int)(inode & (Shards - 1));
@@ -67,8 +74,25 @@ public sealed class FsStore(IStore store)
 
     public Inode? GetInode(long inode)
     {
+        if (inodes.TryGetValue(inode, out var cached)) return cached;
         var value = store.Get(InodeKey(inode));
-        return value is null ? null : new Inode((FsNodeKind)value[0], BinaryPrimitives.ReadInt64BigEndian(value.AsSpan(1)), BinaryPrimitives.ReadInt64BigEndian(value.AsSpan(9)));
+        var node = value is null ? null : new Inode((FsNodeKind)value[0], BinaryPrimitives.ReadInt64BigEndian(value.AsSpan(1)), BinaryPrimitives.ReadInt64BigEndian(value.AsSpan(9)));
+        if (inodes.Count >= CacheLimit) inodes.Clear();
+        inodes[inode] = node;
+        return node;
+    }
+
+    /// <summary>Applies a batch to the store, and forgets what it changes from the cache.</summary>
+    public void Write(StoreBatch batch)
+    {
+        store.Write(batch);
+        foreach (var (key, _) in batch.Operations)
+        {
+            if (key.Length < 10) continue;
+            var inode = BinaryPrimitives.ReadInt64BigEndian(key.AsSpan(2));
+            if (key[1] == (byte)'i') inodes.Remove(inode);
+            else if (key[1] == (byte)'e') entries.Remove((inode, Encoding.UTF8.GetString(key.AsSpan(10))));
+        }
     }
 
     public static void PutInode(StoreBatch batch, long inode, Inode value)
@@ -82,8 +106,12 @@ public sealed class FsStore(IStore store)
 
     public (long Inode, FsNodeKind Kind)? GetEntry(long dir, string name)
     {
+        if (entries.TryGetValue((dir, name), out var cached)) return cached;
         var value = store.Get(EntryKey(dir, name));
-        return value is null ? null : (BinaryPrimitives.ReadInt64BigEndian(value), (FsNodeKind)value[8]);
+        (long, FsNodeKind)? entry = value is null ? null : (BinaryPrimitives.ReadInt64BigEndian(value), (FsNodeKind)value[8]);
+        if (entries.Count >= CacheLimit) entries.Clear();
+        entries[(dir, name)] = entry;
+        return entry;
     }
 
     public static void PutEntry(StoreBatch batch, long dir, string name, long inode, FsNodeKind kind)
@@ -120,15 +148,21 @@ public sealed class FsStore(IStore store)
         return next * Shards + shard;
     }
 
-    /// <summary>Removes an inode, its data and its orphan mark.</summary>
-    public void DeleteInode(StoreBatch batch, long inode)
+    /// <summary>Removes an inode, its data and its orphan mark; returns the bytes of data it held.</summary>
+    public long DeleteInode(StoreBatch batch, long inode)
     {
+        var freed = GetInode(inode) is { Kind: FsNodeKind.File } file ? file.Size : 0;
         batch.Delete(InodeKey(inode));
         batch.Delete(OrphanKey(inode));
         foreach (var block in store.Scan(BlockPrefix(inode))) batch.Delete(block.Key);
+        return freed;
     }
 
     public static void MarkOrphan(StoreBatch batch, long inode) => batch.Put(OrphanKey(inode), []);
+
+    /// <summary>The bytes of file data in a shard (the sum of its files' sizes).</summary>
+    public long DataBytes(int shard) =>
+        store.Scan([(byte)shard, (byte)'i']).Where(e => e.Value[0] == (byte)FsNodeKind.File).Sum(e => BinaryPrimitives.ReadInt64BigEndian(e.Value.AsSpan(1)));
 
     /// <summary>Inodes unlinked while open when the member last stopped; nobody can open them now.</summary>
     public List<long> Orphans(int shard) =>
