@@ -2,6 +2,7 @@ using Fos.Kernel;
 using Fos.Kernel.Naming;
 using Fos.Services.FileSystem;
 using Fos.Services.Layout;
+using Fos.Services.Memory;
 using Fos.Services.Processes;
 using Fos.Services.Naming;
 
@@ -66,6 +67,9 @@ public static class SystemBoot
     /// applications. Half the cores (at least one) are system cores; with one core, everything
     /// shares it.
     /// </summary>
+    /// <summary>The memory fleet's pool: 64 Ki pages of 4 KiB, 256 MiB.</summary>
+    public const long DefaultMemoryPages = 64 * 1024;
+
     public static async Task<SystemLayout> StartSystem(IFosRuntime runtime, long fileSystemQuotaPerMember = long.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(runtime);
@@ -79,10 +83,33 @@ public static class SystemBoot
         await runtime.Execute(first, k => k.Call(layout, new LayoutConfigure(systemCores, applicationCores)));
         await runtime.Execute(first, k => k.Register(WellKnownNames.Layout, layout));
         var fileSystem = await StartFileSystem(runtime, systemCores, fileSystemQuotaPerMember);
+        await StartMemory(runtime, systemCores, DefaultMemoryPages);
         var processes = await runtime.Execute(first, k => Task.FromResult(k.StartServer(ProcessServer.Image)));
         await runtime.Execute(first, k => k.Call(processes, new ProcessServer.Configure(0, [processes])));
         await runtime.Execute(first, k => k.Register(WellKnownNames.Processes, processes));
         return new SystemLayout(systemCores, applicationCores, fileSystem, processes, layout);
+    }
+
+    /// <summary>
+    /// Starts a memory member on each of <paramref name="cores"/>, splits <paramref name="pages"/>
+    /// page numbers among them by range, and registers them all under <c>/sys/mem</c>.
+    /// </summary>
+    public static async Task<IReadOnlyList<Endpoint>> StartMemory(IFosRuntime runtime, IReadOnlyList<CoreId> cores, long pages)
+    {
+        ArgumentNullException.ThrowIfNull(cores);
+        if (cores.Count == 0) throw new ArgumentException("a memory fleet needs at least one member", nameof(cores));
+        var members = new Endpoint[cores.Count];
+        for (var i = 0; i < cores.Count; i++)
+            members[i] = await runtime.Execute(cores[i], k => Task.FromResult(k.StartServer(MemoryServer.Image)));
+        for (var i = 0; i < members.Length; i++)
+        {
+            var (first, last) = (pages * i / members.Length, pages * (i + 1) / members.Length);
+            var configure = new MemConfigure(i, members, first, last - first);
+            var member = members[i];
+            await runtime.Execute(cores[i], k => k.Call(member, configure));
+            await runtime.Execute(cores[i], k => k.Register(WellKnownNames.Memory, member));
+        }
+        return members;
     }
 
     /// <summary>Every server on every core, core by core.</summary>

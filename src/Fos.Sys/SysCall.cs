@@ -55,6 +55,20 @@ internal static class SysCall
         }
     }
 
+    /// <summary>A call to a memory member (or the nearest one).</summary>
+    public static async Task<T> Mem<T>(Endpoint? member, object request)
+    {
+        var kernel = Enter();
+        try
+        {
+            return await kernel.Call<T>(member ?? await kernel.Lookup(WellKnownNames.Memory), request);
+        }
+        catch (FosException ex) when (FsError.ErrnoOf(ex) is { } errno)
+        {
+            throw new FosIOException(errno, ex.Message, ex);
+        }
+    }
+
     /// <summary>A call to the layout service.</summary>
     public static Task<T> Layout<T>(object request) => Enter().Call<T>(WellKnownNames.Layout, request);
 

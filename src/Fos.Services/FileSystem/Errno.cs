@@ -17,6 +17,7 @@ public enum Errno
     EBUSY,
     EFBIG,
     ESRCH,
+    ENOMEM,
 }
 
 /// <summary>Builds file-system errors that reach the caller with their POSIX name.</summary>

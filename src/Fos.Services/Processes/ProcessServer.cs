@@ -31,6 +31,7 @@ public sealed class ProcessServer : Server
         public string Name { get; } = name;
         public CoreId Core { get; } = core;
         public Endpoint Host;
+        public bool Ending;
         public ProcExit? Exit;
         public long SystemCalls;
         public readonly List<TaskCompletionSource<ProcExit>> Waiters = [];
@@ -103,7 +104,7 @@ public sealed class ProcessServer : Server
     private async Task<Ack> Kill(long pid)
     {
         if (!processes.TryGetValue(pid, out var proc)) throw NoSuchProcess(pid);
-        if (proc.Exit is not null) return Ack.Instance;
+        if (proc.Ending) return Ack.Instance;
         try
         {
             await Kernel.Call(proc.Host, new ProcKill(pid)); // its next system call fails
@@ -119,19 +120,21 @@ public sealed class ProcessServer : Server
 
     private async Task<Ack> Ended(ProcEnded ended)
     {
-        if (processes.TryGetValue(ended.Pid, out var proc) && proc.Exit is null)
+        if (processes.TryGetValue(ended.Pid, out var proc) && !proc.Ending)
             await Finish(proc, new ProcExit(ended.Pid, ended.State, ended.ExitCode, ended.Output, ended.Error), ended.SystemCalls);
         return Ack.Instance;
     }
 
+    // A waiter hears of the end only once what the process held is back, as wait(2) after exit.
     private async Task Finish(Proc proc, ProcExit exit, long systemCalls)
     {
-        proc.Exit = exit;
+        proc.Ending = true;
         proc.SystemCalls = systemCalls;
-        foreach (var waiter in proc.Waiters) waiter.TrySetResult(exit);
-        proc.Waiters.Clear();
         await Release(proc.Core);
         await Reclaim(proc.Pid);
+        proc.Exit = exit;
+        foreach (var waiter in proc.Waiters) waiter.TrySetResult(exit);
+        proc.Waiters.Clear();
     }
 
     private async Task Release(CoreId core)
@@ -146,27 +149,33 @@ public sealed class ProcessServer : Server
         }
     }
 
-    /// <summary>What an ended process held goes back: every file it left open is closed.</summary>
+    /// <summary>What an ended process held goes back: its open files are closed, its memory freed.</summary>
     private async Task Reclaim(long pid)
     {
-        NameRecord fs;
+        await TellEvery(WellKnownNames.FileSystem, new FsCloseAllOf(pid));
+        await TellEvery(WellKnownNames.Memory, new Memory.MemReleaseAll(pid));
+    }
+
+    private async Task TellEvery(string fleet, object request)
+    {
+        NameRecord record;
         try
         {
-            fs = await Kernel.LookupAll(WellKnownNames.FileSystem);
+            record = await Kernel.LookupAll(fleet);
         }
         catch (FosException)
         {
-            return; // no file system in this system
+            return; // no such fleet in this system
         }
-        foreach (var member in fs.Members)
+        foreach (var member in record.Members)
         {
             try
             {
-                await Kernel.Call(member, new FsCloseAllOf(pid));
+                await Kernel.Call(member, request);
             }
             catch (FosException)
             {
-                // That member is gone, and its handles with it.
+                // That member is gone, and what it held with it.
             }
         }
     }

@@ -1,0 +1,32 @@
+using Fos.Kernel;
+
+namespace Fos.Services.Memory;
+
+/// <summary>Sent by boot: who the members are, and the range of page numbers this member starts with.</summary>
+public sealed record MemConfigure(int Index, Endpoint[] Members, long FirstPage, long PageCount);
+
+/// <summary>Allocates <paramref name="Bytes"/> (rounded up to whole pages) for process <paramref name="Owner"/> → <see cref="MemGrant"/>.</summary>
+public sealed record MemAlloc(long Bytes, long Owner);
+
+/// <summary>An allocation: its id, its pages, and the member that keeps it (send reads and writes there).</summary>
+public sealed record MemGrant(long Id, long Bytes, long[] Pages, Endpoint Member);
+
+/// <summary>Reads <paramref name="Count"/> bytes of allocation <paramref name="Id"/> from <paramref name="Offset"/> → byte[].</summary>
+public sealed record MemRead(long Id, long Offset, int Count);
+
+/// <summary>Writes into allocation <paramref name="Id"/> at <paramref name="Offset"/> → Ack. The data is never changed after sending.</summary>
+public sealed record MemWrite(long Id, long Offset, byte[] Data);
+
+/// <summary>Frees an allocation → Ack.</summary>
+public sealed record MemFree(long Id);
+
+/// <summary>Frees everything a process holds (sent when it ends) → how many allocations (int).</summary>
+public sealed record MemReleaseAll(long Owner);
+
+/// <summary>A sibling ran dry: give it up to <paramref name="Pages"/> free pages → long[] (they become its own).</summary>
+public sealed record MemLend(int Pages);
+
+/// <summary>This member's pages → <see cref="MemUsage"/>.</summary>
+public sealed record MemStats;
+
+public sealed record MemUsage(int Member, long FreePages, long AllocatedPages, int Allocations);

@@ -1,0 +1,101 @@
+using Fos.Kernel;
+using Fos.Runtime;
+using Fos.Services;
+using Fos.Services.FileSystem;
+using Fos.Services.Processes;
+using Fos.Simulation;
+using Fos.Sys;
+
+namespace Fos.Sys.Tests;
+
+/// <summary>The memory fleet: pages split by range, borrowed between members, owned by processes.</summary>
+public sealed class MemoryTests : IDisposable
+{
+    private readonly string data = Path.Combine(Path.GetTempPath(), "fos-mem-" + Guid.NewGuid().ToString("N"));
+
+    public static TheoryData<string> Both => new() { "real", "simulated" };
+
+    private async Task<IFosRuntime> Boot(string kind, long pages)
+    {
+        IFosRuntime system = kind == "real"
+            ? Machine.Start(new MachineOptions { Cores = 4, DataDirectory = data })
+            : new SimulatedSystem(new SimOptions { Seed = 4, CoresPerMachine = 4 });
+        await SystemBoot.StartNaming(system);
+        await SystemBoot.StartMemory(system, [system.Cores[1], system.Cores[2]], pages);
+        return system;
+    }
+
+    [Theory]
+    [MemberData(nameof(Both))]
+    public async Task A_member_that_runs_dry_borrows_from_its_sibling_and_the_bytes_stay_put(string kind)
+    {
+        await using var system = await Boot(kind, pages: 32);
+        var (text, usage) = await system.Execute(system.Cores[1], async _ =>
+        {
+            // 24 pages from the member on this core, which has 16: it takes the rest from its sibling.
+            var buffer = await FosMemory.AllocateAsync(24 * FosMemory.PageSize - 100);
+            await buffer.WriteAsync(FosMemory.PageSize - 3, "across a page boundary"u8);
+            var back = await buffer.ReadAsync(FosMemory.PageSize - 3, 22);
+            return (System.Text.Encoding.UTF8.GetString(back), await FosMemory.UsageAsync());
+        }, TimeSpan.FromSeconds(30));
+        Assert.Equal("across a page boundary", text);
+        Assert.Equal(24, usage.Sum(u => u.AllocatedPages));
+        Assert.Equal(32, usage.Sum(u => u.FreePages + u.AllocatedPages)); // no page lost or made up
+    }
+
+    [Theory]
+    [MemberData(nameof(Both))]
+    public async Task Asking_for_more_than_the_fleet_has_is_ENOMEM_and_wrong_ranges_are_EINVAL(string kind)
+    {
+        await using var system = await Boot(kind, pages: 8);
+        var errors = await system.Execute(system.Cores[0], async _ =>
+        {
+            var seen = new List<Errno>();
+            async Task Expect(Func<Task> call)
+            {
+                try
+                {
+                    await call();
+                }
+                catch (FosIOException ex)
+                {
+                    seen.Add(ex.Errno);
+                }
+            }
+            await Expect(() => FosMemory.AllocateAsync(100 * FosMemory.PageSize));
+            await Expect(() => FosMemory.AllocateAsync(0));
+            var buffer = await FosMemory.AllocateAsync(100);
+            await Expect(() => buffer.WriteAsync(90, new byte[20]));
+            await Expect(() => buffer.ReadAsync(-1, 1));
+            await buffer.FreeAsync();
+            await Expect(() => buffer.ReadAsync(0, 1));
+            return seen;
+        }, TimeSpan.FromSeconds(30));
+        Assert.Equal([Errno.ENOMEM, Errno.EINVAL, Errno.EINVAL, Errno.EINVAL, Errno.EBADF], errors);
+    }
+
+    [Fact]
+    public async Task What_a_process_allocated_goes_back_when_it_ends_even_if_it_threw()
+    {
+        await using var system = new SimulatedSystem(new SimOptions { Seed = 4, CoresPerMachine = 4 });
+        await SystemBoot.StartSystem(system);
+        var leaky = new AppProgram("leaky", async _ =>
+        {
+            await FosMemory.AllocateAsync(10 * FosMemory.PageSize);
+            await FosMemory.AllocateAsync(5 * FosMemory.PageSize);
+            throw new InvalidOperationException("forgot to free");
+        });
+        var (state, after) = await system.Execute(system.Cores[0], async _ =>
+        {
+            var exit = await FosProcess.WaitAsync(await FosProcess.StartAsync(leaky));
+            return (exit.State, (await FosMemory.UsageAsync()).Sum(u => u.AllocatedPages));
+        }, TimeSpan.FromSeconds(30));
+        Assert.Equal(ProcState.Failed, state);
+        Assert.Equal(0, after);
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(data)) Directory.Delete(data, recursive: true);
+    }
+}
