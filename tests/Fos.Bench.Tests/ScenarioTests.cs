@@ -48,6 +48,19 @@ public class ScenarioTests
     }
 
     [Fact]
+    public async Task The_file_system_scenarios_report_each_engine_against_the_host()
+    {
+        var one = Quick with { Chunks = 1 };
+        var small = await BenchCatalog.Run("fs-small", one);
+        Assert.Equal([("files_per_sec_rocksdb", "host-fs"), ("files_per_sec_sqlite", "host-fs")], small.Select(r => (r.Metric, r.Baseline)));
+        var sequential = await BenchCatalog.Run("fs-seq", one);
+        Assert.Equal(["write_mb_per_sec_rocksdb", "read_mb_per_sec_rocksdb", "write_mb_per_sec_sqlite", "read_mb_per_sec_sqlite"], sequential.Select(r => r.Metric));
+        var stat = await BenchCatalog.Run("sys-stat", one);
+        Assert.Equal(("ns_per_stat", "raw-spin-pingpong"), (Assert.Single(stat).Metric, stat[0].Baseline));
+        AssertWellFormed([.. small, .. sequential, .. stat]);
+    }
+
+    [Fact]
     public async Task A_single_chunk_is_enough_to_report()
     {
         var results = await BenchCatalog.Run("nullcall", Quick with { Chunks = 1 });
@@ -57,7 +70,7 @@ public class ScenarioTests
     [Fact]
     public void The_catalog_lists_every_scenario_with_a_description()
     {
-        Assert.Equal(["nullcall", "msg-throughput", "wakeup"], BenchCatalog.Scenarios.Select(s => s.Name));
+        Assert.Equal(["nullcall", "msg-throughput", "wakeup", "fs-small", "fs-seq", "sys-stat"], BenchCatalog.Scenarios.Select(s => s.Name));
         Assert.All(BenchCatalog.Scenarios, s => Assert.False(string.IsNullOrWhiteSpace(s.Description)));
     }
 
