@@ -18,7 +18,17 @@ internal static class SysCall
         try
         {
             var target = member ?? await kernel.Lookup(WellKnownNames.FileSystem);
-            return await kernel.Call<T>(target, request);
+            try
+            {
+                return await kernel.Call<T>(target, request);
+            }
+            catch (FosException ex) when (ex.Error == FosError.NoSuchMailbox)
+            {
+                // The member left the fleet (it finishes what it started before it goes, so this
+                // request never ran there); its shards and handles moved on, and every member
+                // knows where: ask the nearest one now.
+                return await kernel.Call<T>(await kernel.Lookup(WellKnownNames.FileSystem), request);
+            }
         }
         catch (FosException ex) when (FsError.ErrnoOf(ex) is { } errno)
         {

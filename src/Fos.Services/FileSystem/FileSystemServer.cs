@@ -30,11 +30,13 @@ public sealed class FileSystemServer : Server
     private readonly Dictionary<long, int> openCount = [];
     private readonly HashSet<long> unlinkedWhileOpen = [];
     private readonly HashSet<(long, string)> creating = [];
+    private readonly Dictionary<int, TaskCompletionSource> frozen = []; // shards on their way to another member
     private FsStore? store;
     private Endpoint[] members = [];
     private int[] owners = [];
     private int index = -1;
     private long nextHandle = 1;
+    private int working; // client requests (path walks) this member is coordinating now
     private long quota = long.MaxValue;
     private long used; // bytes of file data in this member's shards
 
@@ -51,6 +53,13 @@ public sealed class FileSystemServer : Server
     protected override ValueTask<object?> Handle(Message message) => message.Body switch
     {
         FsConfigure configure => Configure(configure),
+        FsFleetState => Done(new FsFleetView(members, [.. owners])),
+        FsMembers m => Done(SetMembers(m.Members)),
+        FsShardOwner o => Done(SetOwner(o.Shard, o.Owner)),
+        FsMoveShard m => Box(MoveShard(m.Shard, m.To)),
+        FsImportShard i => Box(Import(i)),
+        FsQuiesce => Box(Quiesce()),
+        _ when Moving(message.Body) is { } gate => AfterMove(gate, message),
         IShardRequest shard => IsLocal(shard.Inode) ? Shard(shard) : Forward(shard.Inode, shard),
         FsRead r => OnOwner(r.Handle.Inode, r, () => Done(Read(r))),
         FsWrite r => OnOwner(r.Handle.Inode, r, () => Done(Write(r))),
@@ -59,13 +68,13 @@ public sealed class FileSystemServer : Server
         FsSync r => OnOwner(r.Handle.Inode, r, () => Box(Sync(r.Handle))),
         FsClose r => OnOwner(r.Handle.Inode, r, () => Box(Close(r.Handle))),
         FsCloseAllOf r => Done(CloseAllOf(r.Owner)),
-        FsStat r => Box(Stat(r.Path)),
-        FsOpen r => Box(Open(r)),
-        FsReadDir r => Box(ReadDirPath(r.Path)),
-        FsMkdir r => Box(Mkdir(r.Path)),
-        FsRmdir r => Box(Rmdir(r.Path)),
-        FsUnlink r => Box(Unlink(r.Path)),
-        FsRename r => Box(Rename(r.From, r.To)),
+        FsStat r => Working(Stat(r.Path)),
+        FsOpen r => Working(Open(r)),
+        FsReadDir r => Working(ReadDirPath(r.Path)),
+        FsMkdir r => Working(Mkdir(r.Path)),
+        FsRmdir r => Working(Rmdir(r.Path)),
+        FsUnlink r => Working(Unlink(r.Path)),
+        FsRename r => Working(Rename(r.From, r.To)),
         _ => throw new FosException(FosError.BadRequest, $"the file system does not understand {message.Body?.GetType().Name ?? "null"}"),
     };
 
@@ -90,7 +99,52 @@ public sealed class FileSystemServer : Server
 
     private static ValueTask<object?> Done(object? result) => ValueTask.FromResult(result);
 
+    /// <summary>The gate of the shard a request needs, if that shard is being moved away right now.</summary>
+    private Task? Moving(object? request)
+    {
+        if (frozen.Count == 0) return null;
+        long? inode = request switch
+        {
+            IShardRequest r => r.Inode,
+            FsRead r => r.Handle.Inode,
+            FsWrite r => r.Handle.Inode,
+            FsTruncate r => r.Handle.Inode,
+            FsStatHandle r => r.Handle.Inode,
+            FsSync r => r.Handle.Inode,
+            FsClose r => r.Handle.Inode,
+            _ => null,
+        };
+        return inode is { } i && frozen.TryGetValue(FsStore.ShardOf(i), out var gate) ? gate.Task : null;
+    }
+
+    /// <summary>Holds a request until its shard has moved, then serves or forwards it as the new map says.</summary>
+    private async ValueTask<object?> AfterMove(Task gate, Message message)
+    {
+        await gate;
+        return await Handle(message);
+    }
+
     private static async ValueTask<object?> Box<T>(Task<T> work) => await work;
+
+    /// <summary>A client request this member coordinates, counted so a leaving member can wait for them.</summary>
+    private async ValueTask<object?> Working<T>(Task<T> work)
+    {
+        working++;
+        try
+        {
+            return await work;
+        }
+        finally
+        {
+            working--;
+        }
+    }
+
+    private async Task<Ack> Quiesce()
+    {
+        while (working > 0) await Kernel.Delay(TimeSpan.FromMilliseconds(1));
+        return Ack.Instance;
+    }
 
     // ---- the fleet: who owns which shard -----------------------------------------------------
 
@@ -130,8 +184,11 @@ public sealed class FileSystemServer : Server
         IsLocal(inode) ? here() : Forward(inode, request);
 
     /// <summary>Has the owner of <paramref name="inode"/>'s shard do <paramref name="request"/>: this member, or a sibling.</summary>
-    private async Task<T> At<T>(long inode, IShardRequest request) =>
-        (T)(IsLocal(inode) ? await Shard(request) : await Kernel.Call(OwnerOf(inode), request))!;
+    private async Task<T> At<T>(long inode, IShardRequest request)
+    {
+        while (frozen.TryGetValue(FsStore.ShardOf(inode), out var gate)) await gate.Task;
+        return (T)(IsLocal(inode) ? await Shard(request) : await Kernel.Call(OwnerOf(inode), request))!;
+    }
 
     // ---- path walking (on the member the client asked) ---------------------------------------
 
@@ -298,7 +355,7 @@ public sealed class FileSystemServer : Server
             FsStore.PutInode(batch, inode, node);
             Store.Write(batch);
         }
-        var handle = new FsHandle(inode, nextHandle++);
+        var handle = new FsHandle(inode, nextHandle++ * 64 + index); // unique in the fleet, so handles can move with their shard
         handles.Add(handle.Id, new OpenFile(inode, flags.Write, owner));
         openCount[inode] = openCount.GetValueOrDefault(inode) + 1;
         return new FsOpened(handle, new FsAttributes(inode, node.Kind, node.Size, node.Version), Endpoint);
@@ -434,6 +491,95 @@ public sealed class FileSystemServer : Server
     {
         var node = Store.GetInode(dir)!;
         FsStore.PutInode(batch, dir, node with { Version = node.Version + 1 });
+    }
+
+    // ---- moving shards -----------------------------------------------------------------------
+
+    private Ack SetMembers(Endpoint[] all)
+    {
+        if (all.Length < members.Length || !all.Take(members.Length).SequenceEqual(members))
+            throw new FosException(FosError.BadRequest, "members may be added to a file-system fleet, never renumbered");
+        members = all;
+        return Ack.Instance;
+    }
+
+    private Ack SetOwner(int shard, int owner)
+    {
+        if (shard is < 0 or >= FsStore.Shards || owner < 0 || owner >= members.Length)
+            throw new FosException(FosError.BadRequest, $"no shard {shard} or member {owner} in this fleet");
+        owners[shard] = owner;
+        return Ack.Instance;
+    }
+
+    /// <summary>
+    /// Moves a shard this member owns to member <paramref name="to"/>, by messages: requests for the
+    /// shard wait while its keys and open handles travel; the new owner syncs them before the map
+    /// changes (the new owner first, so nobody sends it requests it would bounce back); then this
+    /// member drops its copy and lets the waiting requests go where the map now says.
+    /// </summary>
+    private async Task<Ack> MoveShard(int shard, int to)
+    {
+        if (shard is < 0 or >= FsStore.Shards || owners[shard] != index)
+            throw new FosException(FosError.BadRequest, $"shard {shard} is not this member's to move");
+        if (to < 0 || to >= members.Length) throw new FosException(FosError.BadRequest, $"no member {to} in this fleet");
+        if (to == index) return Ack.Instance;
+        var gate = new TaskCompletionSource();
+        frozen.Add(shard, gate);
+        try
+        {
+            var target = members[to];
+            var keys = Store.Store.Scan(FsStore.ShardPrefix(shard));
+            var moving = handles.Where(h => FsStore.ShardOf(h.Value.Inode) == shard)
+                .Select(h => new FsHandleState(h.Key, h.Value.Inode, h.Value.Write, h.Value.Owner, unlinkedWhileOpen.Contains(h.Value.Inode))).ToArray();
+            const int PartSize = 256;
+            for (var at = 0; at == 0 || at < keys.Count; at += PartSize)
+            {
+                var last = at + PartSize >= keys.Count;
+                await Kernel.Call(target, new FsImportShard(shard, [.. keys.Skip(at).Take(PartSize)], last ? moving : [], last));
+            }
+            owners[shard] = to;
+            await Kernel.Call(target, new FsShardOwner(shard, to));
+            foreach (var member in members.Where((m, i) => i != index && i != to)) await Kernel.Call(member, new FsShardOwner(shard, to));
+            var drop = new StoreBatch();
+            foreach (var key in keys) drop.Delete(key.Key);
+            used -= Store.DataBytes(shard);
+            Store.Write(drop);
+            Store.Forget(shard);
+            foreach (var handle in moving)
+            {
+                handles.Remove(handle.Id);
+                openCount.Remove(handle.Inode);
+                unlinkedWhileOpen.Remove(handle.Inode);
+            }
+            return Ack.Instance;
+        }
+        finally
+        {
+            frozen.Remove(shard);
+            gate.SetResult();
+        }
+    }
+
+    private async Task<Ack> Import(FsImportShard part)
+    {
+        if (part.Shard is < 0 or >= FsStore.Shards) throw new FosException(FosError.BadRequest, $"no shard {part.Shard}");
+        var batch = new StoreBatch();
+        foreach (var (key, value) in part.Entries)
+        {
+            if (key.Length == 0 || key[0] != part.Shard) throw new FosException(FosError.BadRequest, $"a key outside shard {part.Shard} came with it");
+            batch.Put(key, value);
+        }
+        if (batch.Count > 0) Store.Write(batch);
+        if (!part.Last) return Ack.Instance;
+        foreach (var h in part.Handles)
+        {
+            handles[h.Id] = new OpenFile(h.Inode, h.Write, h.Owner);
+            openCount[h.Inode] = openCount.GetValueOrDefault(h.Inode) + 1;
+            if (h.UnlinkedWhileOpen) unlinkedWhileOpen.Add(h.Inode);
+        }
+        used += Store.DataBytes(part.Shard);
+        await Store.Store.Sync(); // durable here before the old owner lets go of it
+        return Ack.Instance;
     }
 
     // ---- open files (on the member owning the inode) -----------------------------------------

@@ -58,3 +58,28 @@ internal sealed record ShardLink(long Inode, string Name, FsEntry Target, long? 
 
 /// <summary>Removes entry <paramref name="Name"/> of directory <paramref name="Inode"/> if it still names <paramref name="Expected"/>.</summary>
 internal sealed record ShardUnlinkEntry(long Inode, string Name, long Expected) : IShardRequest;
+
+// ---- moving shards between members (the fleet grows and shrinks) ---------------------------
+
+/// <summary>To a shard's owner: move shard <paramref name="Shard"/> to member <paramref name="To"/> → Ack.</summary>
+public sealed record FsMoveShard(int Shard, int To);
+
+/// <summary>The fleet as a member sees it → <see cref="FsFleetView"/>.</summary>
+public sealed record FsFleetState;
+
+public sealed record FsFleetView(Kernel.Endpoint[] Members, int[] ShardOwners);
+
+/// <summary>The fleet's members changed (one was added): the full list, indexes unchanged.</summary>
+public sealed record FsMembers(Kernel.Endpoint[] Members);
+
+/// <summary>Shard <paramref name="Shard"/> now belongs to member <paramref name="Owner"/>.</summary>
+public sealed record FsShardOwner(int Shard, int Owner);
+
+/// <summary>An open handle travelling with its inode's shard.</summary>
+public sealed record FsHandleState(long Id, long Inode, bool Write, long Owner, bool UnlinkedWhileOpen);
+
+/// <summary>Part of a shard on its way to its new owner; the last part carries the shard's open handles.</summary>
+public sealed record FsImportShard(int Shard, KeyValuePair<byte[], byte[]>[] Entries, FsHandleState[] Handles, bool Last);
+
+/// <summary>To a member that is leaving: answer once no request of a client is still being worked on → Ack.</summary>
+public sealed record FsQuiesce;

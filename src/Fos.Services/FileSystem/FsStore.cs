@@ -82,6 +82,14 @@ public sealed class FsStore(IStore store)
         return node;
     }
 
+    /// <summary>Forgets a shard this member no longer owns (its sequence and anything cached of it).</summary>
+    public void Forget(int shard)
+    {
+        nextSequence.Remove(shard);
+        foreach (var inode in inodes.Keys.Where(i => ShardOf(i) == shard).ToList()) inodes.Remove(inode);
+        foreach (var key in entries.Keys.Where(k => ShardOf(k.Dir) == shard).ToList()) entries.Remove(key);
+    }
+
     /// <summary>Applies a batch to the store, and forgets what it changes from the cache.</summary>
     public void Write(StoreBatch batch)
     {

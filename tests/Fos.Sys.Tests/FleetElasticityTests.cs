@@ -1,0 +1,83 @@
+using System.Text;
+using Fos.Kernel;
+using Fos.Runtime;
+using Fos.Services;
+using Fos.Services.FileSystem;
+using Fos.Services.Processes;
+using Fos.Simulation;
+using Fos.Sys;
+
+namespace Fos.Sys.Tests;
+
+/// <summary>
+/// The file-system fleet grows from two members to three and shrinks back to two while a program
+/// writes files and appends to a file it keeps open; afterwards every file and every appended line
+/// is there, and the shards are spread over the members that remain.
+/// </summary>
+public sealed class FleetElasticityTests : IDisposable
+{
+    private readonly string data = Path.Combine(Path.GetTempPath(), "fos-elastic-" + Guid.NewGuid().ToString("N"));
+
+    public static TheoryData<string> Both => new() { "real", "simulated" };
+
+    private const int Files = 120;
+
+    private static readonly AppProgram Load = new("load", async _ =>
+    {
+        await using var log = await FosFile.OpenAsync("/load/log", FileMode.Create, FileAccess.Write);
+        for (var i = 0; i < Files; i++)
+        {
+            await FosDirectory.CreateDirectoryAsync($"/load/d{i % 8}");
+            await FosFile.WriteAllTextAsync($"/load/d{i % 8}/f{i}", $"file {i} " + new string('x', i * 37));
+            await log.WriteAsync(Encoding.UTF8.GetBytes($"line {i}\n"));
+            await log.FlushAsync();
+        }
+        return 0;
+    });
+
+    [Theory]
+    [MemberData(nameof(Both))]
+    public async Task Adding_and_removing_a_member_under_load_loses_no_file(string kind)
+    {
+        IFosRuntime system = kind == "real"
+            ? Machine.Start(new MachineOptions { Cores = 4, DataDirectory = data })
+            : new SimulatedSystem(new SimOptions { Seed = 11, CoresPerMachine = 4 });
+        await using var _ = system;
+        var cores = system.Cores;
+        var layout = await SystemBoot.StartSystem(system); // file-system members on m1.c0 and m1.c1; programs on c2 and c3
+        var coordinator = cores[0];
+
+        var pid = await system.Execute(coordinator, async __ =>
+        {
+            await FosDirectory.CreateDirectoryAsync("/load");
+            return await FosProcess.StartAsync(Load);
+        });
+        var added = await FsFleet.AddMember(system, layout.ApplicationCores[^1], coordinator);
+        await FsFleet.RemoveMember(system, 0, coordinator);
+        var exit = await system.Execute(coordinator, __ => FosProcess.WaitAsync(pid), TimeSpan.FromMinutes(2));
+        Assert.True(exit.State == ProcState.Exited, exit.Error);
+
+        var (missing, log, owners) = await system.Execute(coordinator, async k =>
+        {
+            var wrong = new List<string>();
+            for (var i = 0; i < Files; i++)
+            {
+                var path = $"/load/d{i % 8}/f{i}";
+                if (await FosFile.ReadAllTextAsync(path) != $"file {i} " + new string('x', i * 37)) wrong.Add(path);
+            }
+            var view = await k.Call<FsFleetView>(Fos.Kernel.Naming.WellKnownNames.FileSystem, new FsFleetState());
+            return (wrong, await FosFile.ReadAllTextAsync("/load/log"), view.ShardOwners);
+        }, TimeSpan.FromMinutes(2));
+        Assert.Empty(missing);
+        Assert.Equal(string.Concat(Enumerable.Range(0, Files).Select(i => $"line {i}\n")), log);
+        Assert.Equal(2, added);
+        Assert.DoesNotContain(0, owners);
+        Assert.Equal([1, 2], owners.Distinct().Order());
+        Assert.InRange(owners.Count(o => o == 1), 24, 40);
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(data)) Directory.Delete(data, recursive: true);
+    }
+}
