@@ -5,14 +5,15 @@ namespace Fos.Sys;
 
 /// <summary>
 /// An open fos file as a <see cref="Stream"/>, so StreamReader, CopyToAsync and the rest of .NET
-/// work on it. Calls go to the file-system member that keeps the handle. Writes are buffered (64
-/// KiB) and sent on flush, seek, read or close; <see cref="DisposeAsync"/> closes the file, which
+/// work on it. Calls go to the file-system member that keeps the handle. Writes are buffered (1
+/// MiB) and sent on flush, seek, read or close; <see cref="DisposeAsync"/> closes the file, which
 /// makes what was written durable. On a fos core only the asynchronous methods work: a blocking
 /// read would stall the very loop that must deliver its answer.
 /// </summary>
 public sealed class FosFileStream : Stream
 {
-    private const int BufferSize = FsStore.BlockSize;
+    // Writes travel in messages of up to 1 MiB: one round trip per MiB, not per 64 KiB block.
+    private const int BufferSize = 16 * FsStore.BlockSize;
     private readonly FsHandle handle;
     private readonly Endpoint server;
     private readonly bool canRead;

@@ -71,7 +71,26 @@ internal static class SysCall
         var kernel = Enter();
         try
         {
-            return await kernel.Call<T>(member ?? await kernel.Lookup(WellKnownNames.Memory), request);
+            try
+            {
+                return await kernel.Call<T>(member ?? await kernel.Lookup(WellKnownNames.Memory), request);
+            }
+            catch (FosException ex) when (member is not null && ex.Error == FosError.NoSuchMailbox)
+            {
+                // The member that kept the buffer left the fleet and handed its allocations to a
+                // sibling: the one that knows the buffer answers, the others say EBADF.
+                foreach (var other in (await kernel.LookupAll(WellKnownNames.Memory)).Members)
+                {
+                    try
+                    {
+                        return await kernel.Call<T>(other, request);
+                    }
+                    catch (FosException miss) when (FsError.ErrnoOf(miss) == Errno.EBADF)
+                    {
+                    }
+                }
+                throw;
+            }
         }
         catch (FosException ex) when (FsError.ErrnoOf(ex) is { } errno)
         {

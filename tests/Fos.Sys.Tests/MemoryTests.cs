@@ -2,6 +2,7 @@ using Fos.Kernel;
 using Fos.Runtime;
 using Fos.Services;
 using Fos.Services.FileSystem;
+using Fos.Services.Memory;
 using Fos.Services.Processes;
 using Fos.Simulation;
 using Fos.Sys;
@@ -97,5 +98,46 @@ public sealed class MemoryTests : IDisposable
     public void Dispose()
     {
         if (Directory.Exists(data)) Directory.Delete(data, recursive: true);
+    }
+}
+
+/// <summary>The memory fleet grows and shrinks while buffers are in use, and no page or byte is lost.</summary>
+public class MemoryElasticityTests
+{
+    [Fact]
+    public async Task Adding_and_removing_a_member_loses_no_page_and_no_byte()
+    {
+        await using var system = new SimulatedSystem(new SimOptions { Seed = 8, CoresPerMachine = 4 });
+        var cores = system.Cores;
+        await SystemBoot.StartNaming(system);
+        await SystemBoot.StartMemory(system, [cores[1], cores[2]], pages: 40);
+        var buffers = await system.Execute(cores[1], async _ =>
+        {
+            var made = new List<FosBuffer>();
+            for (var i = 0; i < 5; i++)
+            {
+                var buffer = await FosMemory.AllocateAsync(3 * FosMemory.PageSize);
+                await buffer.WriteAsync(FosMemory.PageSize + i, System.Text.Encoding.UTF8.GetBytes($"buffer {i}"));
+                made.Add(buffer);
+            }
+            return made;
+        });
+
+        await MemFleet.AddMember(system, cores[3], cores[0]);
+        await MemFleet.RemoveMember(system, 0, cores[0]); // the member on m1.c1, which made every buffer
+
+        var (texts, usage, fresh) = await system.Execute(cores[3], async _ =>
+        {
+            var read = new List<string>();
+            for (var i = 0; i < buffers.Count; i++)
+                read.Add(System.Text.Encoding.UTF8.GetString(await buffers[i].ReadAsync(FosMemory.PageSize + i, 8)));
+            var more = await FosMemory.AllocateAsync(10 * FosMemory.PageSize); // the new member borrows
+            return (read, await FosMemory.UsageAsync(), more.Member.Address.CoreId);
+        });
+        Assert.Equal(Enumerable.Range(0, 5).Select(i => $"buffer {i}"), texts);
+        Assert.Equal(40, usage.Sum(u => u.FreePages + u.AllocatedPages));
+        Assert.Equal(25, usage.Sum(u => u.AllocatedPages));
+        Assert.Equal(cores[3], fresh);
+        Assert.DoesNotContain(usage, u => u.Member == 0);
     }
 }

@@ -185,7 +185,7 @@ public sealed class FsStore(IStore store)
         var result = new byte[length]; // holes read as zeros
         var first = offset / BlockSize;
         var last = (offset + length - 1) / BlockSize;
-        foreach (var entry in store.Scan(BlockPrefix(inode), from: BlockKey(inode, first)))
+        foreach (var entry in store.Scan(BlockPrefix(inode), from: BlockKey(inode, first), limit: (int)(last - first + 1)))
         {
             var block = BinaryPrimitives.ReadInt64BigEndian(entry.Key.AsSpan(10));
             if (block > last) break;

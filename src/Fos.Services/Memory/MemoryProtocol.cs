@@ -30,3 +30,18 @@ public sealed record MemLend(int Pages);
 public sealed record MemStats;
 
 public sealed record MemUsage(int Member, long FreePages, long AllocatedPages, int Allocations);
+
+/// <summary>To a member that is leaving: give every free page and every allocation (with its bytes) to member <paramref name="To"/> → Ack.</summary>
+public sealed record MemHandOver(int To);
+
+/// <summary>An allocation on its way to another member, with its bytes page by page.</summary>
+public sealed record MemAllocationState(long Id, long Owner, long Bytes, long[] Pages, KeyValuePair<long, byte[]>[] Contents);
+
+/// <summary>What a leaving member hands over: its free pages and its allocations → Ack.</summary>
+public sealed record MemAdopt(long[] FreePages, MemAllocationState[] Allocations);
+
+/// <summary>The fleet's members changed (one was added): the full list, indexes unchanged.</summary>
+public sealed record MemMembers(Endpoint[] Members);
+
+/// <summary>The members as this member knows them, in index order → Endpoint[].</summary>
+public sealed record MemFleetState;

@@ -36,6 +36,10 @@ public sealed class MemoryServer : Server
         MemReleaseAll r => Done(ReleaseAll(r.Owner)),
         MemLend l => Done(Lend(l.Pages)),
         MemStats => Done(new MemUsage(index, free.Count, allocations.Values.Sum(a => (long)a.Pages.Length), allocations.Count)),
+        MemMembers m => Done(SetMembers(m.Members)),
+        MemFleetState => Done(members),
+        MemHandOver h => Box(HandOver(h.To)),
+        MemAdopt a => Done(Adopt(a)),
         _ => throw new FosException(FosError.BadRequest, $"the memory service does not understand {message.Body?.GetType().Name ?? "null"}"),
     };
 
@@ -78,6 +82,42 @@ public sealed class MemoryServer : Server
         var id = nextId++ * 64 + index;
         allocations.Add(id, new Allocation(request.Owner, request.Bytes, granted));
         return new MemGrant(id, request.Bytes, granted, Endpoint);
+    }
+
+    private Ack SetMembers(Endpoint[] all)
+    {
+        if (all.Length < members.Length || !all.Take(members.Length).SequenceEqual(members))
+            throw new FosException(FosError.BadRequest, "members may be added to a memory fleet, never renumbered");
+        members = all;
+        return Ack.Instance;
+    }
+
+    /// <summary>
+    /// Leaving the fleet: every free page and every allocation, bytes included, goes to member
+    /// <paramref name="to"/>, which serves them from then on under the same ids; nothing is lost.
+    /// </summary>
+    private async Task<Ack> HandOver(int to)
+    {
+        if (to < 0 || to >= members.Length || to == index) throw new FosException(FosError.BadRequest, $"member {to} cannot take this member's pages");
+        var states = allocations.Select(a => new MemAllocationState(a.Key, a.Value.Owner, a.Value.Bytes, a.Value.Pages,
+            [.. a.Value.Pages.Where(contents.ContainsKey).Select(p => new KeyValuePair<long, byte[]>(p, contents[p]))])).ToArray();
+        var pages = free.ToArray();
+        await Kernel.Call(members[to], new MemAdopt(pages, states));
+        free.Clear();
+        allocations.Clear();
+        contents.Clear();
+        return Ack.Instance;
+    }
+
+    private Ack Adopt(MemAdopt adopt)
+    {
+        foreach (var page in adopt.FreePages) free.Push(page);
+        foreach (var a in adopt.Allocations)
+        {
+            allocations.Add(a.Id, new Allocation(a.Owner, a.Bytes, a.Pages));
+            foreach (var (page, bytes) in a.Contents) contents[page] = bytes;
+        }
+        return Ack.Instance;
     }
 
     private long[] Lend(int wanted)

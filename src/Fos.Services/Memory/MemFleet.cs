@@ -1,0 +1,50 @@
+using Fos.Kernel;
+using Fos.Kernel.Naming;
+
+namespace Fos.Services.Memory;
+
+/// <summary>
+/// Growing and shrinking the memory fleet while it serves. A new member joins with no pages and
+/// borrows from its siblings the first time it runs dry; a member that leaves hands its free pages
+/// and its allocations, bytes included, to the member nearest to it, and stops.
+/// </summary>
+public static class MemFleet
+{
+    /// <summary>Starts a member on <paramref name="core"/> and adds it to the fleet → its index.</summary>
+    public static async Task<int> AddMember(IFosRuntime runtime, CoreId core, CoreId coordinator)
+    {
+        var members = await Members(runtime, coordinator);
+        var member = await runtime.Execute(core, k => Task.FromResult(k.StartServer(MemoryServer.Image)));
+        Endpoint[] all = [.. members, member];
+        await runtime.Execute(core, k => k.Call(member, new MemConfigure(all.Length - 1, all, 0, 0)));
+        await runtime.Execute(coordinator, async k =>
+        {
+            foreach (var old in members) await k.Call(old, new MemMembers(all));
+            await k.Register(WellKnownNames.Memory, member);
+            return true;
+        });
+        return all.Length - 1;
+    }
+
+    /// <summary>Unregisters member <paramref name="index"/>, has it hand everything to its nearest sibling, and stops it.</summary>
+    public static async Task RemoveMember(IFosRuntime runtime, int index, CoreId coordinator)
+    {
+        var members = await Members(runtime, coordinator);
+        var leaving = members[index];
+        var registered = await runtime.Execute(coordinator, k => k.LookupAll(WellKnownNames.Memory));
+        var heir = registered.Members.Where(m => m != leaving)
+            .OrderBy(m => Nearness.Distance(leaving.Address.CoreId, m.Address)).FirstOrDefault();
+        if (heir == default) throw new FosException(FosError.BadRequest, "the last member of the memory fleet cannot leave");
+        await runtime.Execute(coordinator, async k =>
+        {
+            await k.Unregister(WellKnownNames.Memory, leaving);
+            await k.Call(leaving, new MemHandOver(Array.IndexOf(members, heir)));
+            await k.Stop(leaving);
+            return true;
+        });
+    }
+
+    /// <summary>The members in index order (those that left included), as the nearest member knows them.</summary>
+    private static Task<Endpoint[]> Members(IFosRuntime runtime, CoreId coordinator) =>
+        runtime.Execute(coordinator, k => k.Call<Endpoint[]>(WellKnownNames.Memory, new MemFleetState()));
+}
