@@ -130,8 +130,33 @@ internal static class BootCommand
             if (await Task.WhenAny(read, node.StopRequested) != read) return;
             var line = await read;
             if (line is null || line.Trim() is "exit" or "quit" or "stop") return;
+            if (interactive && line.Trim() == "top")
+            {
+                await LiveTop(node);
+                continue;
+            }
             foreach (var command in Shell.Commands(line))
                 await node.Shell.Run(command, Environment.CurrentDirectory, Console.Out, Console.Error);
         }
+    }
+
+    /// <summary>top on a terminal: the per-core table, refreshed every second until a key is pressed.</summary>
+    private static async Task LiveTop(NodeHost node)
+    {
+        var table = new Table().AddColumns("core", "msg/s", "handled", "servers");
+        await AnsiConsole.Live(table).StartAsync(async context =>
+        {
+            while (!Console.KeyAvailable && !node.StopRequested.IsCompleted)
+            {
+                var rows = await node.Shell.SampleTop();
+                table.Rows.Clear();
+                foreach (var row in rows)
+                    table.AddRow(row.Core.ToString(), row.MessagesPerSecond.ToString("N0", System.Globalization.CultureInfo.InvariantCulture),
+                        row.Handled.ToString("N0", System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(row.Servers));
+                table.Caption("press any key to stop");
+                context.Refresh();
+            }
+        });
+        while (Console.KeyAvailable) Console.ReadKey(intercept: true);
     }
 }

@@ -45,7 +45,7 @@ public sealed class NodeTests : IAsyncLifetime
         await File.WriteAllTextAsync(Path.Combine(work, "in.txt"), text);
         var (code, stdout, stderr) = await Shell(
             $"mkdir /home/u; put {work}/in.txt /home/u/in.txt; ls /home/u; cat /home/u/in.txt; get /home/u/in.txt {work}/out.txt; " +
-            $"run {Sample("wc")} /home/u/in.txt; ps");
+            $"run {Sample("wc")} /home/u/in.txt; ps; top");
         Assert.True(code == 0, stderr);
         Assert.Contains($"{text.Length} bytes to /home/u/in.txt", stdout);
         Assert.Contains("in.txt", stdout);
@@ -54,6 +54,7 @@ public sealed class NodeTests : IAsyncLifetime
         var wc = $"50 250 {text.Length} /home/u/in.txt"; // lines, words, bytes
         Assert.Contains(stdout, l => string.Join(' ', l.Split(' ', StringSplitOptions.RemoveEmptyEntries)) == wc);
         Assert.Contains(stdout, l => l.Contains("wc", StringComparison.Ordinal) && l.Contains("exited", StringComparison.Ordinal));
+        Assert.Contains(stdout, l => l.StartsWith("m1.c0", StringComparison.Ordinal) && l.Contains("fs", StringComparison.Ordinal)); // top
         Assert.Equal("", stderr);
     }
 

@@ -36,7 +36,7 @@ internal sealed class Shell(Machine machine, SystemLayout layout)
         names [PREFIX]        the naming service's names and their members
         fleets                the system's fleets and their members
         layout                which server runs on which core
-        top                   per-core load and message rates (one second)
+        top                   per-core message rates and servers (live on a terminal: any key ends it)
         help                  this list
         """;
 
@@ -217,19 +217,28 @@ internal sealed class Shell(Machine machine, SystemLayout layout)
         }
     }
 
-    /// <summary>Messages delivered per core, sampled over one second, with the servers on each core.</summary>
-    public async Task Top(TextWriter output)
+    /// <summary>One row of top: a core, the messages it took per second, and what runs there.</summary>
+    public sealed record TopRow(CoreId Core, long MessagesPerSecond, long Handled, string Servers);
+
+    /// <summary>Messages delivered per core over one second, with the servers on each core.</summary>
+    public async Task<IReadOnlyList<TopRow>> SampleTop()
     {
         var before = await Delivered();
         await Task.Delay(TimeSpan.FromSeconds(1));
         var after = await Delivered();
         var rows = await SystemBoot.Layout(machine);
-        await output.WriteLineAsync($"{"CORE",-7} {"MSG/S",10} {"HANDLED",10}  SERVERS");
-        foreach (var core in machine.Cores)
+        return [.. machine.Cores.Select(core =>
         {
             var here = rows.Where(r => r.Core == core).ToList();
-            await output.WriteLineAsync($"{core,-7} {after[core] - before[core],10} {here.Sum(r => r.MessagesHandled),10}  {string.Join(", ", here.Select(r => r.Server))}");
-        }
+            return new TopRow(core, after[core] - before[core], here.Sum(r => r.MessagesHandled), string.Join(", ", here.Select(r => r.Server)));
+        })];
+    }
+
+    private async Task Top(TextWriter output)
+    {
+        await output.WriteLineAsync($"{"CORE",-7} {"MSG/S",10} {"HANDLED",10}  SERVERS");
+        foreach (var row in await SampleTop())
+            await output.WriteLineAsync($"{row.Core,-7} {row.MessagesPerSecond,10} {row.Handled,10}  {row.Servers}");
     }
 
     private async Task<Dictionary<CoreId, long>> Delivered()
