@@ -68,13 +68,13 @@ public sealed class FileSystemServer : Server
         FsSync r => OnOwner(r.Handle.Inode, r, () => Box(Sync(r.Handle))),
         FsClose r => OnOwner(r.Handle.Inode, r, () => Box(Close(r.Handle))),
         FsCloseAllOf r => Done(CloseAllOf(r.Owner)),
-        FsStat r => Working(Stat(r.Path)),
-        FsOpen r => Working(Open(r)),
-        FsReadDir r => Working(ReadDirPath(r.Path)),
-        FsMkdir r => Working(Mkdir(r.Path)),
-        FsRmdir r => Working(Rmdir(r.Path)),
-        FsUnlink r => Working(Unlink(r.Path)),
-        FsRename r => Working(Rename(r.From, r.To)),
+        FsStat r => Working(Stat(r.Path), r.Path),
+        FsOpen r => Working(Open(r), r.Path),
+        FsReadDir r => Working(ReadDirPath(r.Path), r.Path),
+        FsMkdir r => Working(Mkdir(r.Path), r.Path),
+        FsRmdir r => Working(Rmdir(r.Path), r.Path),
+        FsUnlink r => Working(Unlink(r.Path), r.Path),
+        FsRename r => Working(Rename(r.From, r.To), $"{r.From} -> {r.To}"),
         _ => throw new FosException(FosError.BadRequest, $"the file system does not understand {message.Body?.GetType().Name ?? "null"}"),
     };
 
@@ -126,13 +126,21 @@ public sealed class FileSystemServer : Server
 
     private static async ValueTask<object?> Box<T>(Task<T> work) => await work;
 
-    /// <summary>A client request this member coordinates, counted so a leaving member can wait for them.</summary>
-    private async ValueTask<object?> Working<T>(Task<T> work)
+    /// <summary>
+    /// A client request this member coordinates, counted so a leaving member can wait for them. Its
+    /// error names the path the client gave, whichever member found the problem.
+    /// </summary>
+    private async ValueTask<object?> Working<T>(Task<T> work, string path)
     {
         working++;
         try
         {
             return await work;
+        }
+        catch (FosException ex) when (FsError.ErrnoOf(ex) is { } errno && !ex.Message.Contains(path, StringComparison.Ordinal))
+        {
+            var detail = ex.Message.StartsWith($"{errno}: ", StringComparison.Ordinal) ? ex.Message[(errno.ToString().Length + 2)..] : ex.Message;
+            throw FsError.Of(errno, $"{path}: {detail}");
         }
         finally
         {
