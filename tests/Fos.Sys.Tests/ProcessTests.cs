@@ -147,3 +147,34 @@ public sealed class ProcessTests : IDisposable
         if (Directory.Exists(data)) Directory.Delete(data, recursive: true);
     }
 }
+
+/// <summary>Applications make services of their own with names and messages.</summary>
+public class NamesTests
+{
+    [Fact]
+    public async Task A_program_serves_a_name_and_another_calls_its_nearest_member()
+    {
+        await using var system = new SimulatedSystem(new SimOptions { Seed = 6, CoresPerMachine = 4 });
+        await SystemBoot.StartSystem(system);
+        var answers = await system.Execute(system.Cores[0], async _ =>
+        {
+            var server = new AppProgram("upper-server", async _ =>
+            {
+                var box = FosNames.OpenMailbox(m => ValueTask.FromResult<object?>(((string)m.Body!).ToUpperInvariant()));
+                await FosNames.RegisterAsync("/app/upper", box);
+                FosProcess.Out.WriteLine("serving");
+                while (true) await FosFile.StatAsync("/"); // stays up until killed
+            });
+            var pid = await FosProcess.StartAsync(server);
+            while ((await FosNames.ListAsync("/app/")).Length == 0) await FosFile.StatAsync("/");
+            var reply = await FosNames.CallAsync<string>("/app/upper", "hello fleet");
+            var names = (await FosNames.ListAsync("/app/")).Select(n => n.Name).ToList();
+            await FosProcess.KillAsync(pid);
+            var after = (await FosNames.ListAsync("/app/")).Length; // a dead process's names are withdrawn
+            return (reply, names, after);
+        }, TimeSpan.FromSeconds(30));
+        Assert.Equal("HELLO FLEET", answers.reply);
+        Assert.Equal(["/app/upper"], answers.names);
+        Assert.Equal(0, answers.after);
+    }
+}

@@ -41,6 +41,7 @@ internal sealed class ApplicationHost(long pid, AppProgram program, string[] arg
             (state, code) = (ProcState.Failed, 1);
             context.Error.WriteLine($"{program.Name}: unhandled {ex.GetType().Name}: {ex.Message}");
         }
+        await Withdraw(context);
         try
         {
             await Kernel.Call(parent, new ProcEnded(pid, state, code, context.Out.ToString(), context.Error.ToString(), context.SystemCalls));
@@ -52,16 +53,37 @@ internal sealed class ApplicationHost(long pid, AppProgram program, string[] arg
         await Kernel.Stop(Endpoint);
     }
 
-    protected override ValueTask<object?> Handle(Message message) => ValueTask.FromResult<object?>(message.Body switch
+    protected override async ValueTask<object?> Handle(Message message) => message.Body switch
     {
-        ProcKill => Kill(),
+        ProcKill => await Kill(),
         ProcList => context?.SystemCalls ?? 0L,
         _ => throw new FosException(FosError.BadRequest, "a program's host takes only kill and list"),
-    });
+    };
 
-    private Ack Kill()
+    private async Task<Ack> Kill()
     {
-        if (context is not null) context.Killed = true;
+        if (context is null) return Ack.Instance;
+        context.Killed = true;
+        await Withdraw(context);
         return Ack.Instance;
+    }
+
+    /// <summary>The names a process registered are withdrawn and its mailboxes closed, so nobody calls into a dead process.</summary>
+    private async Task Withdraw(ProcessContext process)
+    {
+        foreach (var (name, member) in process.Names.ToList())
+        {
+            try
+            {
+                await Kernel.Unregister(name, member);
+            }
+            catch (FosException)
+            {
+                // The name service is gone; the name dies with it.
+            }
+        }
+        process.Names.Clear();
+        foreach (var mailbox in process.Mailboxes) Kernel.CloseMailbox(mailbox.Address);
+        process.Mailboxes.Clear();
     }
 }

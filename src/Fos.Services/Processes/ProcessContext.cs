@@ -30,5 +30,11 @@ public sealed class ProcessContext(long pid, string name, string[] args)
 
     public bool Killed { get; internal set; }
 
+    /// <summary>Mailboxes the process opened, closed when it ends.</summary>
+    public List<Fos.Kernel.Endpoint> Mailboxes { get; } = [];
+
+    /// <summary>Names the process registered its mailboxes under, withdrawn when it ends.</summary>
+    public List<(string Name, Fos.Kernel.Endpoint Member)> Names { get; } = [];
+
     public long SystemCalls;
 }
