@@ -14,11 +14,8 @@ namespace Fos.Sys.Tests;
 /// writes files and appends to a file it keeps open; afterwards every file and every appended line
 /// is there, and the shards are spread over the members that remain.
 /// </summary>
-public sealed class FleetElasticityTests : IDisposable
+public sealed class FleetElasticityTests : TestSystems
 {
-    private readonly string data = Path.Combine(Path.GetTempPath(), "fos-elastic-" + Guid.NewGuid().ToString("N"));
-
-    public static TheoryData<string> Both => new() { "real", "simulated" };
 
     private const int Files = 120;
 
@@ -39,9 +36,7 @@ public sealed class FleetElasticityTests : IDisposable
     [MemberData(nameof(Both))]
     public async Task Adding_and_removing_a_member_under_load_loses_no_file(string kind)
     {
-        IFosRuntime system = kind == "real"
-            ? Machine.Start(new MachineOptions { Cores = 4, DataDirectory = data })
-            : new SimulatedSystem(new SimOptions { Seed = 11, CoresPerMachine = 4 });
+        var system = Create(kind, cores: 4, seed: 11);
         await using var _ = system;
         var cores = system.Cores;
         var layout = await SystemBoot.StartSystem(system); // file-system members on m1.c0 and m1.c1; programs on c2 and c3
@@ -74,10 +69,5 @@ public sealed class FleetElasticityTests : IDisposable
         Assert.DoesNotContain(0, owners);
         Assert.Equal([1, 2], owners.Distinct().Order());
         Assert.InRange(owners.Count(o => o == 1), 24, 40);
-    }
-
-    public void Dispose()
-    {
-        if (Directory.Exists(data)) Directory.Delete(data, recursive: true);
     }
 }

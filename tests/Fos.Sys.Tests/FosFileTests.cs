@@ -9,17 +9,12 @@ using Fos.Sys;
 namespace Fos.Sys.Tests;
 
 /// <summary>The System.IO-shaped library on both runtimes, used the way .NET code uses files.</summary>
-public sealed class FosFileTests : IDisposable
+public sealed class FosFileTests : TestSystems
 {
-    private readonly string data = Path.Combine(Path.GetTempPath(), "fos-sys-" + Guid.NewGuid().ToString("N"));
-
-    public static TheoryData<string> Both => new() { "real", "simulated" };
 
     private async Task<IFosRuntime> Boot(string kind)
     {
-        IFosRuntime system = kind == "real"
-            ? Machine.Start(new MachineOptions { Cores = 3, DataDirectory = data })
-            : new SimulatedSystem(new SimOptions { Seed = 5, CoresPerMachine = 3 });
+        var system = Create(kind, cores: 3, seed: 5);
         await SystemBoot.StartNaming(system);
         await SystemBoot.StartFileSystem(system, system.Cores.Skip(1).ToList());
         return system;
@@ -125,11 +120,6 @@ public sealed class FosFileTests : IDisposable
     {
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => FosFile.ReadAllTextAsync("/x"));
         Assert.Contains("not running on a fos core", error.Message);
-    }
-
-    public void Dispose()
-    {
-        if (Directory.Exists(data)) Directory.Delete(data, recursive: true);
     }
 }
 

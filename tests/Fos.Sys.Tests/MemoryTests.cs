@@ -10,17 +10,12 @@ using Fos.Sys;
 namespace Fos.Sys.Tests;
 
 /// <summary>The memory fleet: pages split by range, borrowed between members, owned by processes.</summary>
-public sealed class MemoryTests : IDisposable
+public sealed class MemoryTests : TestSystems
 {
-    private readonly string data = Path.Combine(Path.GetTempPath(), "fos-mem-" + Guid.NewGuid().ToString("N"));
-
-    public static TheoryData<string> Both => new() { "real", "simulated" };
 
     private async Task<IFosRuntime> Boot(string kind, long pages)
     {
-        IFosRuntime system = kind == "real"
-            ? Machine.Start(new MachineOptions { Cores = 4, DataDirectory = data })
-            : new SimulatedSystem(new SimOptions { Seed = 4, CoresPerMachine = 4 });
+        var system = Create(kind, cores: 4, seed: 4);
         await SystemBoot.StartNaming(system);
         await SystemBoot.StartMemory(system, [system.Cores[1], system.Cores[2]], pages);
         return system;
@@ -93,11 +88,6 @@ public sealed class MemoryTests : IDisposable
         }, TimeSpan.FromSeconds(30));
         Assert.Equal(ProcState.Failed, state);
         Assert.Equal(0, after);
-    }
-
-    public void Dispose()
-    {
-        if (Directory.Exists(data)) Directory.Delete(data, recursive: true);
     }
 }
 

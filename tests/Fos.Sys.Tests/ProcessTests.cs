@@ -9,17 +9,12 @@ using Fos.Sys;
 namespace Fos.Sys.Tests;
 
 /// <summary>Programs as processes, on both runtimes: placement, exit codes, output, failures, kill.</summary>
-public sealed class ProcessTests : IDisposable
+public sealed class ProcessTests : TestSystems
 {
-    private readonly string data = Path.Combine(Path.GetTempPath(), "fos-proc-" + Guid.NewGuid().ToString("N"));
-
-    public static TheoryData<string> Both => new() { "real", "simulated" };
 
     private async Task<(IFosRuntime System, SystemLayout Layout)> Boot(string kind)
     {
-        IFosRuntime system = kind == "real"
-            ? Machine.Start(new MachineOptions { Cores = 4, DataDirectory = data })
-            : new SimulatedSystem(new SimOptions { Seed = 9, CoresPerMachine = 4 });
+        var system = Create(kind, cores: 4, seed: 9);
         return (system, await SystemBoot.StartSystem(system));
     }
 
@@ -140,11 +135,6 @@ public sealed class ProcessTests : IDisposable
             return seen;
         });
         Assert.Equal([Errno.ESRCH, Errno.ESRCH], errors);
-    }
-
-    public void Dispose()
-    {
-        if (Directory.Exists(data)) Directory.Delete(data, recursive: true);
     }
 }
 
