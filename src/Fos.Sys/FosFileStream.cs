@@ -145,7 +145,21 @@ public sealed class FosFileStream : Stream
         var data = pending.ToArray();
         var at = pendingAt;
         pending.SetLength(0);
-        length = Math.Max(length, await SysCall.Fs<long>(server, new FsWrite(handle, at, data)));
+        try
+        {
+            length = Math.Max(length, await SysCall.Fs<long>(server, new FsWrite(handle, at, data)));
+        }
+        catch (FosIOException)
+        {
+            // Not written: the bytes stay buffered, so a later flush tries again or fails again,
+            // never reports success for data that is not there.
+            if (pending.Length == 0)
+            {
+                pending.Write(data);
+                pendingAt = at;
+            }
+            throw;
+        }
     }
 
     /// <summary>close: sends buffered writes, syncs, and lets the handle go.</summary>

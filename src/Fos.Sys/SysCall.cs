@@ -89,7 +89,7 @@ internal static class SysCall
                     {
                     }
                 }
-                throw;
+                throw new FosIOException(Errno.EBADF, "no member of the memory fleet has this buffer: it was freed, or its owner ended", ex);
             }
         }
         catch (FosException ex) when (FsError.ErrnoOf(ex) is { } errno)

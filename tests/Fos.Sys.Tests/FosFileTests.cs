@@ -154,3 +154,34 @@ public class QuotaTests
         Assert.Equal(["ENOSPC: True", "a 60000, b 0", "b 90000"], seen);
     }
 }
+
+/// <summary>Edge cases that POSIX pins down and a review found.</summary>
+public class FileEdgeTests
+{
+    [Fact]
+    public async Task Writing_nothing_past_the_end_changes_nothing_and_a_broken_path_is_EINVAL()
+    {
+        await using var system = new SimulatedSystem(new SimOptions { Seed = 3, CoresPerMachine = 2 });
+        await SystemBoot.StartNaming(system);
+        await SystemBoot.StartFileSystem(system, [system.Cores[1]]);
+        var (size, errno) = await system.Execute(system.Cores[0], async _ =>
+        {
+            var file = await FosPosix.Open("/f", new FsOpenFlags(Create: true, Write: true));
+            await FosPosix.PWrite(file, 0, "abc"u8);
+            await FosPosix.PWrite(file, 1000, ReadOnlySpan<byte>.Empty);
+            var size = (await FosPosix.FStat(file)).Size;
+            await FosPosix.Close(file);
+            try
+            {
+                await FosPosix.Stat("/x\uD800");
+                return (size, (Errno?)null);
+            }
+            catch (FosIOException ex)
+            {
+                return (size, ex.Errno);
+            }
+        });
+        Assert.Equal(3, size);
+        Assert.Equal(Errno.EINVAL, errno);
+    }
+}

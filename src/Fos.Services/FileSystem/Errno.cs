@@ -18,6 +18,7 @@ public enum Errno
     EFBIG,
     ESRCH,
     ENOMEM,
+    EAGAIN,
 }
 
 /// <summary>Builds file-system errors that reach the caller with their POSIX name.</summary>

@@ -31,12 +31,14 @@ public sealed class FileSystemServer : Server
     private readonly HashSet<long> unlinkedWhileOpen = [];
     private readonly HashSet<(long, string)> creating = [];
     private readonly Dictionary<int, TaskCompletionSource> frozen = []; // shards on their way to another member
+    private readonly int[] busy = new int[FsStore.Shards]; // shard work under way that awaits: a move waits for it
     private FsStore? store;
     private Endpoint[] members = [];
     private int[] owners = [];
     private int index = -1;
     private long nextHandle = 1;
     private int working; // client requests (path walks) this member is coordinating now
+    private readonly HashSet<int> importing = []; // shards arriving here, part by part
     private long quota = long.MaxValue;
     private long used; // bytes of file data in this member's shards
 
@@ -65,9 +67,9 @@ public sealed class FileSystemServer : Server
         FsWrite r => OnOwner(r.Handle.Inode, r, () => Done(Write(r))),
         FsTruncate r => OnOwner(r.Handle.Inode, r, () => Done(Truncate(r))),
         FsStatHandle r => OnOwner(r.Handle.Inode, r, () => Done(Attributes(Check(r.Handle, write: false).Inode))),
-        FsSync r => OnOwner(r.Handle.Inode, r, () => Box(Sync(r.Handle))),
-        FsClose r => OnOwner(r.Handle.Inode, r, () => Box(Close(r.Handle))),
-        FsCloseAllOf r => Done(CloseAllOf(r.Owner)),
+        FsSync r => OnOwner(r.Handle.Inode, r, () => Busy(r.Handle.Inode, () => Sync(r.Handle))),
+        FsClose r => OnOwner(r.Handle.Inode, r, () => Busy(r.Handle.Inode, () => Close(r.Handle))),
+        FsCloseAllOf r => Box(CloseAllOf(r.Owner)),
         FsStat r => Working(Stat(r.Path), r.Path),
         FsOpen r => Working(Open(r), r.Path),
         FsReadDir r => Working(ReadDirPath(r.Path), r.Path),
@@ -83,14 +85,14 @@ public sealed class FileSystemServer : Server
     {
         ShardLookup r => Done(Lookup(r.Inode, r.Name)),
         ShardStat r => Done(Attributes(r.Inode)),
-        ShardOpenAt r => Box(OpenAt(r.Inode, r.Name, r.Flags, r.Owner)),
+        ShardOpenAt r => Busy(r.Inode, () => OpenAt(r.Inode, r.Name, r.Flags, r.Owner)),
         ShardOpenInode r => Done(OpenInode(r.Inode, r.Flags, r.Owner)),
         ShardReadDir r => Done(ReadDir(r.Inode)),
-        ShardMkdirAt r => Box(MkdirAt(r.Inode, r.Name)),
+        ShardMkdirAt r => Busy(r.Inode, () => MkdirAt(r.Inode, r.Name)),
         ShardNewDirectory r => Done(NewDirectory(r.Shard)),
-        ShardRmdirAt r => Box(RmdirAt(r.Inode, r.Name)),
+        ShardRmdirAt r => Busy(r.Inode, () => RmdirAt(r.Inode, r.Name)),
         ShardRemoveDirectory r => Done(RemoveDirectory(r.Inode)),
-        ShardUnlinkAt r => Box(UnlinkAt(r.Inode, r.Name)),
+        ShardUnlinkAt r => Busy(r.Inode, () => UnlinkAt(r.Inode, r.Name)),
         ShardDropFile r => Done(DropFile(r.Inode)),
         ShardLink r => Done(Link(r)),
         ShardUnlinkEntry r => Done(UnlinkEntry(r)),
@@ -125,6 +127,21 @@ public sealed class FileSystemServer : Server
     }
 
     private static async ValueTask<object?> Box<T>(Task<T> work) => await work;
+
+    /// <summary>Shard work that awaits midway: the shard cannot move until it is done.</summary>
+    private async ValueTask<object?> Busy<T>(long inode, Func<Task<T>> work)
+    {
+        var shard = FsStore.ShardOf(inode);
+        busy[shard]++;
+        try
+        {
+            return await work();
+        }
+        finally
+        {
+            busy[shard]--;
+        }
+    }
 
     /// <summary>
     /// A client request this member coordinates, counted so a leaving member can wait for them. Its
@@ -375,11 +392,14 @@ public sealed class FileSystemServer : Server
         if (Store.GetEntry(dir, name) is not null || !creating.Add((dir, name))) throw FsError.Of(Errno.EEXIST, $"{name} exists");
         try
         {
-            var shard = Kernel.NextRandom(FsStore.Shards);
-            var inode = IsLocal(shard) ? (long?)null : await At<long>(shard, new ShardNewDirectory(shard));
-            DirectoryInode(dir); // it may have gone while we waited
+            // A random shard spreads the tree; never one on its way elsewhere (its move would wait for us).
+            int shard;
+            do shard = Kernel.NextRandom(FsStore.Shards); while (frozen.ContainsKey(shard));
             var batch = new StoreBatch();
-            inode ??= CreateDirectoryInode(batch, shard);
+            long? inode = shard == FsStore.ShardOf(dir) ? CreateDirectoryInode(batch, shard) : null;
+            inode ??= await At<long>(shard, new ShardNewDirectory(shard));
+            DirectoryInode(dir); // it may have gone while we waited
+            if (Store.GetEntry(dir, name) is not null) throw FsError.Of(Errno.EEXIST, $"{name} exists (made while this mkdir waited)");
             FsStore.PutEntry(batch, dir, name, inode.Value, FsNodeKind.Directory);
             Touch(batch, dir);
             Store.Write(batch);
@@ -411,7 +431,8 @@ public sealed class FileSystemServer : Server
         DirectoryInode(dir);
         var entry = Store.GetEntry(dir, name) ?? throw FsError.Of(Errno.ENOENT, $"no such file or directory: {name}");
         if (entry.Kind != FsNodeKind.Directory) throw FsError.Of(Errno.ENOTDIR, $"{name} is not a directory");
-        await At<Ack>(entry.Inode, new ShardRemoveDirectory(entry.Inode));
+        if (FsStore.ShardOf(entry.Inode) == FsStore.ShardOf(dir)) RemoveDirectory(entry.Inode); // same shard: no waiting on ourselves
+        else await At<Ack>(entry.Inode, new ShardRemoveDirectory(entry.Inode));
         if (Store.GetEntry(dir, name) is { } still && still.Inode == entry.Inode)
         {
             var batch = new StoreBatch();
@@ -471,6 +492,7 @@ public sealed class FileSystemServer : Server
     private FsEntry? Link(ShardLink request)
     {
         DirectoryInode(request.Inode);
+        if (creating.Contains((request.Inode, request.Name))) throw FsError.Of(Errno.EEXIST, $"{request.Name} is being created");
         var current = Store.GetEntry(request.Inode, request.Name);
         if (current?.Inode != request.Expected)
             throw FsError.Of(Errno.EEXIST, $"{request.Name} changed while it was being replaced; try again");
@@ -535,6 +557,7 @@ public sealed class FileSystemServer : Server
         frozen.Add(shard, gate);
         try
         {
+            while (busy[shard] > 0) await Kernel.Delay(TimeSpan.FromMilliseconds(1)); // work already under way finishes here
             var target = members[to];
             var keys = Store.Store.Scan(FsStore.ShardPrefix(shard));
             var moving = handles.Where(h => FsStore.ShardOf(h.Value.Inode) == shard)
@@ -549,7 +572,7 @@ public sealed class FileSystemServer : Server
             await Kernel.Call(target, new FsShardOwner(shard, to));
             foreach (var member in members.Where((m, i) => i != index && i != to)) await Kernel.Call(member, new FsShardOwner(shard, to));
             var drop = new StoreBatch();
-            foreach (var key in keys) drop.Delete(key.Key);
+            foreach (var key in Store.Store.Scan(FsStore.ShardPrefix(shard))) drop.Delete(key.Key);
             used -= Store.DataBytes(shard);
             Store.Write(drop);
             Store.Forget(shard);
@@ -572,6 +595,13 @@ public sealed class FileSystemServer : Server
     {
         if (part.Shard is < 0 or >= FsStore.Shards) throw new FosException(FosError.BadRequest, $"no shard {part.Shard}");
         var batch = new StoreBatch();
+        if (!importing.Contains(part.Shard))
+        {
+            // The first part: whatever an earlier stay of this shard here left behind goes first.
+            importing.Add(part.Shard);
+            foreach (var stale in Store.Store.Scan(FsStore.ShardPrefix(part.Shard))) batch.Delete(stale.Key);
+            Store.Forget(part.Shard);
+        }
         foreach (var (key, value) in part.Entries)
         {
             if (key.Length == 0 || key[0] != part.Shard) throw new FosException(FosError.BadRequest, $"a key outside shard {part.Shard} came with it");
@@ -579,6 +609,7 @@ public sealed class FileSystemServer : Server
         }
         if (batch.Count > 0) Store.Write(batch);
         if (!part.Last) return Ack.Instance;
+        importing.Remove(part.Shard);
         foreach (var h in part.Handles)
         {
             handles[h.Id] = new OpenFile(h.Inode, h.Write, h.Owner);
@@ -612,9 +643,10 @@ public sealed class FileSystemServer : Server
     {
         Check(request.Handle, write: true);
         if (request.Offset < 0) throw FsError.Of(Errno.EINVAL, "offset must not be negative");
-        if (request.Offset + request.Data.Length > MaxFileSize) throw FsError.Of(Errno.EFBIG, $"a file may hold at most {MaxFileSize} bytes");
+        if (request.Offset > MaxFileSize - request.Data.Length) throw FsError.Of(Errno.EFBIG, $"a file may hold at most {MaxFileSize} bytes");
         var inode = request.Handle.Inode;
         var node = Store.GetInode(inode)!;
+        if (request.Data.Length == 0) return node.Size; // POSIX: writing nothing changes nothing
         Reserve(Math.Max(node.Size, request.Offset + request.Data.Length) - node.Size);
         var batch = new StoreBatch();
         var size = Store.Write(batch, inode, node, request.Offset, request.Data);
@@ -688,8 +720,9 @@ public sealed class FileSystemServer : Server
         }
     }
 
-    private int CloseAllOf(long owner)
+    private async Task<int> CloseAllOf(long owner)
     {
+        while (frozen.Count > 0) await frozen.Values.First().Task; // a moving shard's handles settle first
         var theirs = handles.Where(h => h.Value.Owner == owner).ToList();
         foreach (var (id, open) in theirs)
         {

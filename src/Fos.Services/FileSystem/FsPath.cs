@@ -9,6 +9,8 @@ namespace Fos.Services.FileSystem;
 /// </summary>
 public static class FsPath
 {
+    private static readonly UTF8Encoding Strict = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     public const int MaxName = 255;
     public const int MaxPath = 4096;
 
@@ -17,6 +19,14 @@ public static class FsPath
     {
         if (string.IsNullOrEmpty(path)) throw FsError.Of(Errno.ENOENT, "the empty path names nothing");
         if (path[0] != '/') throw FsError.Of(Errno.EINVAL, $"'{path}' is not absolute: fos paths start with '/'");
+        try
+        {
+            Strict.GetByteCount(path);
+        }
+        catch (EncoderFallbackException)
+        {
+            throw FsError.Of(Errno.EINVAL, "a path must be valid Unicode (it has a lone surrogate)");
+        }
         if (Encoding.UTF8.GetByteCount(path) > MaxPath) throw FsError.Of(Errno.ENAMETOOLONG, $"a path may have at most {MaxPath} bytes");
         var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
         foreach (var part in parts)

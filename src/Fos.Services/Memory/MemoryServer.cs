@@ -99,13 +99,23 @@ public sealed class MemoryServer : Server
     private async Task<Ack> HandOver(int to)
     {
         if (to < 0 || to >= members.Length || to == index) throw new FosException(FosError.BadRequest, $"member {to} cannot take this member's pages");
+        // Everything leaves at once, before the await: a lend or a write arriving meanwhile finds
+        // nothing here (EBADF sends the client to the heir) instead of pages the heir also has.
         var states = allocations.Select(a => new MemAllocationState(a.Key, a.Value.Owner, a.Value.Bytes, a.Value.Pages,
             [.. a.Value.Pages.Where(contents.ContainsKey).Select(p => new KeyValuePair<long, byte[]>(p, contents[p]))])).ToArray();
         var pages = free.ToArray();
-        await Kernel.Call(members[to], new MemAdopt(pages, states));
         free.Clear();
         allocations.Clear();
         contents.Clear();
+        try
+        {
+            await Kernel.Call(members[to], new MemAdopt(pages, states));
+        }
+        catch (FosException)
+        {
+            Adopt(new MemAdopt(pages, states)); // the heir did not take them: they stay here
+            throw;
+        }
         return Ack.Instance;
     }
 

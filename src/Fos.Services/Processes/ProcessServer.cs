@@ -31,6 +31,7 @@ public sealed class ProcessServer : Server
         public string Name { get; } = name;
         public CoreId Core { get; } = core;
         public Endpoint Host;
+        public bool Placed; // the layout chose its core, so the layout hears when it ends
         public bool Ending;
         public ProcExit? Exit;
         public long SystemCalls;
@@ -77,7 +78,7 @@ public sealed class ProcessServer : Server
         ArgumentNullException.ThrowIfNull(request.Program);
         var core = request.Core ?? await Kernel.Call<CoreId>(WellKnownNames.Layout, new LayoutPlace());
         var pid = next++ * MaxMembers + index;
-        var proc = new Proc(pid, request.Program.Name, core);
+        var proc = new Proc(pid, request.Program.Name, core) { Placed = request.Core is null };
         processes.Add(pid, proc);
         try
         {
@@ -86,7 +87,7 @@ public sealed class ProcessServer : Server
         catch (FosException ex)
         {
             processes.Remove(pid);
-            await Release(core);
+            if (proc.Placed) await Release(core);
             throw new FosException(ex.Error, $"cannot start {request.Program.Name} on {core}: {ex.Message}", ex.Code);
         }
         return pid;
@@ -105,6 +106,8 @@ public sealed class ProcessServer : Server
     {
         if (!processes.TryGetValue(pid, out var proc)) throw NoSuchProcess(pid);
         if (proc.Ending) return Ack.Instance;
+        if (proc.Host == default) throw new FosException(FosError.ServiceError, $"EAGAIN: process {pid} is still starting; try again", "EAGAIN");
+        proc.Ending = true; // from here on, its end is this kill's to report
         try
         {
             await Kernel.Call(proc.Host, new ProcKill(pid)); // its next system call fails
@@ -130,7 +133,7 @@ public sealed class ProcessServer : Server
     {
         proc.Ending = true;
         proc.SystemCalls = systemCalls;
-        await Release(proc.Core);
+        if (proc.Placed) await Release(proc.Core);
         await Reclaim(proc.Pid);
         proc.Exit = exit;
         foreach (var waiter in proc.Waiters) waiter.TrySetResult(exit);
