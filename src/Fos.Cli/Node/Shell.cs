@@ -64,6 +64,12 @@ internal sealed class Shell(Machine machine, SystemLayout layout)
             await error.WriteLineAsync($"{words[0]}: {ex.Message}");
             return 1;
         }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A failure nobody foresaw is still one line, and the shell goes on.
+            await error.WriteLineAsync($"{words[0]}: unexpected {ex.GetType().Name}: {ex.Message}");
+            return 1;
+        }
     }
 
     private async Task<int> Dispatch(string command, string[] args, string cwd, TextWriter output, TextWriter error)
