@@ -11,11 +11,6 @@ public readonly record struct CoreId(ushort Machine, ushort Core) : IComparable<
     /// <summary>Machine by machine, then core by core.</summary>
     public int CompareTo(CoreId other) => Machine != other.Machine ? Machine.CompareTo(other.Machine) : Core.CompareTo(other.Core);
 
-    public static bool operator <(CoreId left, CoreId right) => left.CompareTo(right) < 0;
-    public static bool operator >(CoreId left, CoreId right) => left.CompareTo(right) > 0;
-    public static bool operator <=(CoreId left, CoreId right) => left.CompareTo(right) <= 0;
-    public static bool operator >=(CoreId left, CoreId right) => left.CompareTo(right) >= 0;
-
     /// <summary>The kernel's own control mailbox on this core.</summary>
     public Address Kernel => new(Machine, Core, Address.KernelMailbox);
 

@@ -34,6 +34,12 @@ public abstract class Server
     /// <summary>Runs when the server is stopped or its core shuts down.</summary>
     protected virtual void OnStop() { }
 
+    /// <summary>A reply that is ready now, for a handler's switch.</summary>
+    protected static ValueTask<object?> Reply(object? result) => ValueTask.FromResult(result);
+
+    /// <summary>A reply that comes when <paramref name="work"/> finishes, for a handler's switch.</summary>
+    protected static async ValueTask<object?> ReplyWhenDone<T>(Task<T> work) => await work;
+
     internal Task Start() => OnStart();
 
     internal ValueTask<object?> Receive(Message message) => Handle(message);

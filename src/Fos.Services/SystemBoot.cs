@@ -39,27 +39,51 @@ public static class SystemBoot
     /// Starts a file-system member on each of <paramref name="cores"/>, gives member i the shards
     /// s with s mod n = i, and registers them all under <c>/sys/fs</c>.
     /// </summary>
-    public static async Task<IReadOnlyList<Endpoint>> StartFileSystem(IFosRuntime runtime, IReadOnlyList<CoreId> cores, long quotaBytesPerMember = long.MaxValue)
+    public static Task<Endpoint[]> StartFileSystem(IFosRuntime runtime, IReadOnlyList<CoreId> cores, long quotaBytesPerMember = long.MaxValue)
+    {
+        var owners = Enumerable.Range(0, FsStore.Shards).Select(s => s % Math.Max(1, cores?.Count ?? 1)).ToArray();
+        return StartFleet(runtime, cores, FileSystemServer.Image, WellKnownNames.FileSystem,
+            (i, members) => new FsConfigure(i, members, owners, quotaBytesPerMember));
+    }
+
+    /// <summary>
+    /// Starts a memory member on each of <paramref name="cores"/>, splits <paramref name="pages"/>
+    /// page numbers among them by range, and registers them all under <c>/sys/mem</c>.
+    /// </summary>
+    public static Task<Endpoint[]> StartMemory(IFosRuntime runtime, IReadOnlyList<CoreId> cores, long pages) =>
+        StartFleet(runtime, cores, MemoryServer.Image, WellKnownNames.Memory, (i, members) =>
+        {
+            var (first, last) = (pages * i / members.Length, pages * (i + 1) / members.Length);
+            return new MemConfigure(i, members, first, last - first);
+        });
+
+    /// <summary>
+    /// A fleet: a member of <paramref name="image"/> on each core, each told who the members are
+    /// (<paramref name="configure"/> makes member i's message), then all registered under <paramref name="name"/>.
+    /// </summary>
+    private static async Task<Endpoint[]> StartFleet(IFosRuntime runtime, IReadOnlyList<CoreId> cores, ServerImage image, string name,
+        Func<int, Endpoint[], object> configure)
     {
         ArgumentNullException.ThrowIfNull(cores);
-        if (cores.Count == 0) throw new ArgumentException("a file-system fleet needs at least one member", nameof(cores));
+        if (cores.Count == 0) throw new ArgumentException($"the {name} fleet needs at least one member", nameof(cores));
         var members = new Endpoint[cores.Count];
         for (var i = 0; i < cores.Count; i++)
-            members[i] = await runtime.Execute(cores[i], k => Task.FromResult(k.StartServer(FileSystemServer.Image)));
-        var owners = Enumerable.Range(0, FsStore.Shards).Select(s => s % members.Length).ToArray();
+            members[i] = await runtime.Execute(cores[i], k => Task.FromResult(k.StartServer(image)));
         for (var i = 0; i < members.Length; i++)
         {
-            var configure = new FsConfigure(i, members, owners, quotaBytesPerMember);
-            var member = members[i];
-            await runtime.Execute(cores[i], k => k.Call(member, configure));
+            var (member, message) = (members[i], configure(i, members));
+            await runtime.Execute(cores[i], k => k.Call(member, message));
         }
         for (var i = 0; i < members.Length; i++)
         {
             var member = members[i];
-            await runtime.Execute(cores[i], k => k.Register(WellKnownNames.FileSystem, member));
+            await runtime.Execute(cores[i], k => k.Register(name, member));
         }
         return members;
     }
+
+    /// <summary>The memory fleet's pool: 64 Ki pages of 4 KiB, 256 MiB.</summary>
+    public const long DefaultMemoryPages = 64 * 1024;
 
     /// <summary>
     /// Boots the whole system on a runtime: naming, layout and the process service on the first
@@ -67,9 +91,6 @@ public static class SystemBoot
     /// applications. Half the cores (at least one) are system cores; with one core, everything
     /// shares it.
     /// </summary>
-    /// <summary>The memory fleet's pool: 64 Ki pages of 4 KiB, 256 MiB.</summary>
-    public const long DefaultMemoryPages = 64 * 1024;
-
     public static async Task<SystemLayout> StartSystem(IFosRuntime runtime, long fileSystemQuotaPerMember = long.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(runtime);
@@ -88,28 +109,6 @@ public static class SystemBoot
         await runtime.Execute(first, k => k.Call(processes, new ProcessServer.Configure(0, [processes])));
         await runtime.Execute(first, k => k.Register(WellKnownNames.Processes, processes));
         return new SystemLayout(systemCores, applicationCores, fileSystem, processes, layout);
-    }
-
-    /// <summary>
-    /// Starts a memory member on each of <paramref name="cores"/>, splits <paramref name="pages"/>
-    /// page numbers among them by range, and registers them all under <c>/sys/mem</c>.
-    /// </summary>
-    public static async Task<IReadOnlyList<Endpoint>> StartMemory(IFosRuntime runtime, IReadOnlyList<CoreId> cores, long pages)
-    {
-        ArgumentNullException.ThrowIfNull(cores);
-        if (cores.Count == 0) throw new ArgumentException("a memory fleet needs at least one member", nameof(cores));
-        var members = new Endpoint[cores.Count];
-        for (var i = 0; i < cores.Count; i++)
-            members[i] = await runtime.Execute(cores[i], k => Task.FromResult(k.StartServer(MemoryServer.Image)));
-        for (var i = 0; i < members.Length; i++)
-        {
-            var (first, last) = (pages * i / members.Length, pages * (i + 1) / members.Length);
-            var configure = new MemConfigure(i, members, first, last - first);
-            var member = members[i];
-            await runtime.Execute(cores[i], k => k.Call(member, configure));
-            await runtime.Execute(cores[i], k => k.Register(WellKnownNames.Memory, member));
-        }
-        return members;
     }
 
     /// <summary>Every server on every core, core by core.</summary>

@@ -25,7 +25,7 @@ public static class FosMemory
     /// <summary>How each member's pages are used.</summary>
     public static async Task<MemUsage[]> UsageAsync()
     {
-        var members = (await KernelContext.Current.LookupAll(Fos.Kernel.Naming.WellKnownNames.Memory)).Members;
+        var members = (await SysCall.Enter().LookupAll(Fos.Kernel.Naming.WellKnownNames.Memory)).Members;
         var usage = new List<MemUsage>();
         foreach (var member in members) usage.Add(await SysCall.Mem<MemUsage>(member, new MemStats()));
         return [.. usage.OrderBy(u => u.Member)];

@@ -15,7 +15,7 @@ public static class FosNames
     /// <remarks>The mailbox closes when the process ends, if it has not closed it before.</remarks>
     public static Endpoint OpenMailbox(Func<Message, ValueTask<object?>> handler, int capacity = 0)
     {
-        var mailbox = KernelContext.Current.CreateMailbox(new MessageHandler(handler), capacity);
+        var mailbox = SysCall.Enter().CreateMailbox(new MessageHandler(handler), capacity);
         ProcessContext.Current?.Mailboxes.Add(mailbox);
         return mailbox;
     }
@@ -23,41 +23,41 @@ public static class FosNames
     /// <summary>Closes a mailbox this code opened; later messages to it are refused.</summary>
     public static void CloseMailbox(Endpoint mailbox)
     {
-        KernelContext.Current.CloseMailbox(mailbox.Address);
+        SysCall.Enter().CloseMailbox(mailbox.Address);
         ProcessContext.Current?.Mailboxes.Remove(mailbox);
     }
 
     /// <summary>Adds <paramref name="member"/> to the members of <paramref name="name"/>; withdrawn when the process ends.</summary>
     public static async Task<NameRecord> RegisterAsync(string name, Endpoint member)
     {
-        var record = await KernelContext.Current.Register(name, member);
+        var record = await SysCall.Enter().Register(name, member);
         ProcessContext.Current?.Names.Add((name, member));
         return record;
     }
 
     public static async Task<NameRecord> UnregisterAsync(string name, Endpoint member)
     {
-        var record = await KernelContext.Current.Unregister(name, member);
+        var record = await SysCall.Enter().Unregister(name, member);
         ProcessContext.Current?.Names.Remove((name, member));
         return record;
     }
 
     /// <summary>The nearest member of <paramref name="name"/> (cached by the kernel).</summary>
-    public static Task<Endpoint> LookupAsync(string name) => KernelContext.Current.Lookup(name);
+    public static Task<Endpoint> LookupAsync(string name) => SysCall.Enter().Lookup(name);
 
     /// <summary>Every member of <paramref name="name"/>, nearest first.</summary>
-    public static Task<NameRecord> LookupAllAsync(string name) => KernelContext.Current.LookupAll(name);
+    public static Task<NameRecord> LookupAllAsync(string name) => SysCall.Enter().LookupAll(name);
 
     /// <summary>Every name under <paramref name="prefix"/>.</summary>
     public static async Task<NameRecord[]> ListAsync(string prefix = "/") =>
-        [.. (await KernelContext.Current.Call<NameListing>(WellKnownNames.NameService, new NameList(prefix))).Names];
+        [.. (await SysCall.Enter().Call<NameListing>(WellKnownNames.NameService, new NameList(prefix))).Names];
 
     /// <summary>A one-way message.</summary>
-    public static void Send(Endpoint to, object? message) => KernelContext.Current.Send(to, message);
+    public static void Send(Endpoint to, object? message) => SysCall.Enter().Send(to, message);
 
     /// <summary>A request and its reply, or a FosException saying why not.</summary>
-    public static Task<T> CallAsync<T>(Endpoint to, object? request, TimeSpan timeout = default) => KernelContext.Current.Call<T>(to, request, timeout);
+    public static Task<T> CallAsync<T>(Endpoint to, object? request, TimeSpan timeout = default) => SysCall.Enter().Call<T>(to, request, timeout);
 
     /// <summary>A request to the nearest member of <paramref name="name"/>.</summary>
-    public static Task<T> CallAsync<T>(string name, object? request, TimeSpan timeout = default) => KernelContext.Current.Call<T>(name, request, timeout);
+    public static Task<T> CallAsync<T>(string name, object? request, TimeSpan timeout = default) => SysCall.Enter().Call<T>(name, request, timeout);
 }

@@ -12,29 +12,21 @@ internal static class SysCall
     public static Task<T> Fs<T>(object request) => Fs<T>(null, request);
 
     /// <summary>A call to <paramref name="member"/> (the one keeping a handle), or the nearest member.</summary>
-    public static async Task<T> Fs<T>(Endpoint? member, object request)
+    public static Task<T> Fs<T>(Endpoint? member, object request) => Errors(async kernel =>
     {
-        var kernel = Enter();
+        var target = member ?? await kernel.Lookup(WellKnownNames.FileSystem);
         try
         {
-            var target = member ?? await kernel.Lookup(WellKnownNames.FileSystem);
-            try
-            {
-                return await kernel.Call<T>(target, request);
-            }
-            catch (FosException ex) when (ex.Error == FosError.NoSuchMailbox)
-            {
-                // The member left the fleet (it finishes what it started before it goes, so this
-                // request never ran there); its shards and handles moved on, and every member
-                // knows where: ask the nearest one now.
-                return await kernel.Call<T>(await kernel.Lookup(WellKnownNames.FileSystem), request);
-            }
+            return await kernel.Call<T>(target, request);
         }
-        catch (FosException ex) when (FsError.ErrnoOf(ex) is { } errno)
+        catch (FosException ex) when (ex.Error == FosError.NoSuchMailbox)
         {
-            throw new FosIOException(errno, ex.Message, ex);
+            // The member left the fleet (it finishes what it started before it goes, so this
+            // request never ran there); its shards and handles moved on, and every member
+            // knows where: ask the nearest one now.
+            return await kernel.Call<T>(await kernel.Lookup(WellKnownNames.FileSystem), request);
         }
-    }
+    });
 
     /// <summary>The parts of a path, or the reason it is not one.</summary>
     public static string[] Split(string path)
@@ -50,47 +42,42 @@ internal static class SysCall
     }
 
     /// <summary>A call to the nearest member of the process fleet.</summary>
-    public static async Task<T> Proc<T>(object request)
-    {
-        var kernel = Enter();
-        try
-        {
-            // Waiting for a process takes as long as the process does.
-            var timeout = request is ProcWait ? Timeout.InfiniteTimeSpan : default;
-            return await kernel.Call<T>(WellKnownNames.Processes, request, timeout);
-        }
-        catch (FosException ex) when (FsError.ErrnoOf(ex) is { } errno)
-        {
-            throw new FosIOException(errno, ex.Message, ex);
-        }
-    }
+    public static Task<T> Proc<T>(object request) =>
+        // Waiting for a process takes as long as the process does.
+        Errors(kernel => kernel.Call<T>(WellKnownNames.Processes, request, request is ProcWait ? Timeout.InfiniteTimeSpan : default));
 
     /// <summary>A call to a memory member (or the nearest one).</summary>
-    public static async Task<T> Mem<T>(Endpoint? member, object request)
+    public static Task<T> Mem<T>(Endpoint? member, object request) => Errors(async kernel =>
+    {
+        try
+        {
+            return await kernel.Call<T>(member ?? await kernel.Lookup(WellKnownNames.Memory), request);
+        }
+        catch (FosException ex) when (member is not null && ex.Error == FosError.NoSuchMailbox)
+        {
+            // The member that kept the buffer left the fleet and handed its allocations to a
+            // sibling: the one that knows the buffer answers, the others say EBADF.
+            foreach (var other in (await kernel.LookupAll(WellKnownNames.Memory)).Members)
+            {
+                try
+                {
+                    return await kernel.Call<T>(other, request);
+                }
+                catch (FosException miss) when (FsError.ErrnoOf(miss) == Errno.EBADF)
+                {
+                }
+            }
+            throw FsError.Of(Errno.EBADF, "no member of the memory fleet has this buffer: it was freed, or its owner ended");
+        }
+    });
+
+    /// <summary>Runs a system call; a failure with a POSIX reason reaches the caller as a <see cref="FosIOException"/>.</summary>
+    private static async Task<T> Errors<T>(Func<IKernel, Task<T>> call)
     {
         var kernel = Enter();
         try
         {
-            try
-            {
-                return await kernel.Call<T>(member ?? await kernel.Lookup(WellKnownNames.Memory), request);
-            }
-            catch (FosException ex) when (member is not null && ex.Error == FosError.NoSuchMailbox)
-            {
-                // The member that kept the buffer left the fleet and handed its allocations to a
-                // sibling: the one that knows the buffer answers, the others say EBADF.
-                foreach (var other in (await kernel.LookupAll(WellKnownNames.Memory)).Members)
-                {
-                    try
-                    {
-                        return await kernel.Call<T>(other, request);
-                    }
-                    catch (FosException miss) when (FsError.ErrnoOf(miss) == Errno.EBADF)
-                    {
-                    }
-                }
-                throw new FosIOException(Errno.EBADF, "no member of the memory fleet has this buffer: it was freed, or its owner ended", ex);
-            }
+            return await call(kernel);
         }
         catch (FosException ex) when (FsError.ErrnoOf(ex) is { } errno)
         {
@@ -102,7 +89,7 @@ internal static class SysCall
     public static Task<T> Layout<T>(object request) => Enter().Call<T>(WellKnownNames.Layout, request);
 
     /// <summary>Every system call starts here: the caller's kernel, and its process is counted and checked.</summary>
-    private static IKernel Enter()
+    public static IKernel Enter()
     {
         var kernel = KernelContext.Current;
         if (ProcessContext.Current is { } process)

@@ -10,6 +10,7 @@ public sealed class FosCommand : IAsyncDisposable
     private readonly List<string> stdout = [];
     private readonly StringBuilder stderr = new();
     private readonly TaskCompletionSource exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource newLine = new(TaskCreationOptions.RunContinuationsAsynchronously); // completed by each line of stdout
 
     private FosCommand(IEnumerable<string> args, string? input = null)
     {
@@ -31,7 +32,14 @@ public sealed class FosCommand : IAsyncDisposable
         process.OutputDataReceived += (_, e) =>
         {
             if (e.Data is null) return;
-            lock (stdout) stdout.Add(e.Data);
+            TaskCompletionSource arrived;
+            lock (stdout)
+            {
+                stdout.Add(e.Data);
+                arrived = newLine;
+                newLine = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+            arrived.TrySetResult();
         };
         process.ErrorDataReceived += (_, e) =>
         {
@@ -77,21 +85,31 @@ public sealed class FosCommand : IAsyncDisposable
     /// <summary>Waits until a line of stdout contains <paramref name="text"/>; fails with the output so far.</summary>
     public async Task<string> WaitForLine(string text, TimeSpan deadline)
     {
-        var until = DateTime.UtcNow + deadline;
-        while (DateTime.UtcNow < until)
+        using var cancel = new CancellationTokenSource(deadline);
+        while (true)
         {
-            var found = Stdout.FirstOrDefault(l => l.Contains(text, StringComparison.Ordinal));
-            if (found is not null) return found;
-            if (exited.Task.IsCompleted && Stdout.All(l => !l.Contains(text, StringComparison.Ordinal)))
+            Task next;
+            lock (stdout)
             {
-                await process.WaitForExitAsync(); // flush the readers
-                found = Stdout.FirstOrDefault(l => l.Contains(text, StringComparison.Ordinal));
+                var found = stdout.FirstOrDefault(l => l.Contains(text, StringComparison.Ordinal));
                 if (found is not null) return found;
-                throw new InvalidOperationException($"fos exited ({process.ExitCode}) without printing '{text}'.\n{Describe()}");
+                next = newLine.Task;
             }
-            await Task.WhenAny(exited.Task, Task.Delay(20));
+            if (exited.Task.IsCompleted)
+            {
+                await process.WaitForExitAsync(); // the readers have delivered every line by now
+                return Stdout.FirstOrDefault(l => l.Contains(text, StringComparison.Ordinal))
+                    ?? throw new InvalidOperationException($"fos exited ({process.ExitCode}) without printing '{text}'.\n{Describe()}");
+            }
+            try
+            {
+                await Task.WhenAny(next, exited.Task).WaitAsync(cancel.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"fos did not print '{text}' within {deadline.TotalSeconds:0} s.\n{Describe()}");
+            }
         }
-        throw new TimeoutException($"fos did not print '{text}' within {deadline.TotalSeconds:0} s.\n{Describe()}");
     }
 
     public async Task<int> WaitForExit(TimeSpan deadline)

@@ -36,8 +36,9 @@ public sealed class ProcessTests : TestSystems
 
     private static readonly AppProgram Spinner = new("spinner", async _ =>
     {
-        await using var held = await FosFile.OpenAsync("/held", FileMode.Create, FileAccess.Write);
-        while (true) await FosFile.StatAsync("/held"); // every call is a point where a kill lands
+        var held = await FosPosix.Open("/held", new FsOpenFlags(Create: true, Write: true));
+        await FosFile.WriteAllTextAsync("/held.handle", $"{held.Handle.Inode} {held.Handle.Id}"); // so the test can look at it
+        while (true) await FosFile.StatAsync("/held"); // every call is a point where a kill lands; it never closes /held
     });
 
     [Theory]
@@ -84,15 +85,30 @@ public sealed class ProcessTests : TestSystems
     {
         var (system, _) = await Boot(kind);
         await using var __ = system;
-        var (killed, list) = await Shell(system, async () =>
+        var (killed, list, openBefore, errnoAfter) = await Shell(system, async () =>
         {
             var pid = await FosProcess.StartAsync(Spinner);
             while ((await FosProcess.ListAsync()).Single(p => p.Pid == pid).SystemCalls < 5) await FosFile.StatAsync("/");
+            var numbers = (await FosFile.ReadAllTextAsync("/held.handle")).Split(' ').Select(long.Parse).ToArray();
+            var handle = new FsOpened(new FsHandle(numbers[0], numbers[1]), await FosFile.StatAsync("/held"), await FosNames.LookupAsync("/sys/fs"));
+            var openBefore = (await FosPosix.FStat(handle)).Kind == FsNodeKind.File;
             await FosProcess.KillAsync(pid);
-            return (await FosProcess.WaitAsync(pid), await FosProcess.ListAsync());
+            var exit = await FosProcess.WaitAsync(pid);
+            Errno? after = null;
+            try
+            {
+                await FosPosix.FStat(handle);
+            }
+            catch (FosIOException ex)
+            {
+                after = ex.Errno;
+            }
+            return (exit, await FosProcess.ListAsync(), openBefore, after);
         });
         Assert.Equal((ProcState.Killed, 137), (killed.State, killed.ExitCode));
         Assert.Equal(ProcState.Killed, Assert.Single(list).State);
+        Assert.True(openBefore);
+        Assert.Equal(Errno.EBADF, errnoAfter); // the fleet closed the handle the killed program held
     }
 
     [Theory]

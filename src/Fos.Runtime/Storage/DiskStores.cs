@@ -28,7 +28,7 @@ public sealed class DiskStores(string dataDirectory, StoreEngine engine) : IStor
         StoreNames.Check(name);
         lock (open)
         {
-            if (open.TryGetValue(name, out var existing))
+            if (open.ContainsKey(name))
                 throw new FosException(FosError.BadRequest, $"store '{name}' is already open; close it before opening it again");
             var directory = Path.Combine(Root, name.Replace('/', Path.DirectorySeparatorChar));
             Directory.CreateDirectory(directory);

@@ -31,13 +31,13 @@ public sealed class FileSystemServer : Server
     private readonly HashSet<long> unlinkedWhileOpen = [];
     private readonly HashSet<(long, string)> creating = [];
     private readonly Dictionary<int, TaskCompletionSource> frozen = []; // shards on their way to another member
-    private readonly int[] busy = new int[FsStore.Shards]; // shard work under way that awaits: a move waits for it
+    private readonly Underway[] busy = [.. Enumerable.Range(0, FsStore.Shards).Select(_ => new Underway())]; // shard work that awaits: a move waits for it
     private FsStore? store;
     private Endpoint[] members = [];
     private int[] owners = [];
     private int index = -1;
     private long nextHandle = 1;
-    private int working; // client requests (path walks) this member is coordinating now
+    private readonly Underway working = new(); // client requests (path walks) this member is coordinating now
     private readonly HashSet<int> importing = []; // shards arriving here, part by part
     private long quota = long.MaxValue;
     private long used; // bytes of file data in this member's shards
@@ -55,21 +55,21 @@ public sealed class FileSystemServer : Server
     protected override ValueTask<object?> Handle(Message message) => message.Body switch
     {
         FsConfigure configure => Configure(configure),
-        FsFleetState => Done(new FsFleetView(members, [.. owners])),
-        FsMembers m => Done(SetMembers(m.Members)),
-        FsShardOwner o => Done(SetOwner(o.Shard, o.Owner)),
-        FsMoveShard m => Box(MoveShard(m.Shard, m.To)),
-        FsImportShard i => Box(Import(i)),
-        FsQuiesce => Box(Quiesce()),
+        FsFleetState => Reply(new FsFleetView(members, [.. owners])),
+        FsMembers m => Reply(SetMembers(m.Members)),
+        FsShardOwner o => Reply(SetOwner(o.Shard, o.Owner)),
+        FsMoveShard m => ReplyWhenDone(MoveShard(m.Shard, m.To)),
+        FsImportShard i => ReplyWhenDone(Import(i)),
+        FsQuiesce => ReplyWhenDone(Quiesce()),
         _ when Moving(message.Body) is { } gate => AfterMove(gate, message),
         IShardRequest shard => IsLocal(shard.Inode) ? Shard(shard) : Forward(shard.Inode, shard),
-        FsRead r => OnOwner(r.Handle.Inode, r, () => Done(Read(r))),
-        FsWrite r => OnOwner(r.Handle.Inode, r, () => Done(Write(r))),
-        FsTruncate r => OnOwner(r.Handle.Inode, r, () => Done(Truncate(r))),
-        FsStatHandle r => OnOwner(r.Handle.Inode, r, () => Done(Attributes(Check(r.Handle, write: false).Inode))),
+        FsRead r => OnOwner(r.Handle.Inode, r, () => Reply(Read(r))),
+        FsWrite r => OnOwner(r.Handle.Inode, r, () => Reply(Write(r))),
+        FsTruncate r => OnOwner(r.Handle.Inode, r, () => Reply(Truncate(r))),
+        FsStatHandle r => OnOwner(r.Handle.Inode, r, () => Reply(Attributes(Check(r.Handle, write: false).Inode))),
         FsSync r => OnOwner(r.Handle.Inode, r, () => Busy(r.Handle.Inode, () => Sync(r.Handle))),
         FsClose r => OnOwner(r.Handle.Inode, r, () => Busy(r.Handle.Inode, () => Close(r.Handle))),
-        FsCloseAllOf r => Box(CloseAllOf(r.Owner)),
+        FsCloseAllOf r => ReplyWhenDone(CloseAllOf(r.Owner)),
         FsStat r => Working(Stat(r.Path), r.Path),
         FsOpen r => Working(Open(r), r.Path),
         FsReadDir r => Working(ReadDirPath(r.Path), r.Path),
@@ -83,23 +83,21 @@ public sealed class FileSystemServer : Server
     /// <summary>Work on a shard this member owns.</summary>
     private ValueTask<object?> Shard(IShardRequest request) => request switch
     {
-        ShardLookup r => Done(Lookup(r.Inode, r.Name)),
-        ShardStat r => Done(Attributes(r.Inode)),
+        ShardLookup r => Reply(Lookup(r.Inode, r.Name)),
+        ShardStat r => Reply(Attributes(r.Inode)),
         ShardOpenAt r => Busy(r.Inode, () => OpenAt(r.Inode, r.Name, r.Flags, r.Owner)),
-        ShardOpenInode r => Done(OpenInode(r.Inode, r.Flags, r.Owner)),
-        ShardReadDir r => Done(ReadDir(r.Inode)),
+        ShardOpenInode r => Reply(OpenInode(r.Inode, r.Flags, r.Owner)),
+        ShardReadDir r => Reply(ReadDir(r.Inode)),
         ShardMkdirAt r => Busy(r.Inode, () => MkdirAt(r.Inode, r.Name)),
-        ShardNewDirectory r => Done(NewDirectory(r.Shard)),
+        ShardNewDirectory r => Reply(NewDirectory(r.Shard)),
         ShardRmdirAt r => Busy(r.Inode, () => RmdirAt(r.Inode, r.Name)),
-        ShardRemoveDirectory r => Done(RemoveDirectory(r.Inode)),
+        ShardRemoveDirectory r => Reply(RemoveDirectory(r.Inode)),
         ShardUnlinkAt r => Busy(r.Inode, () => UnlinkAt(r.Inode, r.Name)),
-        ShardDropFile r => Done(DropFile(r.Inode)),
-        ShardLink r => Done(Link(r)),
-        ShardUnlinkEntry r => Done(UnlinkEntry(r)),
+        ShardDropFile r => Reply(DropFile(r.Inode)),
+        ShardLink r => Reply(Link(r)),
+        ShardUnlinkEntry r => Reply(UnlinkEntry(r)),
         _ => throw new FosException(FosError.BadRequest, $"the file system does not understand {request.GetType().Name}"),
     };
-
-    private static ValueTask<object?> Done(object? result) => ValueTask.FromResult(result);
 
     /// <summary>The gate of the shard a request needs, if that shard is being moved away right now.</summary>
     private Task? Moving(object? request)
@@ -126,20 +124,18 @@ public sealed class FileSystemServer : Server
         return await Handle(message);
     }
 
-    private static async ValueTask<object?> Box<T>(Task<T> work) => await work;
-
     /// <summary>Shard work that awaits midway: the shard cannot move until it is done.</summary>
     private async ValueTask<object?> Busy<T>(long inode, Func<Task<T>> work)
     {
         var shard = FsStore.ShardOf(inode);
-        busy[shard]++;
+        busy[shard].Begin();
         try
         {
             return await work();
         }
         finally
         {
-            busy[shard]--;
+            busy[shard].End();
         }
     }
 
@@ -149,7 +145,7 @@ public sealed class FileSystemServer : Server
     /// </summary>
     private async ValueTask<object?> Working<T>(Task<T> work, string path)
     {
-        working++;
+        working.Begin();
         try
         {
             return await work;
@@ -161,13 +157,13 @@ public sealed class FileSystemServer : Server
         }
         finally
         {
-            working--;
+            working.End();
         }
     }
 
     private async Task<Ack> Quiesce()
     {
-        while (working > 0) await Kernel.Delay(TimeSpan.FromMilliseconds(1));
+        await working.Idle();
         return Ack.Instance;
     }
 
@@ -195,7 +191,7 @@ public sealed class FileSystemServer : Server
             if (batch.Count > 0) store.Write(batch);
         }
         used = Enumerable.Range(0, FsStore.Shards).Where(s => owners[s] == index).Sum(store.DataBytes);
-        return Done(Ack.Instance);
+        return Reply(Ack.Instance);
     }
 
     private bool IsLocal(long inode) => owners.Length > 0 && owners[FsStore.ShardOf(inode)] == index;
@@ -557,7 +553,7 @@ public sealed class FileSystemServer : Server
         frozen.Add(shard, gate);
         try
         {
-            while (busy[shard] > 0) await Kernel.Delay(TimeSpan.FromMilliseconds(1)); // work already under way finishes here
+            await busy[shard].Idle(); // work already under way finishes here
             var target = members[to];
             var keys = Store.Store.Scan(FsStore.ShardPrefix(shard));
             var moving = handles.Where(h => FsStore.ShardOf(h.Value.Inode) == shard)

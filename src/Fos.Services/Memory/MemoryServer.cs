@@ -28,24 +28,20 @@ public sealed class MemoryServer : Server
 
     protected override ValueTask<object?> Handle(Message message) => message.Body switch
     {
-        MemConfigure c => Done(Configure(c)),
-        MemAlloc a => Box(Allocate(a)),
-        MemRead r => Done(Read(r)),
-        MemWrite w => Done(Write(w)),
-        MemFree f => Done(Free(f.Id)),
-        MemReleaseAll r => Done(ReleaseAll(r.Owner)),
-        MemLend l => Done(Lend(l.Pages)),
-        MemStats => Done(new MemUsage(index, free.Count, allocations.Values.Sum(a => (long)a.Pages.Length), allocations.Count)),
-        MemMembers m => Done(SetMembers(m.Members)),
-        MemFleetState => Done(members),
-        MemHandOver h => Box(HandOver(h.To)),
-        MemAdopt a => Done(Adopt(a)),
+        MemConfigure c => Reply(Configure(c)),
+        MemAlloc a => ReplyWhenDone(Allocate(a)),
+        MemRead r => Reply(Read(r)),
+        MemWrite w => Reply(Write(w)),
+        MemFree f => Reply(Free(f.Id)),
+        MemReleaseAll r => Reply(ReleaseAll(r.Owner)),
+        MemLend l => Reply(Lend(l.Pages)),
+        MemStats => Reply(new MemUsage(index, free.Count, allocations.Values.Sum(a => (long)a.Pages.Length), allocations.Count)),
+        MemMembers m => Reply(SetMembers(m.Members)),
+        MemFleetState => Reply(members),
+        MemHandOver h => ReplyWhenDone(HandOver(h.To)),
+        MemAdopt a => Reply(Adopt(a)),
         _ => throw new FosException(FosError.BadRequest, $"the memory service does not understand {message.Body?.GetType().Name ?? "null"}"),
     };
-
-    private static ValueTask<object?> Done(object? result) => ValueTask.FromResult(result);
-
-    private static async ValueTask<object?> Box<T>(Task<T> work) => await work;
 
     private Ack Configure(MemConfigure configure)
     {

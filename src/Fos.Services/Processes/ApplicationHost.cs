@@ -56,8 +56,8 @@ internal sealed class ApplicationHost(long pid, AppProgram program, string[] arg
     protected override async ValueTask<object?> Handle(Message message) => message.Body switch
     {
         ProcKill => await Kill(),
-        ProcList => context?.SystemCalls ?? 0L,
-        _ => throw new FosException(FosError.BadRequest, "a program's host takes only kill and list"),
+        ProcCalls => context?.SystemCalls ?? 0L,
+        _ => throw new FosException(FosError.BadRequest, "a program's host takes only kill and a count of its calls"),
     };
 
     private async Task<Ack> Kill()

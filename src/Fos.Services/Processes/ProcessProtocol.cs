@@ -39,5 +39,8 @@ public sealed record ProcKill(long Pid);
 /// <summary>Every process this member knows → ProcInfo[] (a member lists its own; ask each for all).</summary>
 public sealed record ProcList;
 
+/// <summary>To a running program's host: how many system calls it has made → long.</summary>
+public sealed record ProcCalls;
+
 /// <summary>Sent by a running program's host when it ends.</summary>
 public sealed record ProcEnded(long Pid, ProcState State, int ExitCode, string Output, string Error, long SystemCalls);

@@ -40,18 +40,14 @@ public sealed class ProcessServer : Server
 
     protected override ValueTask<object?> Handle(Message message) => message.Body switch
     {
-        Configure c => Done(Configured(c)),
-        ProcSpawn s => Box(Spawn(s)),
-        ProcWait w => Mine(w.Pid) ? Box(Wait(w.Pid)) : Forward(w.Pid, w),
-        ProcKill k => Mine(k.Pid) ? Box(Kill(k.Pid)) : Forward(k.Pid, k),
-        ProcEnded e => Box(Ended(e)),
-        ProcList => Box(List()),
+        Configure c => Reply(Configured(c)),
+        ProcSpawn s => ReplyWhenDone(Spawn(s)),
+        ProcWait w => Mine(w.Pid) ? ReplyWhenDone(Wait(w.Pid)) : Forward(w.Pid, w),
+        ProcKill k => Mine(k.Pid) ? ReplyWhenDone(Kill(k.Pid)) : Forward(k.Pid, k),
+        ProcEnded e => ReplyWhenDone(Ended(e)),
+        ProcList => ReplyWhenDone(List()),
         _ => throw new FosException(FosError.BadRequest, $"the process service does not understand {message.Body?.GetType().Name ?? "null"}"),
     };
-
-    private static ValueTask<object?> Done(object? result) => ValueTask.FromResult(result);
-
-    private static async ValueTask<object?> Box<T>(Task<T> work) => await work;
 
     private Ack Configured(Configure configure)
     {
@@ -192,7 +188,7 @@ public sealed class ProcessServer : Server
             {
                 try
                 {
-                    p.SystemCalls = await Kernel.Call<long>(p.Host, new ProcList()); // a running program counts its own
+                    p.SystemCalls = await Kernel.Call<long>(p.Host, new ProcCalls()); // a running program counts its own
                 }
                 catch (FosException)
                 {
