@@ -9,7 +9,7 @@ using Fos.Services.Naming;
 namespace Fos.Services;
 
 /// <summary>Where boot put the system: its cores, the applications' cores, and the services' main mailboxes.</summary>
-public sealed record SystemLayout(CoreId[] SystemCores, CoreId[] ApplicationCores, IReadOnlyList<Endpoint> FileSystem, Endpoint Processes, Endpoint Layout);
+public sealed record SystemLayout(CoreId[] SystemCores, CoreId[] ApplicationCores, IReadOnlyList<FsMember> FileSystem, Endpoint Processes, Endpoint Layout);
 
 /// <summary>One server in the layout: where it runs and how busy it has been.</summary>
 public sealed record LayoutRow(CoreId Core, string Server, Endpoint Endpoint, long MessagesHandled);
@@ -37,13 +37,29 @@ public static class SystemBoot
 
     /// <summary>
     /// Starts a file-system member on each of <paramref name="cores"/>, gives member i the shards
-    /// s with s mod n = i, and registers them all under <c>/sys/fs</c>.
+    /// s with s mod n = i, and registers their public mailboxes under <c>/sys/fs</c>. The peer
+    /// mailboxes stay with boot and the fleet.
     /// </summary>
-    public static Task<Endpoint[]> StartFileSystem(IFosRuntime runtime, IReadOnlyList<CoreId> cores, long quotaBytesPerMember = long.MaxValue)
+    public static async Task<FsMember[]> StartFileSystem(IFosRuntime runtime, IReadOnlyList<CoreId> cores, long quotaBytesPerMember = long.MaxValue)
     {
-        var owners = Enumerable.Range(0, FsStore.Shards).Select(s => s % Math.Max(1, cores?.Count ?? 1)).ToArray();
-        return StartFleet(runtime, cores, FileSystemServer.Image, WellKnownNames.FileSystem,
-            (i, members) => new FsConfigure(i, members, owners, quotaBytesPerMember));
+        ArgumentNullException.ThrowIfNull(runtime);
+        ArgumentNullException.ThrowIfNull(cores);
+        if (cores.Count == 0) throw new ArgumentException($"the {WellKnownNames.FileSystem} fleet needs at least one member", nameof(cores));
+        var owners = Enumerable.Range(0, FsStore.Shards).Select(s => s % cores.Count).ToArray();
+        var members = new FsMember[cores.Count];
+        for (var i = 0; i < cores.Count; i++)
+            members[i] = await runtime.Execute(cores[i], k => Task.FromResult(FileSystemServer.Start(k)));
+        for (var i = 0; i < members.Length; i++)
+        {
+            var (member, configure) = (members[i], new FsConfigure(i, members, owners, quotaBytesPerMember));
+            await runtime.Execute(cores[i], k => k.Call(member.Peer, configure));
+        }
+        for (var i = 0; i < members.Length; i++)
+        {
+            var member = members[i];
+            await runtime.Execute(cores[i], k => k.Register(WellKnownNames.FileSystem, member.Public));
+        }
+        return members;
     }
 
     /// <summary>
@@ -106,7 +122,7 @@ public static class SystemBoot
         var fileSystem = await StartFileSystem(runtime, systemCores, fileSystemQuotaPerMember);
         await StartMemory(runtime, systemCores, DefaultMemoryPages);
         var processes = await runtime.Execute(first, k => Task.FromResult(k.StartServer(ProcessServer.Image)));
-        await runtime.Execute(first, k => k.Call(processes, new ProcessServer.Configure(0, [processes])));
+        await runtime.Execute(first, k => k.Call(processes, new ProcessServer.Configure(0, [processes], fileSystem)));
         await runtime.Execute(first, k => k.Register(WellKnownNames.Processes, processes));
         return new SystemLayout(systemCores, applicationCores, fileSystem, processes, layout);
     }

@@ -39,6 +39,19 @@ public static class FosDirectory
     /// <summary>readdir: the entries of a directory, in name order.</summary>
     public static Task<FsEntry[]> EntriesAsync(string path) => FosPosix.ReadDir(path);
 
+    /// <summary>The entries of a directory in name order, a page at a time: a huge directory never has to fit in one message.</summary>
+    public static async IAsyncEnumerable<FsEntry> EnumerateAsync(string path)
+    {
+        string? after = null;
+        while (true)
+        {
+            var page = await FosPosix.ReadDirPage(path, after);
+            foreach (var entry in page.Entries) yield return entry;
+            if (!page.More || page.Entries.Length == 0) yield break;
+            after = page.Entries[^1].Name;
+        }
+    }
+
     /// <summary>Full paths of the files in a directory.</summary>
     public static async Task<string[]> GetFilesAsync(string path) =>
         [.. (await EntriesAsync(path)).Where(e => e.Kind == FsNodeKind.File).Select(e => Combine(path, e.Name))];

@@ -12,7 +12,16 @@ public static class FosPosix
 {
     public static Task<FsAttributes> Stat(string path) => SysCall.Fs<FsAttributes>(new FsStat(path));
 
-    public static Task<FsEntry[]> ReadDir(string path) => SysCall.Fs<FsEntry[]>(new FsReadDir(path));
+    public static async Task<FsEntry[]> ReadDir(string path)
+    {
+        var all = new List<FsEntry>();
+        await foreach (var entry in FosDirectory.EnumerateAsync(path)) all.Add(entry);
+        return [.. all];
+    }
+
+    /// <summary>One page of readdir: up to <paramref name="limit"/> entries after the name <paramref name="after"/>.</summary>
+    public static Task<FsDirPage> ReadDirPage(string path, string? after = null, int limit = 0) =>
+        SysCall.Fs<FsDirPage>(new FsReadDir(path, after, limit));
 
     public static Task<FsAttributes> Mkdir(string path) => SysCall.Fs<FsAttributes>(new FsMkdir(path));
 

@@ -51,7 +51,7 @@ public sealed class FileSystemFleetTests : IDisposable
 
         var stat = await Fs<FsAttributes>(system, client, new FsStat("/d3/sub/hello.txt"));
         Assert.Equal((FsNodeKind.File, text.Length), (stat.Kind, stat.Size));
-        var root = await Fs<FsEntry[]>(system, client, new FsReadDir("/"));
+        var root = (await Fs<FsDirPage>(system, client, new FsReadDir("/"))).Entries;
         Assert.Equal(Enumerable.Range(0, 12).Select(d => $"d{d}").Order(StringComparer.Ordinal), root.Select(e => e.Name));
         Assert.True(root.Select(e => FsStore.ShardOf(e.Inode) % 3).Distinct().Count() > 1, "directories spread over more than one member");
 
@@ -102,7 +102,7 @@ public sealed class FileSystemFleetTests : IDisposable
         Assert.Equal(Errno.EBADF, await Fails(system, client, new FsWrite(readOnly.Handle, 0, [1])));
         Assert.Equal(Errno.EINVAL, await Fails(system, client, new FsRead(readOnly.Handle, -1, 1)));
 
-        var listing = await Fs<FsEntry[]>(system, client, new FsReadDir("/dir"));
+        var listing = (await Fs<FsDirPage>(system, client, new FsReadDir("/dir"))).Entries;
         Assert.Equal(["file"], listing.Select(e => e.Name));
         Assert.Equal(0, (await Fs<FsAttributes>(system, client, new FsStat("/dir/file"))).Size);
     }

@@ -76,20 +76,8 @@ public class CrashDurabilityTests
         Assert.Contains(true, synced.dead); // the crash did land in the middle of the writing
 
         // A replacement takes the dead member's place and store; every member learns of it.
-        var replacementCore = system.Cores[4];
-        var replacement = await system.Execute(replacementCore, k => Task.FromResult(k.StartServer(FileSystemServer.Image)));
-        var newMembers = members.ToArray();
-        newMembers[victim] = replacement;
-        var owners = Enumerable.Range(0, FsStore.Shards).Select(s => s % newMembers.Length).ToArray();
-        for (var i = 0; i < newMembers.Length; i++)
-        {
-            if (i == victim) continue;
-            var configure = new FsConfigure(i, newMembers, owners);
-            await system.Execute(memberCores[i], k => k.Call(newMembers[i], configure));
-        }
-        await system.Execute(replacementCore, k => k.Call(replacement, new FsConfigure(victim, newMembers, owners)));
-        await system.Execute(replacementCore, k => k.Register(WellKnownNames.FileSystem, replacement));
-        await system.Execute(replacementCore, k => k.Unregister(WellKnownNames.FileSystem, members[victim]));
+        var survivor = members[(victim + 1) % members.Length].Peer;
+        await FsFleet.Replace(system, victim, system.Cores[4], survivor);
 
         var contents = await system.Execute(client, async _ =>
         {

@@ -47,8 +47,9 @@ public sealed class FleetElasticityTests : TestSystems
             await FosDirectory.CreateDirectoryAsync("/load");
             return await FosProcess.StartAsync(Load);
         });
-        var added = await FsFleet.AddMember(system, layout.ApplicationCores[^1], coordinator);
-        await FsFleet.RemoveMember(system, 0, coordinator);
+        var fleet = layout.FileSystem[1].Peer;
+        var added = await FsFleet.AddMember(system, layout.ApplicationCores[^1], coordinator, fleet);
+        await FsFleet.RemoveMember(system, 0, coordinator, fleet);
         var exit = await system.Execute(coordinator, __ => FosProcess.WaitAsync(pid), TimeSpan.FromMinutes(2));
         Assert.True(exit.State == ProcState.Exited, exit.Error);
 
@@ -60,7 +61,7 @@ public sealed class FleetElasticityTests : TestSystems
                 var path = $"/load/d{i % 8}/f{i}";
                 if (await FosFile.ReadAllTextAsync(path) != $"file {i} " + new string('x', i * 37)) wrong.Add(path);
             }
-            var view = await k.Call<FsFleetView>(Fos.Kernel.Naming.WellKnownNames.FileSystem, new FsFleetState());
+            var view = await k.Call<FsFleetView>(fleet, new FsFleetState());
             return (wrong, await FosFile.ReadAllTextAsync("/load/log"), view.ShardOwners);
         }, TimeSpan.FromMinutes(2));
         Assert.Empty(missing);

@@ -19,6 +19,7 @@ public enum Errno
     ESRCH,
     ENOMEM,
     EAGAIN,
+    EMFILE,
 }
 
 /// <summary>Builds file-system errors that reach the caller with their POSIX name.</summary>
@@ -28,6 +29,14 @@ public static class FsError
         new(FosError.ServiceError, $"{errno}: {message}", errno.ToString());
 
     /// <summary>The POSIX error a failed call carried, if it was one of the file system's.</summary>
+    /// <summary>The description of a file-system error without its errno prefix.</summary>
+    public static string Detail(FosException error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        var prefix = $"{error.Code}: ";
+        return error.Message.StartsWith(prefix, StringComparison.Ordinal) ? error.Message[prefix.Length..] : error.Message;
+    }
+
     public static Errno? ErrnoOf(FosException error) =>
         error is { Error: FosError.ServiceError, Code: { } code } && Enum.TryParse<Errno>(code, out var errno) ? errno : null;
 }

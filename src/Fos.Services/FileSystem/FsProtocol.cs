@@ -13,21 +13,32 @@ public sealed record FsAttributes(long Inode, FsNodeKind Kind, long Size, long V
 /// <summary>One entry of a directory listing.</summary>
 public sealed record FsEntry(string Name, FsNodeKind Kind, long Inode);
 
-/// <summary>An open file: the member owning its inode keeps the rest, so this is all a client holds.</summary>
+/// <summary>
+/// An open file: the member owning its inode keeps the rest, so this is all a client holds. The id
+/// is drawn at random (as unguessable as a capability's half) and is good only for the core and
+/// process that opened it: any other sender gets EBADF.
+/// </summary>
 public sealed record FsHandle(long Inode, long Id)
 {
     public override string ToString() => $"handle {Id} of inode {Inode}";
 }
 
-/// <summary>How to open a path (the O_ flags that matter here).</summary>
-public sealed record FsOpenFlags(bool Create = false, bool Exclusive = false, bool Truncate = false, bool Write = false);
+/// <summary>
+/// How to open a path (the O_ flags that matter here). <paramref name="Directory"/> opens a
+/// directory for reading (O_DIRECTORY), which is what fsync of a directory needs.
+/// </summary>
+public sealed record FsOpenFlags(bool Create = false, bool Exclusive = false, bool Truncate = false, bool Write = false, bool Directory = false);
 
 // ---- requests a client (Fos.Sys) sends to its nearest member --------------------------------
+// These, and only these, are accepted on a member's public mailbox (the one named /sys/fs).
 
 /// <summary>stat(path) → <see cref="FsAttributes"/>.</summary>
 public sealed record FsStat(string Path);
 
-/// <summary>open(path, flags) → <see cref="FsOpened"/>. <paramref name="Owner"/> is the process the handle belongs to.</summary>
+/// <summary>
+/// open(path, flags) → <see cref="FsOpened"/>. The handle belongs to the sending core, which the
+/// kernel attests, and within it to process <paramref name="Owner"/> (so its handles close when it ends).
+/// </summary>
 public sealed record FsOpen(string Path, FsOpenFlags Flags, long Owner);
 
 /// <summary>The answer to <see cref="FsOpen"/>: the handle, and the member that keeps it (send handle requests there).</summary>
@@ -45,14 +56,23 @@ public sealed record FsTruncate(FsHandle Handle, long Length);
 /// <summary>fstat(handle) → <see cref="FsAttributes"/>.</summary>
 public sealed record FsStatHandle(FsHandle Handle);
 
-/// <summary>fsync(handle): completes once everything written to the file is durable.</summary>
+/// <summary>fsync(handle): completes once everything written to the file, or for a directory every entry of it, is durable.</summary>
 public sealed record FsSync(FsHandle Handle);
 
 /// <summary>close(handle): syncs, then lets the handle go.</summary>
 public sealed record FsClose(FsHandle Handle);
 
-/// <summary>readdir(path) → FsEntry[] in name order.</summary>
-public sealed record FsReadDir(string Path);
+/// <summary>
+/// readdir(path) → <see cref="FsDirPage"/>: up to <paramref name="Limit"/> entries (at most
+/// <see cref="MaxPage"/>; 0 means that many) in name order, after the name <paramref name="After"/>.
+/// </summary>
+public sealed record FsReadDir(string Path, string? After = null, int Limit = 0)
+{
+    public const int MaxPage = 1024;
+}
+
+/// <summary>One page of a listing; <paramref name="More"/> says whether to ask again after the last name.</summary>
+public sealed record FsDirPage(FsEntry[] Entries, bool More);
 
 public sealed record FsMkdir(string Path);
 
@@ -61,6 +81,3 @@ public sealed record FsRmdir(string Path);
 public sealed record FsUnlink(string Path);
 
 public sealed record FsRename(string From, string To);
-
-/// <summary>Closes every handle a process still holds (sent when the process ends) → how many were closed (int).</summary>
-public sealed record FsCloseAllOf(long Owner);

@@ -1,13 +1,32 @@
+using Fos.Kernel;
+
 namespace Fos.Services.FileSystem;
 
-// Requests between members of the file-system fleet. Each names the inode whose shard must handle
-// it; a member that does not own that shard forwards the request to the one that does.
+// Requests between members of the file-system fleet, and from boot. They are accepted only on a
+// member's peer mailbox, whose capability boot gives to the members (and to the process fleet);
+// sent to the public mailbox they are refused and counted. Each shard request names the inode
+// whose shard must handle it; a member that does not own that shard forwards it to the one that does.
+
+/// <summary>A member as the fleet knows it: the mailbox clients use, and the one its siblings use.</summary>
+public sealed record FsMember(Endpoint Public, Endpoint Peer)
+{
+    public override string ToString() => Public.ToString();
+}
 
 /// <summary>
 /// Sent by boot to every member: who the members are, which shard each one owns, and how many bytes
 /// of file data each member may hold (its quota: a write past it fails with ENOSPC).
 /// </summary>
-public sealed record FsConfigure(int Index, Kernel.Endpoint[] Members, int[] ShardOwners, long QuotaBytes = long.MaxValue);
+public sealed record FsConfigure(int Index, FsMember[] Members, int[] ShardOwners, long QuotaBytes = long.MaxValue);
+
+/// <summary>Closes every handle that process <paramref name="Owner"/> on <paramref name="Core"/> still holds, on every member → how many (int).</summary>
+public sealed record FsCloseAllOf(CoreId Core, long Owner, bool Fanout = true);
+
+/// <summary>What a member has counted → <see cref="FsMemberCounters"/>.</summary>
+public sealed record FsMemberStats;
+
+/// <summary>Requests refused on the public mailbox, handles open, operations over shards under way.</summary>
+public sealed record FsMemberCounters(long Refused, int OpenHandles, int Intents);
 
 internal interface IShardRequest
 {
@@ -20,44 +39,71 @@ internal sealed record ShardLookup(long Inode, string Name) : IShardRequest;
 /// <summary>stat of an inode → FsAttributes.</summary>
 internal sealed record ShardStat(long Inode) : IShardRequest;
 
-/// <summary>open or create <paramref name="Name"/> in directory <paramref name="Inode"/> → FsOpened.</summary>
-internal sealed record ShardOpenAt(long Inode, string Name, FsOpenFlags Flags, long Owner) : IShardRequest;
+/// <summary>open or create <paramref name="Name"/> in directory <paramref name="Inode"/> for a client's process → FsOpened.</summary>
+internal sealed record ShardOpenAt(long Inode, string Name, FsOpenFlags Flags, Address Client, long Owner) : IShardRequest;
 
-/// <summary>open an existing file inode → FsOpened.</summary>
-internal sealed record ShardOpenInode(long Inode, FsOpenFlags Flags, long Owner) : IShardRequest;
+/// <summary>open an existing inode for a client's process → FsOpened.</summary>
+internal sealed record ShardOpenInode(long Inode, FsOpenFlags Flags, Address Client, long Owner) : IShardRequest;
 
-/// <summary>The entries of directory <paramref name="Inode"/> → FsEntry[].</summary>
-internal sealed record ShardReadDir(long Inode) : IShardRequest;
+/// <summary>A page of the entries of directory <paramref name="Inode"/> → FsDirPage.</summary>
+internal sealed record ShardReadDir(long Inode, string? After, int Limit) : IShardRequest;
 
 /// <summary>mkdir <paramref name="Name"/> in directory <paramref name="Inode"/> → the new FsAttributes.</summary>
 internal sealed record ShardMkdirAt(long Inode, string Name) : IShardRequest;
 
-/// <summary>Makes an empty directory inode in shard <paramref name="Shard"/> → its number (long).</summary>
-internal sealed record ShardNewDirectory(int Shard) : IShardRequest
-{
-    public long Inode => Shard; // routes by shard: the low bits of an inode number are its shard
-}
+/// <summary>Makes directory inode <paramref name="Inode"/> if it is not there, durably → Ack.</summary>
+internal sealed record ShardEnsureDirectory(long Inode) : IShardRequest;
 
 /// <summary>rmdir <paramref name="Name"/> in directory <paramref name="Inode"/>.</summary>
 internal sealed record ShardRmdirAt(long Inode, string Name) : IShardRequest;
 
-/// <summary>Deletes directory inode <paramref name="Inode"/> if it has no entries (else ENOTEMPTY).</summary>
+/// <summary>
+/// Deletes directory inode <paramref name="Inode"/>, durably, if it has no entries and none on the
+/// way (else ENOTEMPTY) → Ack; a directory already gone is Ack too (the step may be redone).
+/// </summary>
 internal sealed record ShardRemoveDirectory(long Inode) : IShardRequest;
 
 /// <summary>unlink <paramref name="Name"/> in directory <paramref name="Inode"/>.</summary>
 internal sealed record ShardUnlinkAt(long Inode, string Name) : IShardRequest;
 
-/// <summary>A file inode lost its only name: delete it now, or when its last handle closes.</summary>
+/// <summary>A file inode lost its only name: delete it now, or when its last handle closes; durably → Ack.</summary>
 internal sealed record ShardDropFile(long Inode) : IShardRequest;
 
 /// <summary>
-/// Sets entry <paramref name="Name"/> of directory <paramref name="Inode"/> to <paramref name="Target"/>,
-/// replacing what was there only if it is <paramref name="Expected"/> (null: nothing) → the replaced FsEntry or null.
+/// rename, sent to the owner of the target directory <paramref name="Inode"/>, which coordinates it:
+/// <paramref name="Moving"/> (as the walk found it) moves from (<paramref name="FromDir"/>,
+/// <paramref name="FromName"/>) to <paramref name="ToName"/>. <paramref name="TargetParent"/> is
+/// the path of the target directory, walked again under the rename lock to refuse a cycle.
 /// </summary>
-internal sealed record ShardLink(long Inode, string Name, FsEntry Target, long? Expected) : IShardRequest;
+internal sealed record ShardRenameAt(long Inode, string ToName, long FromDir, string FromName, FsEntry Moving, string[] TargetParent) : IShardRequest;
 
-/// <summary>Removes entry <paramref name="Name"/> of directory <paramref name="Inode"/> if it still names <paramref name="Expected"/>.</summary>
-internal sealed record ShardUnlinkEntry(long Inode, string Name, long Expected) : IShardRequest;
+/// <summary>
+/// Reserves entry <paramref name="Name"/> of directory <paramref name="Inode"/> for transaction
+/// <paramref name="Tx"/>, durably, once nobody else holds it, if it still names <paramref name="Expected"/>
+/// → Ack (ENOENT if it no longer does). Nothing else may change or read the name until it is released.
+/// </summary>
+internal sealed record ShardReserve(long Inode, string Name, long Tx, long Expected) : IShardRequest;
+
+/// <summary>Lets a reservation of <paramref name="Tx"/> go, durably, leaving the entry as it is → Ack.</summary>
+internal sealed record ShardRelease(long Inode, string Name, long Tx) : IShardRequest;
+
+/// <summary>Removes a reserved entry and its reservation, durably, if <paramref name="Tx"/> still holds it → Ack.</summary>
+internal sealed record ShardUnlinkReserved(long Inode, string Name, long Tx) : IShardRequest;
+
+/// <summary>Takes the fleet's directory-rename lock (kept with shard 0) for <paramref name="Tx"/>, durably → Ack.</summary>
+internal sealed record ShardLockRenames(long Tx) : IShardRequest
+{
+    public long Inode => 0; // routes to shard 0
+}
+
+/// <summary>Lets the directory-rename lock go, durably, if <paramref name="Tx"/> holds it → Ack.</summary>
+internal sealed record ShardUnlockRenames(long Tx) : IShardRequest
+{
+    public long Inode => 0;
+}
+
+/// <summary>A handle request (read, write, ...) forwarded for <paramref name="Client"/>, whom the first member's kernel attested.</summary>
+internal sealed record ShardHandleOp(long Inode, Address Client, object Request) : IShardRequest;
 
 // ---- moving shards between members (the fleet grows and shrinks) ---------------------------
 
@@ -67,16 +113,16 @@ public sealed record FsMoveShard(int Shard, int To);
 /// <summary>The fleet as a member sees it → <see cref="FsFleetView"/>.</summary>
 public sealed record FsFleetState;
 
-public sealed record FsFleetView(Kernel.Endpoint[] Members, int[] ShardOwners);
+public sealed record FsFleetView(FsMember[] Members, int[] ShardOwners);
 
 /// <summary>The fleet's members changed (one was added): the full list, indexes unchanged.</summary>
-public sealed record FsMembers(Kernel.Endpoint[] Members);
+public sealed record FsMembers(FsMember[] Members);
 
 /// <summary>Shard <paramref name="Shard"/> now belongs to member <paramref name="Owner"/>.</summary>
 public sealed record FsShardOwner(int Shard, int Owner);
 
 /// <summary>An open handle travelling with its inode's shard.</summary>
-public sealed record FsHandleState(long Id, long Inode, bool Write, long Owner, bool UnlinkedWhileOpen);
+public sealed record FsHandleState(long Id, long Inode, bool Write, bool Directory, Address Client, long Owner, bool UnlinkedWhileOpen);
 
 /// <summary>Part of a shard on its way to its new owner; the last part carries the shard's open handles.</summary>
 public sealed record FsImportShard(int Shard, KeyValuePair<byte[], byte[]>[] Entries, FsHandleState[] Handles, bool Last);

@@ -13,14 +13,24 @@ namespace Fos.Services.FileSystem;
 /// [shard] 'e' [dir inode] [name]    directory entry: child inode, kind
 /// [shard] 'b' [inode] [block]       file data, BlockSize bytes per block (the last may be short)
 /// [shard] 'o' [inode]               unlinked while open: delete when the member restarts
+/// [shard] 'x' [tx]                  an operation over several shards this shard coordinates (<see cref="FsIntent"/>)
+/// [shard] 'r' [dir inode] [name]    a name reserved for another shard's operation: the transaction's id
+/// [shard] 'l'                       (shard 0) the lock held by a directory rename across directories
 /// </code>
-/// An inode's number carries its shard in the low bits, so any member knows where it lives.
+/// An inode's number is <c>sequence · 4096 + allocating shard · 64 + home shard</c>: the home
+/// shard (low six bits) says where it lives, and a shard can number an inode for another one
+/// (a new directory) from its own sequence without asking.
 /// </summary>
 public sealed class FsStore(IStore store)
 {
     public const int Shards = 64;
     public const int BlockSize = 64 * 1024;
-    public const long RootInode = Shards; // sequence 1 of shard 0
+    public const long RootInode = Shards; // below every number a sequence gives
+
+    /// <summary>The layout version this code reads and writes, kept under a key outside every shard.</summary>
+    public const byte FormatVersion = 2;
+
+    private static readonly byte[] VersionKey = [0xFF, (byte)'v'];
 
     private readonly Dictionary<int, long> nextSequence = [];
 
@@ -67,6 +77,14 @@ public sealed class FsStore(IStore store)
     private static byte[] OrphanKey(long inode) => Key(ShardOf(inode), (byte)'o', inode);
 
     private static byte[] SequenceKey(int shard) => [(byte)shard, (byte)'n'];
+
+    private static byte[] IntentKey(int shard, long tx) => Key(shard, (byte)'x', tx);
+
+    private static byte[] ReservationKey(long dir, string name) => Key(ShardOf(dir), (byte)'r', dir, Encoding.UTF8.GetBytes(name));
+
+    private static readonly byte[] RenameLockKey = [0, (byte)'l'];
+
+    public static void DeleteRenameLock(StoreBatch batch) => batch.Delete(RenameLockKey);
 
     public static byte[] ShardPrefix(int shard) => [(byte)shard];
 
@@ -132,28 +150,83 @@ public sealed class FsStore(IStore store)
 
     public static void DeleteEntry(StoreBatch batch, long dir, string name) => batch.Delete(EntryKey(dir, name));
 
-    public List<FsEntry> ListEntries(long dir)
+    /// <summary>Up to <paramref name="limit"/> entries of a directory in name (byte) order, after <paramref name="after"/> if given.</summary>
+    public List<FsEntry> ListEntries(long dir, string? after = null, int limit = int.MaxValue)
     {
         var prefix = EntryPrefix(dir);
-        return [.. store.Scan(prefix).Select(e => new FsEntry(
+        byte[] from = after is null ? prefix : [.. EntryKey(dir, after), 0]; // the first key past 'after'
+        return [.. store.Scan(prefix, from, limit).Select(e => new FsEntry(
             Encoding.UTF8.GetString(e.Key.AsSpan(prefix.Length)), (FsNodeKind)e.Value[8], BinaryPrimitives.ReadInt64BigEndian(e.Value)))];
     }
 
     public bool HasEntries(long dir) => store.Scan(EntryPrefix(dir), limit: 1).Count > 0;
 
-    /// <summary>A new inode number in <paramref name="shard"/>; the batch records the sequence.</summary>
-    public long NewInode(StoreBatch batch, int shard)
+    /// <summary>
+    /// A new inode number that lives in <paramref name="home"/>, drawn from the sequence of
+    /// <paramref name="allocator"/> (a shard this member owns); the batch records the sequence.
+    /// </summary>
+    public long NewInode(StoreBatch batch, int allocator, int home)
     {
-        if (!nextSequence.TryGetValue(shard, out var next))
+        if (!nextSequence.TryGetValue(allocator, out var next))
         {
-            var stored = store.Get(SequenceKey(shard));
-            next = stored is null ? 2 : BinaryPrimitives.ReadInt64BigEndian(stored); // 1 is the root's in shard 0
+            var stored = store.Get(SequenceKey(allocator));
+            next = stored is null ? 1 : BinaryPrimitives.ReadInt64BigEndian(stored);
         }
-        nextSequence[shard] = next + 1;
+        nextSequence[allocator] = next + 1;
         var bytes = new byte[8];
         BinaryPrimitives.WriteInt64BigEndian(bytes, next + 1);
-        batch.Put(SequenceKey(shard), bytes);
-        return next * Shards + shard;
+        batch.Put(SequenceKey(allocator), bytes);
+        return (next << 12) | ((long)allocator << 6) | (long)home;
+    }
+
+    /// <summary>Checks the store's layout version (writing it into a new store); an older layout is refused plainly.</summary>
+    public void CheckFormat(StoreBatch batch)
+    {
+        var stored = store.Get(VersionKey);
+        if (stored is null)
+        {
+            if (store.Scan([], limit: 1).Count > 0)
+                throw new Kernel.FosException(Kernel.FosError.BadRequest,
+                    $"store '{store.Name}' was written by an older fos (layout 1); this one reads layout {FormatVersion}: boot on a new data directory");
+            batch.Put(VersionKey, [FormatVersion]);
+        }
+        else if (stored.Length != 1 || stored[0] != FormatVersion)
+        {
+            throw new Kernel.FosException(Kernel.FosError.BadRequest, $"store '{store.Name}' has layout {stored.FirstOrDefault()}; this fos reads layout {FormatVersion}");
+        }
+    }
+
+    // ---- operations over several shards ------------------------------------------------------
+
+    public static void PutIntent(StoreBatch batch, int shard, FsIntent intent) => batch.Put(IntentKey(shard, intent.Tx), intent.Encode());
+
+    public static void DeleteIntent(StoreBatch batch, int shard, long tx) => batch.Delete(IntentKey(shard, tx));
+
+    /// <summary>The operations a shard was coordinating when its member last stopped.</summary>
+    public List<FsIntent> Intents(int shard) => [.. store.Scan([(byte)shard, (byte)'x']).Select(e => FsIntent.Decode(e.Value))];
+
+    public static void PutReservation(StoreBatch batch, long dir, string name, long tx)
+    {
+        var bytes = new byte[8];
+        BinaryPrimitives.WriteInt64BigEndian(bytes, tx);
+        batch.Put(ReservationKey(dir, name), bytes);
+    }
+
+    public static void DeleteReservation(StoreBatch batch, long dir, string name) => batch.Delete(ReservationKey(dir, name));
+
+    /// <summary>Names of a shard reserved for other shards' operations: (directory, name, transaction).</summary>
+    public List<(long Dir, string Name, long Tx)> Reservations(int shard) =>
+        [.. store.Scan([(byte)shard, (byte)'r']).Select(e => (BinaryPrimitives.ReadInt64BigEndian(e.Key.AsSpan(2)),
+            Encoding.UTF8.GetString(e.Key.AsSpan(10)), BinaryPrimitives.ReadInt64BigEndian(e.Value)))];
+
+    /// <summary>The transaction holding the directory-rename lock, if any (shard 0).</summary>
+    public long? RenameLockHolder() => store.Get(RenameLockKey) is { } v ? BinaryPrimitives.ReadInt64BigEndian(v) : null;
+
+    public static void PutRenameLock(StoreBatch batch, long tx)
+    {
+        var bytes = new byte[8];
+        BinaryPrimitives.WriteInt64BigEndian(bytes, tx);
+        batch.Put(RenameLockKey, bytes);
     }
 
     /// <summary>Removes an inode, its data and its orphan mark; returns the bytes of data it held.</summary>

@@ -17,13 +17,17 @@ public sealed class ProcessServer : Server
 
     private readonly Dictionary<long, Proc> processes = [];
     private Endpoint[] members = [];
+    private FsMember[] fileSystem = [];
     private int index;
     private long next = 1;
 
     public static readonly ServerImage Image = new("proc", () => new ProcessServer());
 
-    /// <summary>Sent by boot: who the members are, and which one this is.</summary>
-    public sealed record Configure(int Index, Endpoint[] Members);
+    /// <summary>
+    /// Sent by boot: who the members are, which one this is, and the file-system fleet's members
+    /// (whose peer mailboxes take the notice that a process ended).
+    /// </summary>
+    public sealed record Configure(int Index, Endpoint[] Members, FsMember[]? FileSystem = null);
 
     private sealed class Proc(long pid, string name, CoreId core)
     {
@@ -55,6 +59,7 @@ public sealed class ProcessServer : Server
             throw new FosException(FosError.BadRequest, $"a process fleet has 1 to {MaxMembers} members, this one among them");
         members = configure.Members;
         index = configure.Index;
+        fileSystem = configure.FileSystem ?? [];
         return Ack.Instance;
     }
 
@@ -130,7 +135,7 @@ public sealed class ProcessServer : Server
         proc.Ending = true;
         proc.SystemCalls = systemCalls;
         if (proc.Placed) await Release(proc.Core);
-        await Reclaim(proc.Pid);
+        await Reclaim(proc.Pid, proc.Core);
         proc.Exit = exit;
         foreach (var waiter in proc.Waiters) waiter.TrySetResult(exit);
         proc.Waiters.Clear();
@@ -149,9 +154,21 @@ public sealed class ProcessServer : Server
     }
 
     /// <summary>What an ended process held goes back: its open files are closed, its memory freed.</summary>
-    private async Task Reclaim(long pid)
+    private async Task Reclaim(long pid, CoreId core)
     {
-        await TellEvery(WellKnownNames.FileSystem, new FsCloseAllOf(pid));
+        // One file-system member tells the others; the first one that answers will do.
+        foreach (var member in fileSystem)
+        {
+            try
+            {
+                await Kernel.Call(member.Peer, new FsCloseAllOf(core, pid));
+                break;
+            }
+            catch (FosException)
+            {
+                // That member left the fleet: try the next.
+            }
+        }
         await TellEvery(WellKnownNames.Memory, new Memory.MemReleaseAll(pid));
     }
 

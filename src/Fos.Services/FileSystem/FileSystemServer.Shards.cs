@@ -1,0 +1,314 @@
+using Fos.Kernel;
+using Fos.Kernel.Storage;
+
+namespace Fos.Services.FileSystem;
+
+// Work on the shards this member owns. Each request runs to its end without awaiting between
+// its checks and its store write, so on the member's single loop it is atomic; a request that
+// touches a name another operation holds waits for it and then starts over.
+public sealed partial class FileSystemServer
+{
+    private static readonly TimeSpan PeerTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly NameLocks locks = new();
+
+    /// <summary>Serves a shard request here if this member owns the shard (once nothing it needs is held), else forwards it.</summary>
+    private async ValueTask<object?> OnShard(IShardRequest request)
+    {
+        while (true)
+        {
+            var shard = FsStore.ShardOf(request.Inode);
+            if (frozen.TryGetValue(shard, out var gate))
+            {
+                await gate.Task;
+                continue;
+            }
+            if (!IsLocal(request.Inode)) return await Kernel.Call(OwnerOf(request.Inode), request, PeerTimeout);
+            _ = Store;
+            if (Blocker(request) is { } held)
+            {
+                await held;
+                continue;
+            }
+            busy[shard].Begin();
+            try
+            {
+                return await Shard(request);
+            }
+            finally
+            {
+                busy[shard].End();
+            }
+        }
+    }
+
+    /// <summary>What <paramref name="request"/> must wait for before it may run.</summary>
+    private Task? Blocker(IShardRequest request) => request switch
+    {
+        ShardLookup r => locks.Blocker(r.Inode, r.Name),
+        ShardOpenAt r => locks.Blocker(r.Inode, r.Name),
+        ShardReadDir r => locks.DirectoryBlocker(r.Inode),
+        ShardMkdirAt r => locks.Blocker(r.Inode, r.Name),
+        ShardRmdirAt r => locks.Blocker(r.Inode, r.Name),
+        ShardUnlinkAt r => locks.Blocker(r.Inode, r.Name),
+        ShardRenameAt r => locks.Blocker(r.Inode, r.ToName) ?? (IsLocal(r.FromDir) ? locks.Blocker(r.FromDir, r.FromName) : null),
+        ShardReserve r => locks.Blocker(r.Inode, r.Name, r.Tx),
+        ShardLockRenames r => locks.Blocker(0, "", r.Tx),
+        _ => null,
+    };
+
+    private ValueTask<object?> Shard(IShardRequest request) => request switch
+    {
+        ShardLookup r => Reply(Lookup(r.Inode, r.Name)),
+        ShardStat r => Reply(Attributes(r.Inode)),
+        ShardOpenAt r => ReplyWhenDone(OpenAt(r)),
+        ShardOpenInode r => Reply(OpenInode(r.Inode, r.Flags, r.Client, r.Owner)),
+        ShardReadDir r => Reply(ReadDir(r)),
+        ShardMkdirAt r => ReplyWhenDone(MkdirAt(r.Inode, r.Name)),
+        ShardEnsureDirectory r => ReplyWhenDone(EnsureDirectory(r.Inode)),
+        ShardRmdirAt r => ReplyWhenDone(RmdirAt(r.Inode, r.Name)),
+        ShardRemoveDirectory r => ReplyWhenDone(RemoveDirectory(r.Inode)),
+        ShardUnlinkAt r => ReplyWhenDone(UnlinkAt(r.Inode, r.Name)),
+        ShardDropFile r => ReplyWhenDone(DropFile(r.Inode)),
+        ShardRenameAt r => ReplyWhenDone(RenameAt(r)),
+        ShardReserve r => ReplyWhenDone(Reserve(r)),
+        ShardRelease r => ReplyWhenDone(ReleaseReservation(r)),
+        ShardUnlinkReserved r => ReplyWhenDone(UnlinkReserved(r)),
+        ShardLockRenames r => ReplyWhenDone(LockRenames(r.Tx)),
+        ShardUnlockRenames r => ReplyWhenDone(UnlockRenames(r.Tx)),
+        ShardHandleOp r => HandleOp(r),
+        _ => throw new FosException(FosError.BadRequest, $"the file system does not understand {request.GetType().Name}"),
+    };
+
+    private FsStore.Inode DirectoryInode(long dir)
+    {
+        var node = Store.GetInode(dir) ?? throw FsError.Of(Errno.ENOENT, "no such file or directory (the directory was removed)");
+        return node.Kind == FsNodeKind.Directory ? node : throw FsError.Of(Errno.ENOTDIR, "not a directory");
+    }
+
+    private static void CheckName(string name)
+    {
+        if (string.IsNullOrEmpty(name) || name is "." or ".." || name.Contains('/') || name.Contains('\0'))
+            throw FsError.Of(Errno.EINVAL, "not a valid name");
+    }
+
+    private FsEntry? Lookup(long dir, string name)
+    {
+        DirectoryInode(dir);
+        return Store.GetEntry(dir, name) is { } entry ? new FsEntry(name, entry.Kind, entry.Inode) : null;
+    }
+
+    private FsAttributes Attributes(long inode)
+    {
+        var node = Store.GetInode(inode) ?? throw FsError.Of(Errno.ENOENT, "no such file or directory (it was removed)");
+        return new FsAttributes(inode, node.Kind, node.Size, node.Version);
+    }
+
+    private FsDirPage ReadDir(ShardReadDir request)
+    {
+        DirectoryInode(request.Inode);
+        var limit = Math.Clamp(request.Limit, 1, FsReadDir.MaxPage);
+        var entries = Store.ListEntries(request.Inode, request.After, limit + 1);
+        return entries.Count > limit ? new FsDirPage([.. entries.Take(limit)], More: true) : new FsDirPage([.. entries], More: false);
+    }
+
+    /// <summary>A directory changed: its version moves on.</summary>
+    private void Touch(StoreBatch batch, long dir)
+    {
+        var node = Store.GetInode(dir)!;
+        FsStore.PutInode(batch, dir, node with { Version = node.Version + 1 });
+    }
+
+    private async Task<FsOpened> OpenAt(ShardOpenAt request)
+    {
+        var (dir, name, flags) = (request.Inode, request.Name, request.Flags);
+        CheckName(name);
+        DirectoryInode(dir);
+        if (Store.GetEntry(dir, name) is { } existing)
+        {
+            if (flags.Create && flags.Exclusive) throw FsError.Of(Errno.EEXIST, "file exists");
+            return IsLocal(existing.Inode)
+                ? OpenInode(existing.Inode, flags, request.Client, request.Owner)
+                : await At<FsOpened>(existing.Inode, new ShardOpenInode(existing.Inode, flags, request.Client, request.Owner));
+        }
+        if (!flags.Create) throw FsError.Of(Errno.ENOENT, "no such file or directory");
+        if (flags.Directory) throw FsError.Of(Errno.EINVAL, "a directory is made with mkdir, not open");
+        CheckHandleRoom(request.Client, request.Owner);
+        var batch = new StoreBatch();
+        var shard = FsStore.ShardOf(dir);
+        var inode = Store.NewInode(batch, shard, shard);
+        FsStore.PutInode(batch, inode, new FsStore.Inode(FsNodeKind.File, 0, 1));
+        FsStore.PutEntry(batch, dir, name, inode, FsNodeKind.File);
+        Touch(batch, dir);
+        Store.Write(batch);
+        return OpenInode(inode, flags, request.Client, request.Owner);
+    }
+
+    private async Task<FsAttributes> MkdirAt(long dir, string name)
+    {
+        CheckName(name);
+        DirectoryInode(dir);
+        if (Store.GetEntry(dir, name) is not null) throw FsError.Of(Errno.EEXIST, "file exists");
+        // A random shard spreads the tree; never one on its way elsewhere (its move would wait for us).
+        int home;
+        do home = Kernel.NextRandom(FsStore.Shards); while (frozen.ContainsKey(home));
+        var batch = new StoreBatch();
+        var inode = Store.NewInode(batch, FsStore.ShardOf(dir), home);
+        var made = new FsAttributes(inode, FsNodeKind.Directory, 0, 1);
+        if (IsLocal(inode))
+        {
+            FsStore.PutInode(batch, inode, new FsStore.Inode(FsNodeKind.Directory, 0, 1));
+            FsStore.PutEntry(batch, dir, name, inode, FsNodeKind.Directory);
+            Touch(batch, dir);
+            Store.Write(batch);
+            return made;
+        }
+        await Begin(batch, new FsIntent(NewTx(), IntentKind.Mkdir, IntentState.Decided, dir, name, inode, FsNodeKind.Directory), durable: true);
+        return made;
+    }
+
+    private async Task<Ack> EnsureDirectory(long inode)
+    {
+        if (Store.GetInode(inode) is null)
+        {
+            var batch = new StoreBatch();
+            FsStore.PutInode(batch, inode, new FsStore.Inode(FsNodeKind.Directory, 0, 1));
+            Store.Write(batch);
+        }
+        await Store.Store.Sync();
+        return Ack.Instance;
+    }
+
+    private async Task<Ack> RmdirAt(long dir, string name)
+    {
+        CheckName(name);
+        DirectoryInode(dir);
+        var entry = Store.GetEntry(dir, name) ?? throw FsError.Of(Errno.ENOENT, "no such file or directory");
+        if (entry.Kind != FsNodeKind.Directory) throw FsError.Of(Errno.ENOTDIR, "not a directory");
+        var batch = new StoreBatch();
+        if (IsLocal(entry.Inode))
+        {
+            CheckEmpty(entry.Inode);
+            Store.DeleteInode(batch, entry.Inode);
+            FsStore.DeleteEntry(batch, dir, name);
+            Touch(batch, dir);
+            Store.Write(batch);
+            return Ack.Instance;
+        }
+        await Begin(batch, new FsIntent(NewTx(), IntentKind.Rmdir, IntentState.Decided, dir, name, entry.Inode, FsNodeKind.Directory), durable: true);
+        return Ack.Instance;
+    }
+
+    private void CheckEmpty(long dir)
+    {
+        if (Store.HasEntries(dir) || locks.AnyIn(dir)) throw FsError.Of(Errno.ENOTEMPTY, "directory not empty");
+    }
+
+    private async Task<Ack> RemoveDirectory(long dir)
+    {
+        if (Store.GetInode(dir) is not { } node) return Ack.Instance; // gone already: this step was done before
+        if (node.Kind != FsNodeKind.Directory) throw FsError.Of(Errno.ENOTDIR, "not a directory");
+        CheckEmpty(dir);
+        var batch = new StoreBatch();
+        Store.DeleteInode(batch, dir);
+        Store.Write(batch);
+        await Store.Store.Sync();
+        return Ack.Instance;
+    }
+
+    private async Task<Ack> UnlinkAt(long dir, string name)
+    {
+        CheckName(name);
+        DirectoryInode(dir);
+        var entry = Store.GetEntry(dir, name) ?? throw FsError.Of(Errno.ENOENT, "no such file or directory");
+        if (entry.Kind == FsNodeKind.Directory) throw FsError.Of(Errno.EISDIR, "is a directory (use rmdir)");
+        var batch = new StoreBatch();
+        FsStore.DeleteEntry(batch, dir, name);
+        Touch(batch, dir);
+        if (IsLocal(entry.Inode))
+        {
+            Drop(batch, entry.Inode);
+            Store.Write(batch);
+            return Ack.Instance;
+        }
+        // The name goes now; the file, kept by another member, goes next (finished after a crash).
+        await Begin(batch, new FsIntent(NewTx(), IntentKind.Unlink, IntentState.Decided, dir, name, entry.Inode, FsNodeKind.File), durable: false);
+        return Ack.Instance;
+    }
+
+    private async Task<Ack> DropFile(long inode)
+    {
+        if (Store.GetInode(inode) is null) return Ack.Instance; // dropped before: this step was done already
+        var batch = new StoreBatch();
+        Drop(batch, inode);
+        Store.Write(batch);
+        await Store.Store.Sync();
+        return Ack.Instance;
+    }
+
+    // ---- reservations: names held for an operation another shard coordinates ----------------
+
+    private async Task<Ack> Reserve(ShardReserve request)
+    {
+        if (locks.Holder(request.Inode, request.Name) != request.Tx)
+        {
+            DirectoryInode(request.Inode);
+            if (Store.GetEntry(request.Inode, request.Name)?.Inode != request.Expected)
+                throw FsError.Of(Errno.ENOENT, "no such file or directory (it was moved or removed meanwhile)");
+            locks.TryTake(request.Inode, request.Name, request.Tx);
+            var batch = new StoreBatch();
+            FsStore.PutReservation(batch, request.Inode, request.Name, request.Tx);
+            Store.Write(batch);
+        }
+        await Store.Store.Sync();
+        return Ack.Instance;
+    }
+
+    private async Task<Ack> ReleaseReservation(ShardRelease request)
+    {
+        if (locks.Holder(request.Inode, request.Name) != request.Tx) return Ack.Instance;
+        var batch = new StoreBatch();
+        FsStore.DeleteReservation(batch, request.Inode, request.Name);
+        Store.Write(batch);
+        await Store.Store.Sync();
+        locks.Release(request.Inode, request.Name, request.Tx);
+        return Ack.Instance;
+    }
+
+    private async Task<Ack> UnlinkReserved(ShardUnlinkReserved request)
+    {
+        if (locks.Holder(request.Inode, request.Name) != request.Tx) return Ack.Instance; // done before
+        var batch = new StoreBatch();
+        FsStore.DeleteReservation(batch, request.Inode, request.Name);
+        FsStore.DeleteEntry(batch, request.Inode, request.Name);
+        Touch(batch, request.Inode);
+        Store.Write(batch);
+        await Store.Store.Sync();
+        locks.Release(request.Inode, request.Name, request.Tx);
+        return Ack.Instance;
+    }
+
+    private async Task<Ack> LockRenames(long tx)
+    {
+        if (locks.Holder(0, "") != tx)
+        {
+            locks.TryTake(0, "", tx);
+            var batch = new StoreBatch();
+            FsStore.PutRenameLock(batch, tx);
+            Store.Write(batch);
+        }
+        await Store.Store.Sync();
+        return Ack.Instance;
+    }
+
+    private async Task<Ack> UnlockRenames(long tx)
+    {
+        if (locks.Holder(0, "") != tx) return Ack.Instance;
+        var batch = new StoreBatch();
+        FsStore.DeleteRenameLock(batch);
+        Store.Write(batch);
+        await Store.Store.Sync();
+        locks.Release(0, "", tx);
+        return Ack.Instance;
+    }
+}
