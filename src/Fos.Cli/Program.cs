@@ -7,6 +7,7 @@ var root = new RootCommand("fos — the factored operating system for manycores 
     ShellCommand.Create(),
     RunCommand.Create(),
     StopCommand.Create(),
+    FsckCommand.Create(),
     SimCommand.Create(),
     BenchCommand.Create(),
 };

@@ -30,7 +30,8 @@ public sealed class FsStore(IStore store)
     /// <summary>The layout version this code reads and writes, kept under a key outside every shard.</summary>
     public const byte FormatVersion = 2;
 
-    private static readonly byte[] VersionKey = [0xFF, (byte)'v'];
+    /// <summary>Where a store keeps its layout version (outside every shard).</summary>
+    public static readonly byte[] VersionKey = [0xFF, (byte)'v'];
 
     private readonly Dictionary<int, long> nextSequence = [];
 
