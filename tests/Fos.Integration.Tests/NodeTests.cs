@@ -70,6 +70,13 @@ public sealed class NodeTests : IAsyncLifetime
         Assert.True(code == 0, stderr);
         Assert.Equal("4 files, 2 workers, 20 words, 2 distinct", stdout[0]);
         Assert.Equal(["      10 alpha", "      10 beta"], stdout.Skip(1));
+        // fos run passes each argument whole, whatever quotes, spaces or backslashes it holds.
+        const string odd = @"/texts/it's a ""name"" \ $HOME";
+        Assert.Equal(0, (await Shell(@$"put {work}/0.txt '/texts/it'\''s a ""name"" \ $HOME'")).ExitCode);
+        var wc = await FosCommand.Run("run", "--data", data, Sample("wc"), odd);
+        Assert.True(wc.ExitCode == 0, wc.Stderr);
+        Assert.EndsWith(" " + odd, Assert.Single(wc.Stdout));
+
         var ps = (await Shell("ps")).Stdout;
         Assert.Equal(2, ps.Where(l => l.Contains("pwc-worker", StringComparison.Ordinal)).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[2]).Distinct().Count());
     }
