@@ -203,7 +203,7 @@ internal sealed partial class Shell
     private Task<int> Remove(Call call, Arguments args)
     {
         var (recursive, force) = (args.Has("r") || args.Has("R"), args.Has("f"));
-        var preserveRoot = !args.Has("no-preserve-root");
+        var preserveRoot = args.Has("preserve-root") || !args.Has("no-preserve-root"); // when in doubt, keep the root
         string[] operands = force ? [.. args.Operands] : Operands(args, 1, int.MaxValue);
         return Each(call, operands, "cannot remove", async path =>
         {
