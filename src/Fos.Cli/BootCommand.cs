@@ -123,6 +123,7 @@ internal static class BootCommand
     private static async Task Repl(NodeHost node)
     {
         var interactive = !Console.IsInputRedirected;
+        await using var stdout = Console.OpenStandardOutput(); // bytes as the commands make them: cat of a binary file stays exact
         while (!node.StopRequested.IsCompleted)
         {
             if (interactive) Console.Write("fos> ");
@@ -135,8 +136,7 @@ internal static class BootCommand
                 await LiveTop(node);
                 continue;
             }
-            foreach (var command in Shell.Commands(line))
-                await node.Shell.Run(command, Environment.CurrentDirectory, Console.Out, Console.Error);
+            await node.Shell.Run(line, Environment.CurrentDirectory, stdout, Console.Error);
         }
     }
 

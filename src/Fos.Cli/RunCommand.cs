@@ -18,7 +18,8 @@ internal static class RunCommand
             {
                 using var client = await NodeProtocol.Client.Connect(Path.GetFullPath(result.GetValue(data)!));
                 var words = new[] { "run", Path.GetFullPath(result.GetValue(app)!) }.Concat(result.GetValue(args) ?? []);
-                return await client.Run(string.Join(' ', words.Select(Quote)), Console.Out, Console.Error);
+                await using var stdout = Console.OpenStandardOutput();
+                return await client.Run(string.Join(' ', words.Select(Quote)), stdout, Console.Error);
             }
             catch (IOException ex)
             {
@@ -29,7 +30,8 @@ internal static class RunCommand
         return command;
     }
 
+    /// <summary>A word as sh reads it back: plain if it is safe so, else in single quotes (a quote inside as '\'').</summary>
     private static string Quote(string word) =>
-        word.Length > 0 && !word.Any(c => char.IsWhiteSpace(c) || c is '"' or '\'' or ';') ? word
-        : word.Contains('"', StringComparison.Ordinal) ? $"'{word}'" : $"\"{word}\"";
+        word.Length > 0 && word.All(c => char.IsAsciiLetterOrDigit(c) || "/._-+=:,@%".Contains(c, StringComparison.Ordinal)) ? word
+        : "'" + word.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 }

@@ -20,11 +20,12 @@ internal static class ShellCommand
             try
             {
                 using var client = await NodeProtocol.Client.Connect(Path.GetFullPath(result.GetValue(data)!));
+                await using var stdout = Console.OpenStandardOutput(); // bytes as the node sent them: cat of a binary file stays exact
                 if (result.GetValue(script) is { } commands)
                 {
                     var status = 0;
                     foreach (var line in Shell.Commands(commands))
-                        if (!string.IsNullOrWhiteSpace(line)) status = await client.Run(line, Console.Out, Console.Error);
+                        if (!string.IsNullOrWhiteSpace(line)) status = await client.Run(line, stdout, Console.Error);
                     return status;
                 }
                 var interactive = !Console.IsInputRedirected;
@@ -34,7 +35,7 @@ internal static class ShellCommand
                     var line = await Console.In.ReadLineAsync();
                     if (line is null || line.Trim() is "exit" or "quit") return 0;
                     foreach (var one in Shell.Commands(line))
-                        if (!string.IsNullOrWhiteSpace(one)) await client.Run(one, Console.Out, Console.Error);
+                        if (!string.IsNullOrWhiteSpace(one)) await client.Run(one, stdout, Console.Error);
                 }
             }
             catch (IOException ex)

@@ -16,7 +16,8 @@ internal static class StopCommand
             try
             {
                 using (var client = await NodeProtocol.Client.Connect(directory))
-                    await client.Run("stop", Console.Out, Console.Error);
+                await using (var stdout = Console.OpenStandardOutput())
+                    await client.Run("stop", stdout, Console.Error);
                 // The node removes its socket as the last thing it does before its machine stops.
                 var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
                 while (File.Exists(NodeProtocol.SocketPath(directory)) && DateTime.UtcNow < deadline)

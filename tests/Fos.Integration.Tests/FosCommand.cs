@@ -14,21 +14,7 @@ public sealed class FosCommand : IAsyncDisposable
 
     private FosCommand(IEnumerable<string> args, string? input = null)
     {
-        var fos = Path.Combine(AppContext.BaseDirectory, "fos.dll");
-        if (!File.Exists(fos)) throw new FileNotFoundException("fos.dll was not built next to the tests", fos);
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(fos);
-        foreach (var arg in args) start.ArgumentList.Add(arg);
-        start.Environment["DOTNET_NOLOGO"] = "1";
-        start.Environment["NO_COLOR"] = "1";
-        start.Environment["COLUMNS"] = "200";
-        process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        process = new Process { StartInfo = StartInfo(args), EnableRaisingEvents = true };
         process.OutputDataReceived += (_, e) =>
         {
             if (e.Data is null) return;
@@ -55,7 +41,48 @@ public sealed class FosCommand : IAsyncDisposable
         process.StandardInput.Close();
     }
 
+    private static ProcessStartInfo StartInfo(IEnumerable<string> args)
+    {
+        var fos = Path.Combine(AppContext.BaseDirectory, "fos.dll");
+        if (!File.Exists(fos)) throw new FileNotFoundException("fos.dll was not built next to the tests", fos);
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(fos);
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        start.Environment["DOTNET_NOLOGO"] = "1";
+        start.Environment["NO_COLOR"] = "1";
+        start.Environment["COLUMNS"] = "200";
+        return start;
+    }
+
     public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
+
+    /// <summary>Runs fos to its end and returns its exit code, its standard output byte for byte, and its errors.</summary>
+    public static async Task<(int ExitCode, byte[] Stdout, string Stderr)> RunBytes(params string[] args)
+    {
+        using var process = Process.Start(StartInfo(args)) ?? throw new InvalidOperationException("fos did not start");
+        process.StandardInput.Close();
+        var stdout = new MemoryStream();
+        var copied = process.StandardOutput.BaseStream.CopyToAsync(stdout);
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cancel = new CancellationTokenSource(Deadline);
+        try
+        {
+            await process.WaitForExitAsync(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"fos did not exit within {Deadline.TotalSeconds:0} s");
+        }
+        await copied;
+        return (process.ExitCode, stdout.ToArray(), await stderr);
+    }
 
     public static FosCommand Start(params string[] args) => new(args);
 

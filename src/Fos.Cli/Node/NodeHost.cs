@@ -98,10 +98,10 @@ internal sealed class NodeHost : IAsyncDisposable
                     RequestStop();
                     return;
                 }
-                var output = new StringWriter();
+                await using var output = new NodeProtocol.OutputFrames(writer);
                 var error = new StringWriter();
                 var status = await Shell.Run(command, cwd, output, error);
-                await NodeProtocol.WriteResult(writer, output.ToString(), error.ToString(), status);
+                await NodeProtocol.WriteEnd(writer, error.ToString(), status);
             }
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or SocketException)

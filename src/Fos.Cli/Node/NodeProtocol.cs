@@ -5,8 +5,10 @@ namespace Fos.Cli.Node;
 
 /// <summary>
 /// The line protocol on a node's socket. A request is one line: the client's working directory, a
-/// tab, and a command line. The answer is lines of output ("o TEXT"), lines of error ("e TEXT"),
-/// then one "x STATUS". Text is UTF-8; a tab or newline never appears inside a line.
+/// tab, and a command line. The answer is lines of output, then lines of error ("e TEXT"), then
+/// one "x STATUS". Output comes as it is made, in "d BASE64" lines that carry its bytes exactly
+/// (at most <see cref="FrameBytes"/> a line), or as "o TEXT" lines of text that each end with a
+/// newline. Lines are UTF-8; a tab or newline never appears inside one.
 /// </summary>
 internal static class NodeProtocol
 {
@@ -25,12 +27,52 @@ internal static class NodeProtocol
         return tab > 0 && Path.IsPathRooted(cwd);
     }
 
+    /// <summary>The most output bytes one "d" line carries (a multiple of 3, so its base64 has no padding inside).</summary>
+    public const int FrameBytes = 48 << 10;
+
     public static async Task WriteResult(StreamWriter writer, string output, string error, int status)
     {
         foreach (var line in Lines(output)) await writer.WriteLineAsync("o " + line);
+        await WriteEnd(writer, error, status);
+    }
+
+    /// <summary>The end of an answer whose output went before it: the errors, then the status.</summary>
+    public static async Task WriteEnd(StreamWriter writer, string error, int status)
+    {
         foreach (var line in Lines(error)) await writer.WriteLineAsync("e " + line);
         await writer.WriteLineAsync($"x {status}");
         await writer.FlushAsync();
+    }
+
+    /// <summary>The node's side of an answer's output: what is written here goes to the client in "d" lines as it comes.</summary>
+    public sealed class OutputFrames(StreamWriter writer) : Stream
+    {
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            for (var at = 0; at < buffer.Length; at += FrameBytes)
+            {
+                var frame = buffer[at..Math.Min(buffer.Length, at + FrameBytes)];
+                await writer.WriteLineAsync(("d " + Convert.ToBase64String(frame.Span)).AsMemory(), cancellationToken);
+            }
+        }
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer, offset, count).GetAwaiter().GetResult();
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => writer.FlushAsync(cancellationToken);
+
+        public override void Flush() => writer.Flush();
+
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
     }
 
     private static IEnumerable<string> Lines(string text)
@@ -73,17 +115,26 @@ internal static class NodeProtocol
             }
         }
 
-        /// <summary>Runs one command line on the node; output and errors go to the writers as they are read.</summary>
-        public async Task<int> Run(string command, TextWriter output, TextWriter error)
+        /// <summary>Runs one command line on the node; its output bytes and its errors go out as they are read.</summary>
+        public async Task<int> Run(string command, Stream output, TextWriter error)
         {
             if (command.Contains('\n', StringComparison.Ordinal)) throw new ArgumentException("one command per line", nameof(command));
             await writer.WriteLineAsync($"{Environment.CurrentDirectory}\t{command}");
             await writer.FlushAsync();
             while (await reader.ReadLineAsync() is { } line)
             {
-                if (line.StartsWith("o ", StringComparison.Ordinal)) await output.WriteLineAsync(line[2..]);
-                else if (line.StartsWith("e ", StringComparison.Ordinal)) await error.WriteLineAsync(line[2..]);
-                else if (line.StartsWith("x ", StringComparison.Ordinal) && int.TryParse(line[2..], out var status)) return status;
+                if (line.StartsWith("d ", StringComparison.Ordinal)) await output.WriteAsync(Convert.FromBase64String(line[2..]));
+                else if (line.StartsWith("o ", StringComparison.Ordinal)) await output.WriteAsync(Encoding.UTF8.GetBytes(line[2..] + "\n"));
+                else if (line.StartsWith("e ", StringComparison.Ordinal))
+                {
+                    await output.FlushAsync();
+                    await error.WriteLineAsync(line[2..]);
+                }
+                else if (line.StartsWith("x ", StringComparison.Ordinal) && int.TryParse(line[2..], out var status))
+                {
+                    await output.FlushAsync();
+                    return status;
+                }
             }
             throw new IOException("the fos node closed the connection before answering (it may have stopped)");
         }

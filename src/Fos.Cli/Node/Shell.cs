@@ -14,213 +14,247 @@ namespace Fos.Cli.Node;
 /// <summary>
 /// The fos shell's commands, run inside the node. Each command runs as code on the node's first
 /// core, through the system-call library like any application; host files (put, get, run) are
-/// read and written here, on the host side. A command prints to <paramref name="output"/> and
-/// <paramref name="error"/> and returns its status; a wrong command prints one line and returns 1.
+/// read and written here, on the host side. A command writes bytes to its output and lines to
+/// its errors and returns its status, as coreutils do: 0, 1 for a failure (one line each), 2 for
+/// a command called wrongly, 127 for no such command. The file commands are in ShellFiles.cs,
+/// the reading of command lines in ShellWords.cs, paths in ShellPaths.cs, messages in ShellErrors.cs.
 /// </summary>
-internal sealed class Shell(Machine machine, SystemLayout layout)
+internal sealed partial class Shell(Machine machine, SystemLayout layout)
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(10);
 
-    public const string Help = """
-        ls [PATH]             list a directory (default /)
-        cat PATH              print a file
-        put HOSTFILE PATH     copy a file from the host into fos
-        get PATH HOSTFILE     copy a file from fos to the host
-        mkdir PATH            make a directory and its parents
-        rm [-r] PATH          remove a file, or a directory (-r: with everything in it)
-        mv FROM TO            rename a file or directory
-        stat PATH             kind, size, inode and version
-        ps                    every process: pid, name, core, state, system calls
-        run APP.DLL [ARGS]    run a fos application and wait for it
-        kill PID              end a process
-        names [PREFIX]        the naming service's names and their members
-        fleets                the system's fleets and their members
-        layout                which server runs on which core
-        top                   per-core message rates and servers (live on a terminal: any key ends it)
-        help                  this list
+    /// <summary>Every command: its usage and what it does (the help text is made from this table).</summary>
+    private static readonly (string Name, string Usage, string Does)[] Table =
+    [
+        ("ls", "ls [PATH]...", "list directories (default /); a file is listed by its name"),
+        ("cat", "cat PATH...", "write files to the output byte for byte, one after another"),
+        ("put", "put HOSTFILE PATH", "copy a host file into fos (a failed put leaves nothing behind)"),
+        ("get", "get PATH HOSTFILE", "copy a fos file to the host"),
+        ("mkdir", "mkdir [-p] PATH...", "make directories (-p: with their parents; one that exists is fine)"),
+        ("rm", "rm [-rf] PATH...", "remove files; -r: directories with all in them; -f: missing is fine"),
+        ("rmdir", "rmdir PATH...", "remove empty directories"),
+        ("mv", "mv FROM TO | FROM... DIR", "rename, or move into a directory"),
+        ("stat", "stat PATH...", "kind, size, inode and version"),
+        ("ps", "ps", "every process: pid, name, core, state, system calls"),
+        ("run", "run APP.DLL [ARG]...", "run a fos application and wait for it"),
+        ("kill", "kill PID", "end a process"),
+        ("names", "names [PREFIX]", "the naming service's names and their members"),
+        ("fleets", "fleets", "the system's fleets and their members"),
+        ("layout", "layout", "which server runs on which core"),
+        ("top", "top", "per-core message rates and servers (live on a terminal: any key ends it)"),
+        ("help", "help", "this list"),
+    ];
+
+    public static string Help { get; } = string.Join('\n', Table.Select(c => $"{c.Usage,-24}  {c.Does}")) + """
+
+
+        fos paths start with '/': the shell has no current directory. '.' and '..' are resolved
+        as written (/a/../b is /b), and a path that ends in '/' must be a directory. rm -r / is
+        refused unless given --no-preserve-root (then it empties the root). Words split as in sh:
+        '…' and "…" quote, a backslash escapes the next character, ';' separates commands.
+        A failure is one line on stderr and status 1 (2: a command called wrongly).
         """;
 
-    /// <summary>Runs one command line; <paramref name="hostDirectory"/> resolves relative host paths.</summary>
-    public async Task<int> Run(string line, string hostDirectory, TextWriter output, TextWriter error)
+    /// <summary>
+    /// Runs a command line (commands separated by ';' or newlines) and returns the last one's
+    /// status; <paramref name="hostDirectory"/> resolves relative host paths. Output goes to
+    /// <paramref name="output"/> as bytes, exactly as the commands make them.
+    /// </summary>
+    public async Task<int> Run(string line, string hostDirectory, Stream output, TextWriter error)
     {
-        string[] words;
+        var status = 0;
+        foreach (var command in Commands(line))
+        {
+            string[] words;
+            try
+            {
+                words = Words(command);
+            }
+            catch (FormatException ex)
+            {
+                await error.WriteLineAsync($"fos: {ex.Message}");
+                status = 2;
+                continue;
+            }
+            if (words.Length == 0) continue;
+            await using var call = new Call(words[0], hostDirectory, output, error);
+            status = await RunOne(call, words[1..]);
+        }
+        return status;
+    }
+
+    private async Task<int> RunOne(Call call, string[] args)
+    {
+        if (!Table.Any(c => c.Name == call.Name))
+        {
+            await call.Error.WriteLineAsync($"{call.Name}: no such command (type help for the list)");
+            return 127;
+        }
         try
         {
-            words = Words(line);
+            return await Dispatch(call, args);
         }
-        catch (FormatException ex)
+        catch (UsageError ex)
         {
-            await error.WriteLineAsync(ex.Message);
-            return 2;
+            return await call.Fail($"{ex.Message} (usage: {Table.First(c => c.Name == call.Name).Usage})", status: 2);
         }
-        if (words.Length == 0) return 0;
-        try
+        catch (ShellFailure ex)
         {
-            return await Dispatch(words[0], words[1..], hostDirectory, output, error);
+            return await call.Fail(ex.Message);
         }
-        catch (Exception ex) when (ex is FosIOException or FosException or IOException or UnauthorizedAccessException
-            or BadImageFormatException or ArgumentException or TimeoutException)
+        catch (Exception ex) when (ShellErrors.Reason(ex) is { } reason)
         {
-            await error.WriteLineAsync($"{words[0]}: {ex.Message}");
-            return 1;
+            return await call.Fail(reason);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             // A failure nobody foresaw is still one line, and the shell goes on.
-            await error.WriteLineAsync($"{words[0]}: unexpected {ex.GetType().Name}: {ex.Message}");
-            return 1;
+            return await call.Fail($"unexpected {ex.GetType().Name}: {ex.Message}");
         }
     }
 
-    private async Task<int> Dispatch(string command, string[] args, string cwd, TextWriter output, TextWriter error)
+    private Task<int> Dispatch(Call call, string[] args) => call.Name switch
     {
-        switch (command)
+        "help" => Say(call, Operands(Parse(args), 0, 0), Help),
+        "ls" => List(call, Parse(args)),
+        "cat" => Cat(call, Operands(Parse(args), 1, int.MaxValue)),
+        "put" => Put(call, Operands(Parse(args), 2, 2)),
+        "get" => Get(call, Operands(Parse(args), 2, 2)),
+        "mkdir" => MakeDirectories(call, Parse(args, "p", ("--parents", "p"))),
+        "rm" => Remove(call, Parse(args, "rRf", ("--recursive", "r"), ("--force", "f"), ("--no-preserve-root", "no-preserve-root"), ("--preserve-root", "preserve-root"))),
+        "rmdir" => RemoveDirectories(call, Operands(Parse(args), 1, int.MaxValue)),
+        "mv" => Move(call, Operands(Parse(args), 2, int.MaxValue)),
+        "stat" => Stat(call, Operands(Parse(args), 1, int.MaxValue)),
+        "ps" => Processes(call, Operands(Parse(args), 0, 0)),
+        "run" => RunProgram(call, args.Length > 0 ? args : throw new UsageError("missing operand")),
+        "kill" => Kill(call, Operands(Parse(args), 1, 1)[0]),
+        "names" => Names(call, Operands(Parse(args), 0, 1) is [var prefix] ? prefix : "/"),
+        "fleets" => Fleets(call, Operands(Parse(args), 0, 0)),
+        "layout" => Layout(call, Operands(Parse(args), 0, 0)),
+        "top" => Top(call, Operands(Parse(args), 0, 0)),
+        _ => throw new InvalidOperationException($"{call.Name} is in the table but not dispatched"),
+    };
+
+    private static async Task<int> Say(Call call, string[] _, string text)
+    {
+        await call.Out.WriteLineAsync(text);
+        return 0;
+    }
+
+    /// <summary>A command's flags and operands, as GNU tools take them: flags anywhere before "--", "-rf" is "-r -f".</summary>
+    private sealed record Arguments(HashSet<string> Flags, List<string> Operands)
+    {
+        public bool Has(string flag) => Flags.Contains(flag);
+    }
+
+    private static Arguments Parse(string[] args, string shortFlags = "", params (string Long, string Flag)[] longFlags)
+    {
+        var flags = new HashSet<string>();
+        var operands = new List<string>();
+        var onlyOperands = false;
+        foreach (var arg in args)
         {
-            case "help":
-                await output.WriteLineAsync(Help);
-                return 0;
-            case "ls":
+            if (onlyOperands || arg.Length < 2 || arg[0] != '-') operands.Add(arg);
+            else if (arg == "--") onlyOperands = true;
+            else if (arg.StartsWith("--", StringComparison.Ordinal))
+                flags.Add(longFlags.FirstOrDefault(l => l.Long == arg).Flag ?? throw new UsageError($"unrecognized option '{arg}'"));
+            else
             {
-                var path = Arg(args, 0, "/", max: 1);
-                var entries = await OnFos(() => FosDirectory.EntriesAsync(path));
-                foreach (var e in entries) await output.WriteLineAsync(e.Kind == FsNodeKind.Directory ? e.Name + "/" : e.Name);
-                return 0;
+                foreach (var c in arg[1..])
+                    flags.Add(shortFlags.Contains(c, StringComparison.Ordinal) ? c.ToString() : throw new UsageError($"invalid option -- '{c}'"));
             }
-            case "cat":
-            {
-                var bytes = await OnFos(() => FosFile.ReadAllBytesAsync(Need(args, 0, "cat PATH", max: 1)));
-                await output.WriteAsync(Encoding.UTF8.GetString(bytes));
-                return 0;
-            }
-            case "put":
-            {
-                var host = Path.GetFullPath(Need(args, 0, "put HOSTFILE PATH", max: 2), cwd);
-                var target = Need(args, 1, "put HOSTFILE PATH", max: 2);
-                var bytes = await File.ReadAllBytesAsync(host);
-                await OnFos(async () =>
-                {
-                    await FosFile.WriteAllBytesAsync(target, bytes);
-                    return true;
-                });
-                await output.WriteLineAsync($"{bytes.Length} bytes to {target}");
-                return 0;
-            }
-            case "get":
-            {
-                var source = Need(args, 0, "get PATH HOSTFILE", max: 2);
-                var host = Path.GetFullPath(Need(args, 1, "get PATH HOSTFILE", max: 2), cwd);
-                var bytes = await OnFos(() => FosFile.ReadAllBytesAsync(source));
-                await File.WriteAllBytesAsync(host, bytes);
-                await output.WriteLineAsync($"{bytes.Length} bytes to {host}");
-                return 0;
-            }
-            case "mkdir":
-            {
-                var path = Need(args, 0, "mkdir PATH", max: 1);
-                await OnFos(async () =>
-                {
-                    await FosDirectory.CreateDirectoryAsync(path);
-                    return true;
-                });
-                return 0;
-            }
-            case "rm":
-            {
-                var recursive = args.Length > 0 && args[0] == "-r";
-                var path = Need(recursive ? args[1..] : args, 0, "rm [-r] PATH", max: 1);
-                await OnFos(async () =>
-                {
-                    var stat = await FosPosix.Stat(path);
-                    if (stat.Kind == FsNodeKind.Directory) await FosDirectory.DeleteAsync(path, recursive);
-                    else await FosPosix.Unlink(path);
-                    return true;
-                });
-                return 0;
-            }
-            case "mv":
-            {
-                var from = Need(args, 0, "mv FROM TO", max: 2);
-                var to = Need(args, 1, "mv FROM TO", max: 2);
-                await OnFos(async () =>
-                {
-                    await FosPosix.Rename(from, to);
-                    return true;
-                });
-                return 0;
-            }
-            case "stat":
-            {
-                var a = await OnFos(() => FosPosix.Stat(Need(args, 0, "stat PATH", max: 1)));
-                await output.WriteLineAsync($"{(a.Kind == FsNodeKind.Directory ? "directory" : "file")}  size {a.Size}  inode {a.Inode}  version {a.Version}");
-                return 0;
-            }
-            case "ps":
-            {
-                NoArgs(args, "ps");
-                var list = await OnFos(FosProcess.ListAsync);
-                await output.WriteLineAsync($"{"PID",6}  {"NAME",-16} {"CORE",-7} {"STATE",-8} {"EXIT",4}  CALLS");
-                foreach (var p in list)
-                    await output.WriteLineAsync($"{p.Pid,6}  {p.Name,-16} {p.Core,-7} {p.State.ToString().ToLowerInvariant(),-8} {p.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "-",4}  {p.SystemCalls}");
-                return 0;
-            }
-            case "run":
-            {
-                var app = Path.GetFullPath(Need(args, 0, "run APP.DLL [ARGS]", max: int.MaxValue), cwd);
-                var program = AssemblyPrograms.Load(app);
-                var exit = await OnFos(async () => await FosProcess.WaitAsync(await FosProcess.StartAsync(program, args[1..])));
-                await output.WriteAsync(exit.Output);
-                await error.WriteAsync(exit.Error);
-                return exit.ExitCode;
-            }
-            case "kill":
-            {
-                var text = Need(args, 0, "kill PID", max: 1);
-                if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
-                    throw new ArgumentException($"'{text}' is not a pid (a positive number, as ps shows)");
-                await OnFos(async () =>
-                {
-                    await FosProcess.KillAsync(pid);
-                    return true;
-                });
-                return 0;
-            }
-            case "names":
-            {
-                var prefix = Arg(args, 0, "/", max: 1);
-                var listing = await OnFos(() => KernelContext.Current.Call<NameListing>(WellKnownNames.NameService, new NameList(prefix)));
-                foreach (var record in listing.Names) await output.WriteLineAsync($"{record.Name,-14} v{record.Version,-4} {string.Join(", ", record.Members)}");
-                return 0;
-            }
-            case "fleets":
-            {
-                NoArgs(args, "fleets");
-                var listing = await OnFos(() => KernelContext.Current.Call<NameListing>(WellKnownNames.NameService, new NameList("/sys/")));
-                foreach (var record in listing.Names)
-                    await output.WriteLineAsync($"{record.Name,-12} {record.Members.Length} member{(record.Members.Length == 1 ? "" : "s")}: {string.Join(", ", record.Members.Select(m => m.Address.CoreId))}");
-                return 0;
-            }
-            case "layout":
-            {
-                NoArgs(args, "layout");
-                var table = await OnFos(() => KernelContext.Current.Call<LayoutCore[]>(WellKnownNames.Layout, new LayoutTable()));
-                var rows = await SystemBoot.Layout(machine);
-                foreach (var core in table)
-                {
-                    var servers = rows.Where(r => r.Core == core.Core).Select(r => r.Server).ToList();
-                    await output.WriteLineAsync($"{core.Core,-7} {core.Role,-20} apps {core.Applications}  {string.Join(", ", servers)}");
-                }
-                return 0;
-            }
-            case "top":
-            {
-                NoArgs(args, "top");
-                await Top(output);
-                return 0;
-            }
-            default:
-                await error.WriteLineAsync($"{command}: no such command (type help for the list)");
-                return 127;
         }
+        return new(flags, operands);
+    }
+
+    private static string[] Operands(Arguments args, int min, int max)
+    {
+        if (args.Operands.Count < min) throw new UsageError(args.Operands.Count == 0 ? "missing operand" : $"missing operand after '{args.Operands[^1]}'");
+        if (args.Operands.Count > max) throw new UsageError($"extra operand '{args.Operands[max]}'");
+        return [.. args.Operands];
+    }
+
+    /// <summary>Runs shell work as code on the first system core, through Fos.Sys.</summary>
+    private Task<T> OnFos<T>(Func<Task<T>> work) => machine.Execute(layout.SystemCores[0], _ => work(), Deadline);
+
+    private Task OnFos(Func<Task> work) => OnFos(async () =>
+    {
+        await work();
+        return true;
+    });
+
+    private async Task<int> Processes(Call call, string[] _)
+    {
+        var list = await OnFos(FosProcess.ListAsync);
+        await call.Out.WriteLineAsync($"{"PID",6}  {"NAME",-16} {"CORE",-7} {"STATE",-8} {"EXIT",4}  CALLS");
+        foreach (var p in list)
+            await call.Out.WriteLineAsync($"{p.Pid,6}  {p.Name,-16} {p.Core,-7} {p.State.ToString().ToLowerInvariant(),-8} {p.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "-",4}  {p.SystemCalls}");
+        return 0;
+    }
+
+    private async Task<int> RunProgram(Call call, string[] args)
+    {
+        var app = Path.GetFullPath(args[0], call.HostDirectory);
+        AppProgram program;
+        try
+        {
+            program = AssemblyPrograms.Load(app);
+        }
+        catch (FileNotFoundException)
+        {
+            throw new ShellFailure(ShellErrors.Line(null, args[0], ShellErrors.Strerror(Errno.ENOENT)));
+        }
+        catch (BadImageFormatException ex)
+        {
+            throw new ShellFailure(ex.Message);
+        }
+        var exit = await OnFos(async () => await FosProcess.WaitAsync(await FosProcess.StartAsync(program, args[1..])));
+        await call.Out.WriteAsync(exit.Output);
+        await call.Error.WriteAsync(exit.Error);
+        return exit.ExitCode;
+    }
+
+    private async Task<int> Kill(Call call, string text)
+    {
+        if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+            throw new UsageError($"'{text}' is not a pid (a positive number, as ps shows)");
+        await ShellErrors.Doing(null, text, () => OnFos(() => FosProcess.KillAsync(pid)));
+        return 0;
+    }
+
+    private async Task<int> Names(Call call, string prefix)
+    {
+        var listing = await OnFos(() => KernelContext.Current.Call<NameListing>(WellKnownNames.NameService, new NameList(prefix)));
+        foreach (var record in listing.Names) await call.Out.WriteLineAsync($"{record.Name,-14} v{record.Version,-4} {string.Join(", ", record.Members)}");
+        return 0;
+    }
+
+    private async Task<int> Fleets(Call call, string[] _)
+    {
+        var listing = await OnFos(() => KernelContext.Current.Call<NameListing>(WellKnownNames.NameService, new NameList("/sys/")));
+        foreach (var record in listing.Names)
+            await call.Out.WriteLineAsync($"{record.Name,-12} {record.Members.Length} member{(record.Members.Length == 1 ? "" : "s")}: {string.Join(", ", record.Members.Select(m => m.Address.CoreId))}");
+        return 0;
+    }
+
+    private async Task<int> Layout(Call call, string[] _)
+    {
+        var table = await OnFos(() => KernelContext.Current.Call<LayoutCore[]>(WellKnownNames.Layout, new LayoutTable()));
+        var rows = await SystemBoot.Layout(machine);
+        foreach (var core in table)
+        {
+            var servers = rows.Where(r => r.Core == core.Core).Select(r => r.Server).ToList();
+            await call.Out.WriteLineAsync($"{core.Core,-7} {core.Role,-20} apps {core.Applications}  {string.Join(", ", servers)}");
+        }
+        return 0;
+    }
+
+    private async Task<int> Top(Call call, string[] _)
+    {
+        await call.Out.WriteLineAsync($"{"CORE",-7} {"MSG/S",10} {"HANDLED",10}  SERVERS");
+        foreach (var row in await SampleTop())
+            await call.Out.WriteLineAsync($"{row.Core,-7} {row.MessagesPerSecond,10} {row.Handled,10}  {row.Servers}");
+        return 0;
     }
 
     /// <summary>One row of top: a core, the messages it took per second, and what runs there.</summary>
@@ -240,13 +274,6 @@ internal sealed class Shell(Machine machine, SystemLayout layout)
         })];
     }
 
-    private async Task Top(TextWriter output)
-    {
-        await output.WriteLineAsync($"{"CORE",-7} {"MSG/S",10} {"HANDLED",10}  SERVERS");
-        foreach (var row in await SampleTop())
-            await output.WriteLineAsync($"{row.Core,-7} {row.MessagesPerSecond,10} {row.Handled,10}  {row.Servers}");
-    }
-
     private async Task<Dictionary<CoreId, long>> Delivered()
     {
         var result = new Dictionary<CoreId, long>();
@@ -255,79 +282,37 @@ internal sealed class Shell(Machine machine, SystemLayout layout)
         return result;
     }
 
-    /// <summary>Runs shell work as code on the first system core, through Fos.Sys.</summary>
-    private Task<T> OnFos<T>(Func<Task<T>> work) => machine.Execute(layout.SystemCores[0], _ => work(), Deadline);
-
-    private static string Need(string[] args, int index, string usage, int max)
+    /// <summary>
+    /// One command as it runs: its name, its text output (written through to the byte output,
+    /// which <see cref="Bytes"/> hands out after flushing the text), and its error lines.
+    /// </summary>
+    private sealed class Call(string name, string hostDirectory, Stream output, TextWriter error) : IAsyncDisposable
     {
-        if (args.Length > max) throw new ArgumentException($"too many arguments; usage: {usage}");
-        return index < args.Length ? args[index] : throw new ArgumentException($"missing argument; usage: {usage}");
-    }
+        public string Name { get; } = name;
+        public string HostDirectory { get; } = hostDirectory;
+        public TextWriter Error { get; } = error;
+        public StreamWriter Out { get; } = new(output, new UTF8Encoding(false), bufferSize: 16 << 10, leaveOpen: true) { NewLine = "\n" };
 
-    private static string Arg(string[] args, int index, string fallback, int max)
-    {
-        if (args.Length > max) throw new ArgumentException("too many arguments");
-        return index < args.Length ? args[index] : fallback;
-    }
-
-    private static void NoArgs(string[] args, string command)
-    {
-        if (args.Length > 0) throw new ArgumentException($"{command} takes no arguments");
-    }
-
-    /// <summary>Splits a command line into words; double or single quotes keep spaces.</summary>
-    public static string[] Words(string line)
-    {
-        var words = new List<string>();
-        var current = new StringBuilder();
-        var inWord = false;
-        char? quote = null;
-        foreach (var c in line)
+        /// <summary>The output for bytes, after the text written so far.</summary>
+        public async Task<Stream> Bytes()
         {
-            if (quote is { } q)
-            {
-                if (c == q) quote = null;
-                else current.Append(c);
-            }
-            else if (c is '"' or '\'')
-            {
-                quote = c;
-                inWord = true;
-            }
-            else if (char.IsWhiteSpace(c))
-            {
-                if (inWord) words.Add(current.ToString());
-                current.Clear();
-                inWord = false;
-            }
-            else
-            {
-                current.Append(c);
-                inWord = true;
-            }
+            await Out.FlushAsync();
+            return output;
         }
-        if (quote is not null) throw new FormatException($"unclosed {quote} quote");
-        if (inWord) words.Add(current.ToString());
-        return [.. words];
-    }
 
-    /// <summary>Splits "cmd; cmd" into commands (a ';' inside quotes stays).</summary>
-    public static IEnumerable<string> Commands(string script)
-    {
-        var current = new StringBuilder();
-        char? quote = null;
-        foreach (var c in script)
+        /// <summary>Writes "name: line" to the errors; returns <paramref name="status"/>.</summary>
+        public async Task<int> Fail(string line, int status = 1)
         {
-            if (quote is { } q && c == q) quote = null;
-            else if (quote is null && c is '"' or '\'') quote = c;
-            else if (quote is null && c is ';' or '\n')
-            {
-                yield return current.ToString();
-                current.Clear();
-                continue;
-            }
-            current.Append(c);
+            await Out.FlushAsync();
+            await Error.WriteLineAsync($"{Name}: {line}");
+            return status;
         }
-        yield return current.ToString();
+
+        public async ValueTask DisposeAsync()
+        {
+            await Out.FlushAsync();
+            await output.FlushAsync();
+            await Out.DisposeAsync();
+        }
     }
 }
