@@ -42,7 +42,6 @@ internal sealed class RocksStore : IStore
     private readonly List<(byte[] From, byte[] To)> deleted = [];
     private long deletedBytes;
     private bool compacting;
-    private Task compacted = Task.CompletedTask;
     private int disposing;
 
     private RocksStore(string name, RocksDb db, long compactAfter)
@@ -142,12 +141,6 @@ internal sealed class RocksStore : IStore
         });
     }
 
-    /// <summary>Completes when the background compactions asked for so far are done (for tests).</summary>
-    internal Task Compacted()
-    {
-        lock (compactions) return compacted;
-    }
-
     public void Dispose()
     {
         if (Interlocked.Exchange(ref disposing, 1) != 0) return;
@@ -177,7 +170,7 @@ internal sealed class RocksStore : IStore
             if (compacting || deletedBytes < compactAfter || deleted.Count == 0) return;
             if (!gate.TryEnter(out var pass)) return;
             compacting = true;
-            compacted = Task.Run(() => CompactDeleted(pass));
+            _ = Task.Run(() => CompactDeleted(pass));
         }
     }
 
@@ -185,32 +178,44 @@ internal sealed class RocksStore : IStore
     {
         using (pass)
         {
-            while (true)
+            try
             {
-                List<(byte[] From, byte[] To)> ranges;
-                lock (compactions)
+                while (TakeDeleted() is { } ranges)
                 {
-                    if (deleted.Count == 0 || Volatile.Read(ref disposing) != 0)
+                    foreach (var (from, to) in ranges)
                     {
-                        compacting = false;
-                        return;
-                    }
-                    ranges = Merge(deleted);
-                    deleted.Clear();
-                    deletedBytes = 0;
-                }
-                foreach (var (from, to) in ranges)
-                {
-                    try
-                    {
-                        db.CompactRange(from, to);
-                    }
-                    catch (RocksDbException)
-                    {
-                        // Paused by Dispose, or the disk failed: the space comes back with a later compaction.
+                        try
+                        {
+                            db.CompactRange(from, to);
+                        }
+                        catch (RocksDbException)
+                        {
+                            // Paused by Dispose, or the disk failed: the space comes back with a later compaction.
+                        }
                     }
                 }
             }
+            finally
+            {
+                lock (compactions) compacting = false;
+            }
+        }
+    }
+
+    /// <summary>The ranges deleted since the last compaction, joined; null (and no compaction under way) once there are none.</summary>
+    private List<(byte[] From, byte[] To)>? TakeDeleted()
+    {
+        lock (compactions)
+        {
+            if (deleted.Count == 0 || Volatile.Read(ref disposing) != 0)
+            {
+                compacting = false;
+                return null;
+            }
+            var ranges = Merge(deleted);
+            deleted.Clear();
+            deletedBytes = 0;
+            return ranges;
         }
     }
 
