@@ -8,7 +8,9 @@ namespace Fos.Simulation;
 /// was only written. Reads see both. A sync completes after <see cref="SimOptions.SyncLatency"/> of
 /// virtual time and makes durable everything written before it. When the core that opened a store
 /// crashes, the store loses everything not yet synced, as a machine that loses power does; the
-/// synced part outlives any crash and is there for whoever opens the store next.
+/// synced part outlives any crash and is there for whoever opens the store next. Edits reach the
+/// durable part in the order they were written, so what a crash leaves is always a prefix of the
+/// batches. A clean close keeps everything written, synced or not.
 /// </summary>
 internal sealed class SimDisk(SimulatedSystem system)
 {
@@ -48,32 +50,54 @@ internal sealed class SimDisk(SimulatedSystem system)
     {
         public SortedDictionary<byte[], byte[]> Durable = new(ByteOrder.Instance);
         public SortedDictionary<byte[], byte[]> Current = new(ByteOrder.Instance);
-        public readonly List<(byte[] Key, byte[]? Value)> Pending = [];
+        public readonly List<StoreEdit> Pending = [];
         public long Synced; // how many writes since open have reached Durable
         public long Written;
         public CoreId? OpenedBy;
         public long Epoch;
     }
 
+    /// <summary>Applies one edit to a store's contents.</summary>
+    private static void Apply(SortedDictionary<byte[], byte[]> contents, StoreEdit edit)
+    {
+        switch (edit.Kind)
+        {
+            case StoreEditKind.Put:
+                contents[edit.Key] = edit.Value!;
+                break;
+            case StoreEditKind.Delete:
+                contents.Remove(edit.Key);
+                break;
+            case StoreEditKind.DeleteRange:
+                var doomed = contents.Keys
+                    .SkipWhile(k => ByteOrder.Instance.Compare(k, edit.Key) < 0)
+                    .TakeWhile(k => ByteOrder.Instance.Compare(k, edit.End) < 0)
+                    .ToList();
+                foreach (var key in doomed) contents.Remove(key);
+                break;
+        }
+    }
+
     private sealed class SimStore(SimDisk disk, string name, Platter platter, long epoch, SimCore core) : IStore
     {
+        private bool disposed;
+
         public string Name => name;
 
         public byte[]? Get(ReadOnlySpan<byte> key)
         {
             Live();
-            return platter.Current.TryGetValue(key.ToArray(), out var value) ? value : null;
+            return !key.IsEmpty && platter.Current.TryGetValue(key.ToArray(), out var value) ? value : null;
         }
 
         public void Write(StoreBatch batch)
         {
             ArgumentNullException.ThrowIfNull(batch);
             Live();
-            foreach (var (key, value) in batch.Operations)
+            foreach (var edit in batch.Edits)
             {
-                if (value is null) platter.Current.Remove(key);
-                else platter.Current[key] = value;
-                platter.Pending.Add((key, value));
+                Apply(platter.Current, edit);
+                platter.Pending.Add(edit);
                 platter.Written++;
             }
         }
@@ -82,7 +106,7 @@ internal sealed class SimDisk(SimulatedSystem system)
         {
             Live();
             var p = prefix.ToArray();
-            var start = from.IsEmpty ? p : from.ToArray();
+            var start = from.SequenceCompareTo(prefix) > 0 ? from.ToArray() : p;
             var result = new List<KeyValuePair<byte[], byte[]>>();
             foreach (var entry in platter.Current)
             {
@@ -96,18 +120,21 @@ internal sealed class SimDisk(SimulatedSystem system)
 
         public Task Sync()
         {
-            Live();
+            try
+            {
+                Live();
+            }
+            catch (Exception ex)
+            {
+                return Task.FromException(ex);
+            }
             var upTo = platter.Written;
             var done = new TaskCompletionSource();
             disk.System.After(core, disk.System.Options.SyncLatency, () =>
             {
                 if (platter.Epoch != epoch) return; // the core crashed first: the sync never finished
                 var count = (int)(upTo - platter.Synced);
-                foreach (var (key, value) in platter.Pending.Take(count))
-                {
-                    if (value is null) platter.Durable.Remove(key);
-                    else platter.Durable[key] = value;
-                }
+                foreach (var edit in platter.Pending.Take(count)) Apply(platter.Durable, edit);
                 platter.Pending.RemoveRange(0, Math.Max(0, count));
                 platter.Synced = Math.Max(platter.Synced, upTo);
                 done.SetResult();
@@ -117,6 +144,7 @@ internal sealed class SimDisk(SimulatedSystem system)
 
         public void Dispose()
         {
+            disposed = true;
             if (platter.Epoch != epoch) return;
             platter.OpenedBy = null; // a clean close keeps what was written, as a process exit does
             platter.Epoch++;
@@ -124,6 +152,7 @@ internal sealed class SimDisk(SimulatedSystem system)
 
         private void Live()
         {
+            if (disposed) throw new ObjectDisposedException($"store '{name}'", $"store '{name}' is closed");
             if (platter.Epoch != epoch)
                 throw new FosException(FosError.ShuttingDown, $"store '{name}' was closed (its core crashed or it was disposed)");
         }

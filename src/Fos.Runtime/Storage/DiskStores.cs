@@ -13,26 +13,45 @@ public enum StoreEngine
 /// <summary>
 /// Opens service stores under a machine's data directory, one directory per store
 /// (<c>DATA/stores/fs/member-0</c>), in the engine the machine was booted with. A store is open at
-/// most once at a time; a server that restarts reopens it after the old one was closed.
+/// most once at a time; a server that restarts reopens it after the old one was closed. The
+/// machine's RocksDB stores share one block cache and one write-buffer budget
+/// (<see cref="StoreOptions"/>).
 /// </summary>
-public sealed class DiskStores(string dataDirectory, StoreEngine engine) : IStoreProvider, IDisposable
+public sealed class DiskStores : IStoreProvider, IDisposable
 {
     private readonly Dictionary<string, IStore> open = [];
+    private RocksShared? shared;
+    private bool disposed;
 
-    public string Root { get; } = Path.Combine(dataDirectory, "stores");
+    /// <exception cref="ArgumentOutOfRangeException">A setting of <paramref name="options"/> below its minimum.</exception>
+    public DiskStores(string dataDirectory, StoreEngine engine, StoreOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(dataDirectory);
+        Options = options ?? new StoreOptions();
+        Options.Check();
+        Root = Path.Combine(dataDirectory, "stores");
+        Engine = engine;
+    }
 
-    public StoreEngine Engine { get; } = engine;
+    public StoreOptions Options { get; }
+
+    public string Root { get; }
+
+    public StoreEngine Engine { get; }
 
     public IStore Open(string name)
     {
         StoreNames.Check(name);
         lock (open)
         {
+            ObjectDisposedException.ThrowIf(disposed, this);
             if (open.ContainsKey(name))
                 throw new FosException(FosError.BadRequest, $"store '{name}' is already open; close it before opening it again");
             var directory = Path.Combine(Root, name.Replace('/', Path.DirectorySeparatorChar));
             Directory.CreateDirectory(directory);
-            IStore store = Engine == StoreEngine.RocksDb ? RocksStore.Open(name, directory) : SqliteStore.Open(name, directory);
+            IStore store = Engine == StoreEngine.RocksDb
+                ? RocksStore.Open(name, directory, Options, shared ??= new RocksShared(Options))
+                : SqliteStore.Open(name, directory, Options);
             var tracked = new TrackedStore(store, this);
             open.Add(name, tracked);
             return tracked;
@@ -47,8 +66,13 @@ public sealed class DiskStores(string dataDirectory, StoreEngine engine) : IStor
     public void Dispose()
     {
         List<IStore> all;
-        lock (open) all = [.. open.Values];
+        lock (open)
+        {
+            disposed = true;
+            all = [.. open.Values];
+        }
         foreach (var store in all) store.Dispose();
+        shared?.Dispose(); // the databases hold their own references to the cache and budget
     }
 
     /// <summary>Forgets the store in the provider's table when its owner disposes it.</summary>

@@ -5,33 +5,77 @@ using RocksDbSharp;
 namespace Fos.Runtime.Storage;
 
 /// <summary>
-/// A store in RocksDB. Writes go to the write-ahead log without waiting for the disk (so a killed
-/// process loses nothing it wrote, and a lost machine loses only what was not synced); a sync is a
-/// tiny write with the sync flag, which makes RocksDB fsync the log and everything before it.
+/// A store in RocksDB. A write goes to the write-ahead log with a write() and no fsync, so once it
+/// returns it survives a killed process (the host's page cache holds it) and a lost machine loses
+/// only what was not synced; RocksDB replays its log in order, so what survives is a prefix of the
+/// batches. A sync fsyncs the log (and with it everything written before), on a pool thread.
 /// </summary>
+/// <remarks>
+/// <para><b>Memory.</b> A store holds at most <see cref="StoreOptions.WriteBuffers"/> write buffers of
+/// <see cref="StoreOptions.WriteBufferBytes"/> (2 × 16 MB by default), and all stores of a machine
+/// together flush their biggest buffer once they hold <see cref="StoreOptions.MachineWriteBufferBytes"/>
+/// (64 MB). Blocks read from table files, their indexes and filters live in one LRU cache of
+/// <see cref="StoreOptions.BlockCacheBytes"/> (64 MB) shared by every store of the machine, and a
+/// store keeps at most <see cref="StoreOptions.MaxOpenFiles"/> (64) table files open. So a machine's
+/// stores need about 128 MB plus a few MB each (iterators, log buffers, open files), however much is
+/// written or read.</para>
+/// <para><b>Space.</b> Deleted keys stay in the table files as tombstones until a compaction drops
+/// them. Range deletes that cover more than <see cref="StoreOptions.CompactAfterDeletedBytes"/> of
+/// table files get those ranges compacted on a pool thread; table files dense with single-key
+/// deletes are marked for compaction when written; and every file is recompacted within a day, which
+/// bounds how long any deleted space stays taken.</para>
+/// <para><b>Lifetime.</b> Every call into the engine holds a pass of a <see cref="StoreGate"/>, and
+/// <see cref="Dispose"/> waits for the passes out (a sync, a compaction) before it closes the
+/// database: nothing touches the native handle after it is freed.</para>
+/// </remarks>
 internal sealed class RocksStore : IStore
 {
-    private static readonly byte[] SyncMarker = [0x00, (byte)'s', (byte)'y', (byte)'n', (byte)'c'];
-    private readonly RocksDb db;
-    private readonly WriteOptions lazy = new WriteOptions().SetSync(false);
-    private readonly WriteOptions durable = new WriteOptions().SetSync(true);
-    private int disposed;
+    private const ulong PeriodicCompactionSeconds = 24 * 60 * 60;
+    private const int DeletionWindow = 256; // a table file with 128 deletes in any 256 entries in a row gets compacted
+    private const int DeletionTrigger = 128;
 
-    private RocksStore(string name, RocksDb db)
+    private readonly RocksDb db;
+    private readonly StoreGate gate;
+    private readonly long compactAfter;
+    private readonly WriteOptions lazy = new WriteOptions().SetSync(false);
+    private readonly Lock compactions = new();
+    private readonly List<(byte[] From, byte[] To)> deleted = [];
+    private long deletedBytes;
+    private bool compacting;
+    private int disposing;
+
+    private RocksStore(string name, RocksDb db, long compactAfter)
     {
         Name = name;
         this.db = db;
+        this.compactAfter = compactAfter;
+        gate = new StoreGate(name);
     }
 
-    public static RocksStore Open(string name, string directory)
+    public static RocksStore Open(string name, string directory, StoreOptions settings, RocksShared shared)
     {
+        var table = new BlockBasedTableOptions()
+            .SetBlockCache(shared.BlockCache)
+            .SetCacheIndexAndFilterBlocks(true)
+            .SetPinL0FilterAndIndexBlocksInCache(true);
         var options = new DbOptions()
             .SetCreateIfMissing(true)
             .SetMaxBackgroundCompactions(1) // the CPUs belong to fos cores; compaction takes what is left
-            .SetCompression(Compression.No);
+            .SetCompression(Compression.No)
+            .SetWriteBufferSize((ulong)settings.WriteBufferBytes)
+            .SetMaxWriteBufferNumber(settings.WriteBuffers)
+            .SetMaxOpenFiles(settings.MaxOpenFiles)
+            .SetMaxTotalWalSize((ulong)(settings.WriteBufferBytes * settings.WriteBuffers))
+            .SetKeepLogFileNum(2)
+            .SetMaxLogFileSize(1 << 20)
+            .SetBlockBasedTableFactory(table);
+        var native = Native.Instance;
+        native.rocksdb_options_set_write_buffer_manager(options.Handle, shared.WriteBufferManager);
+        native.rocksdb_options_set_periodic_compaction_seconds(options.Handle, PeriodicCompactionSeconds);
+        native.rocksdb_options_add_compact_on_deletion_collector_factory(options.Handle, DeletionWindow, DeletionTrigger);
         try
         {
-            return new RocksStore(name, RocksDb.Open(options, directory));
+            return new RocksStore(name, RocksDb.Open(options, directory), settings.CompactAfterDeletedBytes);
         }
         catch (RocksDbException ex)
         {
@@ -41,26 +85,40 @@ internal sealed class RocksStore : IStore
 
     public string Name { get; }
 
-    public byte[]? Get(ReadOnlySpan<byte> key) => db.Get(key.ToArray());
+    public byte[]? Get(ReadOnlySpan<byte> key)
+    {
+        using var pass = gate.Enter();
+        return key.IsEmpty ? null : db.Get(key);
+    }
 
     public void Write(StoreBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
+        using var pass = gate.Enter();
         using var rocks = new WriteBatch();
-        foreach (var (key, value) in batch.Operations)
+        foreach (var edit in batch.Edits)
         {
-            if (value is null) rocks.Delete(key);
-            else rocks.Put(key, value);
+            switch (edit.Kind)
+            {
+                case StoreEditKind.Put: rocks.Put(edit.Key, edit.Value); break;
+                case StoreEditKind.Delete: rocks.Delete(edit.Key); break;
+                case StoreEditKind.DeleteRange:
+                    if (edit.Key.AsSpan().SequenceCompareTo(edit.End) < 0)
+                        rocks.DeleteRange(edit.Key, (ulong)edit.Key.Length, edit.End!, (ulong)edit.End!.Length);
+                    break;
+            }
         }
         db.Write(rocks, lazy);
+        if (batch.RangeDeletes > 0) Deleted(batch);
     }
 
     public IReadOnlyList<KeyValuePair<byte[], byte[]>> Scan(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> from = default, int limit = int.MaxValue)
     {
+        using var pass = gate.Enter();
         var result = new List<KeyValuePair<byte[], byte[]>>();
         if (limit <= 0) return result;
-        var start = from.IsEmpty ? prefix.ToArray() : from.ToArray();
         var prefixCopy = prefix.ToArray();
+        var start = from.SequenceCompareTo(prefix) > 0 ? from.ToArray() : prefixCopy; // a start before the prefix means the prefix
         using var iterator = db.NewIterator();
         for (iterator.Seek(start); iterator.Valid() && result.Count < limit; iterator.Next())
         {
@@ -72,12 +130,154 @@ internal sealed class RocksStore : IStore
     }
 
     // The fsync runs on a pool thread so the core keeps serving; the awaiting server resumes on
-    // its own core (its synchronization context), as after any other await.
-    public Task Sync() => Task.Run(() => db.Put(SyncMarker, SyncMarker, cf: null, durable));
+    // its own core (its synchronization context), as after any other await. Syncing the log makes
+    // durable every write that returned before, since each is already in the log.
+    public Task Sync()
+    {
+        if (!gate.TryEnter(out var pass)) return Task.FromException(Closed());
+        return Task.Run(() =>
+        {
+            using (pass) Native.Instance.rocksdb_flush_wal(db.Handle, 1);
+        });
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref disposing, 1) != 0) return;
+        // A manual compaction under way stops at its next step instead of finishing the range.
+        Native.Instance.rocksdb_disable_manual_compaction(db.Handle);
+        gate.Close();
+        db.Dispose();
+    }
+
+    private ObjectDisposedException Closed() => new($"store '{Name}'", $"store '{Name}' is closed");
+
+    /// <summary>Notes the table-file bytes a batch's range deletes cover, and compacts them once there are enough.</summary>
+    private void Deleted(StoreBatch batch)
+    {
+        long covered = 0;
+        var ranges = new List<(byte[], byte[])>();
+        foreach (var edit in batch.Edits)
+        {
+            if (edit.Kind != StoreEditKind.DeleteRange || edit.Key.AsSpan().SequenceCompareTo(edit.End) >= 0) continue;
+            covered += (long)TableBytes(edit.Key, edit.End!);
+            ranges.Add((edit.Key, edit.End!));
+        }
+        lock (compactions)
+        {
+            deleted.AddRange(ranges);
+            deletedBytes += covered;
+            if (compacting || deletedBytes < compactAfter || deleted.Count == 0) return;
+            if (!gate.TryEnter(out var pass)) return;
+            compacting = true;
+            _ = Task.Run(() => CompactDeleted(pass));
+        }
+    }
+
+    private void CompactDeleted(StoreGate.Pass pass)
+    {
+        using (pass)
+        {
+            try
+            {
+                while (TakeDeleted() is { } ranges)
+                {
+                    foreach (var (from, to) in ranges)
+                    {
+                        try
+                        {
+                            db.CompactRange(from, to);
+                        }
+                        catch (RocksDbException)
+                        {
+                            // Paused by Dispose, or the disk failed: the space comes back with a later compaction.
+                        }
+                    }
+                }
+            }
+            finally
+            {
+                lock (compactions) compacting = false;
+            }
+        }
+    }
+
+    /// <summary>The ranges deleted since the last compaction, joined; null (and no compaction under way) once there are none.</summary>
+    private List<(byte[] From, byte[] To)>? TakeDeleted()
+    {
+        lock (compactions)
+        {
+            if (deleted.Count == 0 || Volatile.Read(ref disposing) != 0)
+            {
+                compacting = false;
+                return null;
+            }
+            var ranges = Merge(deleted);
+            deleted.Clear();
+            deletedBytes = 0;
+            return ranges;
+        }
+    }
+
+    /// <summary>The ranges sorted, with overlapping and touching ones joined.</summary>
+    private static List<(byte[] From, byte[] To)> Merge(List<(byte[] From, byte[] To)> ranges)
+    {
+        var merged = new List<(byte[] From, byte[] To)>();
+        foreach (var (from, to) in ranges.OrderBy(r => r.From, ByteComparer.Instance))
+        {
+            if (merged.Count > 0 && from.AsSpan().SequenceCompareTo(merged[^1].To) <= 0)
+            {
+                if (to.AsSpan().SequenceCompareTo(merged[^1].To) > 0) merged[^1] = (merged[^1].From, to);
+            }
+            else merged.Add((from, to));
+        }
+        return merged;
+    }
+
+    /// <summary>About how many bytes of table files hold keys in [from, to).</summary>
+    private unsafe ulong TableBytes(byte[] from, byte[] to)
+    {
+        fixed (byte* start = from, limit = to)
+        {
+            var starts = stackalloc IntPtr[] { (IntPtr)start };
+            var limits = stackalloc IntPtr[] { (IntPtr)limit };
+            var startLengths = stackalloc UIntPtr[] { (UIntPtr)from.Length };
+            var limitLengths = stackalloc UIntPtr[] { (UIntPtr)to.Length };
+            var sizes = stackalloc ulong[1];
+            Native.Instance.rocksdb_approximate_sizes(db.Handle, 1, (IntPtr)starts, (IntPtr)startLengths, (IntPtr)limits, (IntPtr)limitLengths, (IntPtr)sizes, out var error);
+            return error == IntPtr.Zero ? sizes[0] : 0;
+        }
+    }
+
+    private sealed class ByteComparer : IComparer<byte[]>
+    {
+        public static readonly ByteComparer Instance = new();
+
+        public int Compare(byte[]? x, byte[]? y) => x.AsSpan().SequenceCompareTo(y);
+    }
+}
+
+/// <summary>
+/// What all RocksDB stores of a machine share: one block cache and one write-buffer budget. The
+/// databases hold their own references, so this may be released while stores are still open.
+/// </summary>
+internal sealed class RocksShared : IDisposable
+{
+    private int disposed;
+
+    public RocksShared(StoreOptions settings)
+    {
+        BlockCache = Cache.CreateLru((ulong)settings.BlockCacheBytes);
+        WriteBufferManager = Native.Instance.rocksdb_write_buffer_manager_create((UIntPtr)settings.MachineWriteBufferBytes, 0);
+    }
+
+    public Cache BlockCache { get; }
+
+    public IntPtr WriteBufferManager { get; }
 
     public void Dispose()
     {
         if (Interlocked.Exchange(ref disposed, 1) != 0) return;
-        db.Dispose();
+        Native.Instance.rocksdb_write_buffer_manager_destroy(WriteBufferManager);
     }
 }

@@ -5,31 +5,68 @@ using Microsoft.Data.Sqlite;
 namespace Fos.Runtime.Storage;
 
 /// <summary>
-/// A store in SQLite (WAL journal, synchronous=FULL): one table of byte keys and values. Writes
-/// accumulate in an open transaction, visible to this store's reads at once; a sync commits it,
-/// which fsyncs the log. A killed process therefore loses what was not synced, as the contract
-/// allows. A connection is not thread-safe, so the commit runs on the calling core.
+/// A store in SQLite: one table of byte keys and values, in WAL mode with synchronous=NORMAL. Every
+/// batch is its own transaction: its commit is a write() of the batch's pages to the WAL with no
+/// fsync, so once a write returns it survives a killed process, and a clean close keeps it. SQLite
+/// recovers the WAL up to the last whole commit, so a crash keeps a prefix of the batches. A sync
+/// commits a one-row change under synchronous=FULL, which fsyncs the WAL and so every commit before
+/// it. A connection is not thread-safe, so everything, the sync too, runs on the calling core, one
+/// call at a time.
 /// </summary>
+/// <remarks>
+/// <para><b>Memory.</b> The connection's page cache holds <see cref="StoreOptions.SqliteCacheBytes"/>
+/// (8 MB) and at most <see cref="StoreOptions.SqliteMmapBytes"/> of the file is mapped (none by
+/// default).</para>
+/// <para><b>Space.</b> The database uses incremental auto-vacuum: once deletes have freed
+/// <see cref="StoreOptions.VacuumAfterFreedBytes"/> of pages, the write that crossed the mark
+/// vacuums them and checkpoints the WAL with truncation, which gives the space back to the host.
+/// The WAL itself is cut back to a few MB after each checkpoint.</para>
+/// </remarks>
 internal sealed class SqliteStore : IStore
 {
+    private const long WalLimitBytes = 4L << 20;
+
     private readonly SqliteConnection connection;
+    private readonly StoreGate gate;
+    private readonly Lock serial = new(); // the connection and its prepared commands serve one call at a time
     private readonly SqliteCommand get;
     private readonly SqliteCommand put;
     private readonly SqliteCommand delete;
-    private SqliteTransaction? open;
+    private readonly SqliteCommand deleteRange;
+    private readonly SqliteCommand freePages;
+    private readonly SqliteCommand syncMark;
+    private readonly long vacuumAfterPages;
+    private int disposing;
 
-    private SqliteStore(string name, SqliteConnection connection)
+    private SqliteStore(string name, SqliteConnection connection, StoreOptions settings)
     {
         Name = name;
         this.connection = connection;
-        Execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; " +
-                "CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID;");
+        gate = new StoreGate(name);
+        // auto_vacuum takes effect only before the first table exists, or with a VACUUM that
+        // rebuilds the file: a database made before it is rebuilt once, on its first open here.
+        // One connection owns the file (a store is open once), so it locks it for good: no lock
+        // calls per transaction, and the WAL index lives in the heap instead of a shared-memory file.
+        Execute("PRAGMA locking_mode=EXCLUSIVE;");
+        Execute("PRAGMA auto_vacuum=INCREMENTAL;");
+        Execute("PRAGMA journal_mode=WAL;");
+        if (Scalar("PRAGMA auto_vacuum;") != 2) Execute("PRAGMA journal_mode=DELETE; VACUUM; PRAGMA journal_mode=WAL;");
+        var pageSize = Scalar("PRAGMA page_size;");
+        vacuumAfterPages = Math.Max(1, settings.VacuumAfterFreedBytes / pageSize);
+        Execute($"PRAGMA synchronous=NORMAL; PRAGMA journal_size_limit={WalLimitBytes}; " +
+                $"PRAGMA cache_size=-{Math.Max(64, settings.SqliteCacheBytes >> 10)}; PRAGMA mmap_size={settings.SqliteMmapBytes}; " +
+                "CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID; " +
+                "CREATE TABLE IF NOT EXISTS synced (id INTEGER PRIMARY KEY, n INTEGER NOT NULL); " +
+                "INSERT OR IGNORE INTO synced (id, n) VALUES (1, 0);");
         get = Prepare("SELECT v FROM kv WHERE k = $k", "$k");
         put = Prepare("INSERT INTO kv (k, v) VALUES ($k, $v) ON CONFLICT(k) DO UPDATE SET v = excluded.v", "$k", "$v");
         delete = Prepare("DELETE FROM kv WHERE k = $k", "$k");
+        deleteRange = Prepare("DELETE FROM kv WHERE k >= $from AND k < $to", "$from", "$to");
+        freePages = Prepare("PRAGMA freelist_count");
+        syncMark = Prepare("UPDATE synced SET n = n + 1 WHERE id = 1");
     }
 
-    public static SqliteStore Open(string name, string directory)
+    public static SqliteStore Open(string name, string directory, StoreOptions settings)
     {
         Directory.CreateDirectory(directory);
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder
@@ -40,7 +77,7 @@ internal sealed class SqliteStore : IStore
         try
         {
             connection.Open();
-            return new SqliteStore(name, connection);
+            return new SqliteStore(name, connection, settings);
         }
         catch (SqliteException ex)
         {
@@ -53,7 +90,9 @@ internal sealed class SqliteStore : IStore
 
     public byte[]? Get(ReadOnlySpan<byte> key)
     {
-        get.Transaction = open;
+        using var pass = gate.Enter();
+        if (key.IsEmpty) return null;
+        using var one = serial.EnterScope();
         get.Parameters[0].Value = key.ToArray();
         return get.ExecuteScalar() as byte[];
     }
@@ -61,34 +100,31 @@ internal sealed class SqliteStore : IStore
     public void Write(StoreBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        open ??= connection.BeginTransaction();
-        foreach (var (key, value) in batch.Operations)
+        using var pass = gate.Enter();
+        using var one = serial.EnterScope();
+        var deletes = false;
+        using (var transaction = connection.BeginTransaction())
         {
-            if (value is null)
+            foreach (var edit in batch.Edits)
             {
-                delete.Transaction = open;
-                delete.Parameters[0].Value = key;
-                delete.ExecuteNonQuery();
+                Apply(transaction, edit);
+                deletes |= edit.Kind != StoreEditKind.Put;
             }
-            else
-            {
-                put.Transaction = open;
-                put.Parameters[0].Value = key;
-                put.Parameters[1].Value = value;
-                put.ExecuteNonQuery();
-            }
+            transaction.Commit();
         }
+        if (deletes) GiveBackFreePages();
     }
 
     public IReadOnlyList<KeyValuePair<byte[], byte[]>> Scan(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> from = default, int limit = int.MaxValue)
     {
+        using var pass = gate.Enter();
         var result = new List<KeyValuePair<byte[], byte[]>>();
         if (limit <= 0) return result;
+        using var one = serial.EnterScope();
         var prefixCopy = prefix.ToArray();
         using var scan = connection.CreateCommand();
-        scan.Transaction = open;
         scan.CommandText = "SELECT k, v FROM kv WHERE k >= $from ORDER BY k";
-        scan.Parameters.AddWithValue("$from", from.IsEmpty ? prefixCopy : from.ToArray());
+        scan.Parameters.Add("$from", SqliteType.Blob).Value = from.SequenceCompareTo(prefix) > 0 ? from.ToArray() : prefixCopy;
         using var reader = scan.ExecuteReader();
         while (result.Count < limit && reader.Read())
         {
@@ -99,30 +135,76 @@ internal sealed class SqliteStore : IStore
         return result;
     }
 
+    // In WAL mode a commit under synchronous=FULL fsyncs the WAL, which holds every commit before it.
     public Task Sync()
     {
-        var committing = open;
-        open = null;
-        committing?.Commit();
-        committing?.Dispose();
-        return Task.CompletedTask;
+        if (!gate.TryEnter(out var pass)) return Task.FromException(new ObjectDisposedException($"store '{Name}'", $"store '{Name}' is closed"));
+        using (pass)
+        using (serial.EnterScope())
+        {
+            try
+            {
+                Execute("PRAGMA synchronous=FULL;");
+                try
+                {
+                    syncMark.ExecuteNonQuery();
+                }
+                finally
+                {
+                    Execute("PRAGMA synchronous=NORMAL;");
+                }
+                return Task.CompletedTask;
+            }
+            catch (SqliteException ex)
+            {
+                return Task.FromException(ex);
+            }
+        }
     }
 
     public void Dispose()
     {
-        open?.Dispose(); // rolls back: what was not synced is lost, as on a crash
-        open = null;
+        if (Interlocked.Exchange(ref disposing, 1) != 0) return;
+        gate.Close();
         get.Dispose();
         put.Dispose();
         delete.Dispose();
-        connection.Dispose();
+        deleteRange.Dispose();
+        freePages.Dispose();
+        syncMark.Dispose();
+        connection.Dispose(); // every batch is committed already: nothing to roll back
     }
 
-    private void Execute(string sql)
+    private void Apply(SqliteTransaction transaction, StoreEdit edit)
+    {
+        var (command, arguments) = edit.Kind switch
+        {
+            StoreEditKind.Put => (put, new object?[] { edit.Key, edit.Value }),
+            StoreEditKind.Delete => (delete, [edit.Key]),
+            _ => (deleteRange, [edit.Key, edit.End]),
+        };
+        command.Transaction = transaction;
+        for (var i = 0; i < arguments.Length; i++) command.Parameters[i].Value = arguments[i];
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>Once enough pages are free, moves them to the end of the file and cuts them off.</summary>
+    private void GiveBackFreePages()
+    {
+        if ((long)freePages.ExecuteScalar()! < vacuumAfterPages) return;
+        Execute("PRAGMA incremental_vacuum;");
+        Execute("PRAGMA wal_checkpoint(TRUNCATE);");
+    }
+
+    private void Execute(string sql) => Run(sql, command => command.ExecuteNonQuery());
+
+    private long Scalar(string sql) => Run(sql, command => (long)command.ExecuteScalar()!);
+
+    private T Run<T>(string sql, Func<SqliteCommand, T> run)
     {
         using var command = connection.CreateCommand();
         command.CommandText = sql;
-        command.ExecuteNonQuery();
+        return run(command);
     }
 
     private SqliteCommand Prepare(string sql, params string[] parameters)
