@@ -41,8 +41,7 @@ public sealed partial class FileSystemServer
             owners[shard] = to;
             await Kernel.Call(target, new FsShardOwner(shard, to));
             foreach (var member in members.Where((_, i) => i != index && i != to)) await Kernel.Call(member.Peer, new FsShardOwner(shard, to));
-            var drop = new StoreBatch();
-            foreach (var key in Store.Store.Scan(FsStore.ShardPrefix(shard))) drop.Delete(key.Key);
+            var drop = new StoreBatch().DeleteRange(FsStore.ShardPrefix(shard), FsStore.PrefixEnd(FsStore.ShardPrefix(shard)));
             used -= Store.DataBytes(shard);
             Store.Write(drop);
             Store.Forget(shard);
@@ -71,7 +70,7 @@ public sealed partial class FileSystemServer
         {
             // The first part: whatever an earlier stay of this shard here left behind goes first.
             importing.Add(part.Shard);
-            foreach (var stale in Store.Store.Scan(FsStore.ShardPrefix(part.Shard))) batch.Delete(stale.Key);
+            batch.DeleteRange(FsStore.ShardPrefix(part.Shard), FsStore.PrefixEnd(FsStore.ShardPrefix(part.Shard)));
             Store.Forget(part.Shard);
         }
         foreach (var (key, value) in part.Entries)
