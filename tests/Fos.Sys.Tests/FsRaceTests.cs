@@ -19,8 +19,15 @@ public class FsRaceTests : TestSystems
 
     public static TheoryData<ulong> Seeds => new() { 1, 2, 3, 4, 5, 6, 7, 8 };
 
-    /// <summary>A short wait drawn from the seed, so that one client starts a little after the other.</summary>
-    private static TimeSpan Stagger(ulong seed, int salt) => TimeSpan.FromMicroseconds((long)((seed * 2654435761UL + (ulong)salt * 40503UL) % 120));
+    /// <summary>
+    /// A short wait drawn from the seed for client <paramref name="client"/> (0 or 1): one of the two
+    /// starts up to 300 µs after the other (a rename takes a few syncs of 100 µs), the seed says which.
+    /// </summary>
+    private static TimeSpan Stagger(ulong seed, int salt, int client)
+    {
+        var draw = (seed * 2654435761UL + (ulong)salt * 40503UL) % 600;
+        return (int)(draw % 2) == client ? TimeSpan.FromMicroseconds((long)(draw / 2)) : TimeSpan.Zero;
+    }
 
     private static async Task Pause(IKernel kernel, TimeSpan wait)
     {
@@ -60,12 +67,16 @@ public class FsRaceTests : TestSystems
             return d;
         });
         var (from, to1, to2) = (dirs[0] + "/f", dirs[1] + "/f1", dirs[2] + "/f2");
-        var wait = kind == "simulated" ? Stagger(seed, 1) : TimeSpan.Zero;
+        var sim = kind == "simulated";
         var results = await Together(system,
-            (clients[1], () => ErrnoOf(() => FosPosix.Rename(from, to1))),
+            (clients[1], async () =>
+            {
+                if (sim) await Pause(KernelContext.Current, Stagger(seed, 1, 0));
+                return await ErrnoOf(() => FosPosix.Rename(from, to1));
+            }),
             (clients[2], async () =>
             {
-                await Pause(KernelContext.Current, wait);
+                if (sim) await Pause(KernelContext.Current, Stagger(seed, 1, 1));
                 return await ErrnoOf(() => FosPosix.Rename(from, to2));
             }));
         Assert.Equal(1, results.Count(r => r is null));
@@ -99,12 +110,15 @@ public class FsRaceTests : TestSystems
             var tree = await Walk();
             return (d[0], d[1], tree.Directories.Keys.ToHashSet());
         });
-        var wait = Stagger(seed, 2);
         var results = await Together(system,
-            (clients[1], () => ErrnoOf(() => FosPosix.Rename(x, y + x))),
+            (clients[1], async () =>
+            {
+                await Pause(KernelContext.Current, Stagger(seed, 2, 0));
+                return await ErrnoOf(() => FosPosix.Rename(x, y + x));
+            }),
             (clients[2], async () =>
             {
-                await Pause(KernelContext.Current, wait);
+                await Pause(KernelContext.Current, Stagger(seed, 2, 1));
                 return await ErrnoOf(() => FosPosix.Rename(y, x + y));
             }));
         Assert.True(results.Count(r => r is null) <= 1, $"both crossing renames succeeded (seed {seed})");
@@ -133,12 +147,16 @@ public class FsRaceTests : TestSystems
     {
         var (system, clients) = await Boot(kind, seed);
         await using var _ = system;
-        var wait = kind == "simulated" ? Stagger(seed, 3) : TimeSpan.Zero;
+        var sim = kind == "simulated";
         var results = await Together(system,
-            (clients[1], () => ErrnoOf(() => FosDirectory.CreateDirectoryAsync("/p/q/r"))),
+            (clients[1], async () =>
+            {
+                if (sim) await Pause(KernelContext.Current, Stagger(seed, 3, 0));
+                return await ErrnoOf(() => FosDirectory.CreateDirectoryAsync("/p/q/r"));
+            }),
             (clients[2], async () =>
             {
-                await Pause(KernelContext.Current, wait);
+                if (sim) await Pause(KernelContext.Current, Stagger(seed, 3, 1));
                 return await ErrnoOf(() => FosDirectory.CreateDirectoryAsync("/p/q/r"));
             }));
         Assert.Equal([null, null], results);
@@ -162,11 +180,10 @@ public class FsRaceTests : TestSystems
         await using var _ = system;
         var dir = await system.Execute(clients[0], async _ => (await DirectoriesOn("d", Members, 2))[0]);
         var path = dir + "/file";
-        var wait = Stagger(seed, 4);
         var results = await Together(system,
             (clients[1], async () =>
             {
-                await Pause(KernelContext.Current, wait);
+                await Pause(KernelContext.Current, Stagger(seed, 4, (int)(seed % 2)) + Stagger(seed, 4, 1 - (int)(seed % 2)));
                 var created = await FosPosix.Open(path, new FsOpenFlags(Create: true, Write: true));
                 await FosPosix.PWrite(created, 0, "made"u8);
                 await FosPosix.Close(created);
@@ -210,17 +227,15 @@ public class FsRaceTests : TestSystems
         await using var _ = system;
         // The directory's inode on another member than its parent (the root, on member 0): rmdir is an intent.
         var dir = await system.Execute(clients[0], async _ => (await DirectoriesOn("e", Members, (int)(seed % 2) + 1))[0]);
-        var wait = Stagger(seed, 5);
-        var delayRmdir = seed % 3 == 0;
         var results = await Together(system,
             (clients[1], async () =>
             {
-                if (delayRmdir) await Pause(KernelContext.Current, wait);
+                await Pause(KernelContext.Current, Stagger(seed, 5, 0));
                 return await ErrnoOf(() => FosPosix.Rmdir(dir));
             }),
             (clients[2], async () =>
             {
-                if (!delayRmdir) await Pause(KernelContext.Current, wait);
+                await Pause(KernelContext.Current, Stagger(seed, 5, 1));
                 return await ErrnoOf(async () => await FosPosix.Close(await FosPosix.Open(dir + "/file", new FsOpenFlags(Create: true, Write: true))));
             }));
         var (rmdir, create) = (results[0], results[1]);
@@ -265,7 +280,7 @@ public class FsRaceTests : TestSystems
                 var path = Names[random.Next(Names.Length)];
                 var other = Names[random.Next(Names.Length)];
                 var value = $"c{c}-{op:D2}-{seed:D4}"; // all the same length, so a later write covers an earlier one whole
-                var kind = random.Next(6);
+                var kind = random.Next(8) switch { 0 or 1 => 0, 2 => 1, 3 or 4 => 2, 5 => 3, _ => 4 };
                 if (kind == 2) written.Add(value);
                 var errno = await ErrnoOf(kind switch
                 {
