@@ -37,6 +37,7 @@ internal sealed class SimDisk(SimulatedSystem system)
             System.Record($"disk: store {name} lost {platter.Pending.Count} unsynced writes with {core}");
             platter.Current = new SortedDictionary<byte[], byte[]>(platter.Durable, ByteOrder.Instance);
             platter.Pending.Clear();
+            platter.Written = platter.Synced; // what was lost no longer counts: the next sync starts from what is durable
             platter.OpenedBy = null;
             platter.Epoch++; // the dead core's handle goes stale
         }
