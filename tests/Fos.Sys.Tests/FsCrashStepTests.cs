@@ -268,7 +268,7 @@ public class FsCrashStepTests(ITestOutputHelper output)
         Assert.Empty(system.Faults);
     }
 
-    [Theory(Skip = DirectoryOverDirectory)]
+    [Theory]
     [InlineData("rename-directory-over-empty")]
     public Task A_crash_after_any_message_of_a_directory_rename_over_a_directory_leaves_it_whole_or_undone(string name) =>
         A_crash_after_any_message_leaves_the_operation_whole_or_undone(name);

@@ -54,7 +54,7 @@ public sealed partial class FileSystemServer
         foreach (var (dir, name) in NamesOf(intent))
             if (!locks.TryTake(dir, name, intent.Tx)) throw new InvalidOperationException($"{name} is held by another operation");
         Store.Write(batch);
-        running.Add(intent.Tx, intent);
+        running[intent.Tx] = intent;
         if (durable) await Store.Store.Sync();
         await Drive(intent);
     }
@@ -148,26 +148,32 @@ public sealed partial class FileSystemServer
         DirectoryInode(toDir);
         var tx = NewTx();
         var acrossDirectories = moving.Kind == FsNodeKind.Directory && fromDir != toDir;
+        if (!acrossDirectories)
+            return IsLocal(fromDir) ? await RenameHere(tx, request, locked: false) : await RenameAcross(tx, request, locked: false);
+        // The rename is recorded before it asks for the lock, so a crash cannot leave the lock held by nobody's operation.
+        var intent = new FsIntent(tx, IntentKind.Rename, IntentState.Preparing, fromDir, fromName, moving.Inode, moving.Kind, toDir, toName, RenameLock: true);
+        var record = new StoreBatch();
+        FsStore.PutIntent(record, FsStore.ShardOf(toDir), intent);
+        Store.Write(record);
+        running.Add(tx, intent);
         try
         {
-            if (acrossDirectories)
-            {
-                await At<Ack>(0, new ShardLockRenames(tx));
-                var chain = await Chain(request.TargetParent);
-                if (chain.Count != request.TargetParent.Length + 1 || chain[^1] != toDir)
-                    throw FsError.Of(Errno.EAGAIN, "the target's directory moved meanwhile");
-                if (chain.Contains(moving.Inode)) throw FsError.Of(Errno.EINVAL, "cannot move a directory into itself");
-                // The walk awaited: whatever holds the names now finishes first.
-                while ((locks.Blocker(toDir, toName) ?? (IsLocal(fromDir) ? locks.Blocker(fromDir, fromName) : null)) is { } held) await held;
-                DirectoryInode(toDir);
-            }
-            return IsLocal(fromDir)
-                ? await RenameHere(tx, request, acrossDirectories)
-                : await RenameAcross(tx, request, acrossDirectories);
+            await Store.Store.Sync();
+            await At<Ack>(0, new ShardLockRenames(tx));
+            var chain = await Chain(request.TargetParent);
+            if (chain.Count != request.TargetParent.Length + 1 || chain[^1] != toDir)
+                throw FsError.Of(Errno.EAGAIN, "the target's directory moved meanwhile");
+            if (chain.Contains(moving.Inode)) throw FsError.Of(Errno.EINVAL, "cannot move a directory into itself");
+            // The walk awaited: whatever holds the names now finishes first.
+            while ((locks.Blocker(toDir, toName) ?? (IsLocal(fromDir) ? locks.Blocker(fromDir, fromName) : null)) is { } held) await held;
+            DirectoryInode(toDir);
+            return IsLocal(fromDir) ? await RenameHere(tx, request, locked: true) : await RenameAcross(tx, request, locked: true);
         }
         finally
         {
-            if (acrossDirectories) await Unlock(tx);
+            // Every way on ends the record it takes over; one still here never got past asking, and has nothing to undo.
+            if (running.TryGetValue(tx, out var left)) End(new StoreBatch(), left);
+            await Unlock(tx);
         }
     }
 
@@ -227,7 +233,8 @@ public sealed partial class FileSystemServer
         Move(batch, intent);
         if (replaced is { Kind: FsNodeKind.Directory } dir) Store.DeleteInode(batch, dir.Inode);
         else if (replaced is { } file) Drop(batch, file.Inode);
-        Store.Write(batch);
+        if (running.TryGetValue(tx, out var recorded)) End(batch, recorded); // its record goes in the same batch
+        else Store.Write(batch);
         return Ack.Instance;
     }
 
@@ -242,7 +249,7 @@ public sealed partial class FileSystemServer
         var record = new StoreBatch();
         FsStore.PutIntent(record, FsStore.ShardOf(toDir), intent);
         Store.Write(record);
-        running.Add(tx, intent);
+        running[tx] = intent;
         var sourceFirst = fromDir < toDir || (fromDir == toDir && string.CompareOrdinal(fromName, toName) < 0);
         try
         {
