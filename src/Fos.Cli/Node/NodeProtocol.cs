@@ -4,13 +4,21 @@ using System.Text;
 namespace Fos.Cli.Node;
 
 /// <summary>
-/// The line protocol on a node's socket. A request is one line: the client's working directory, a
-/// tab, and a command line. The answer is lines of output ("o TEXT"), lines of error ("e TEXT"),
-/// then one "x STATUS". Text is UTF-8; a tab or newline never appears inside a line.
+/// The line protocol on a node's socket (<see cref="NodeSocket"/> says where it is). On connecting,
+/// the node greets with "+ fos", or refuses with "! REASON" and closes. A request is one line of at
+/// most <see cref="MaxRequestBytes"/> bytes: the client's working directory, a tab, and a command
+/// line. The answer is lines of output ("o TEXT"), lines of error ("e TEXT"), then one "x STATUS";
+/// "! REASON" instead ends the connection (a request too long, say). Text is UTF-8; a tab or
+/// newline never appears inside a line. The answer to "stop" comes once the node has stopped.
 /// </summary>
 internal static class NodeProtocol
 {
-    public static string SocketPath(string dataDirectory) => Path.Combine(dataDirectory, "fos.sock");
+    /// <summary>The longest request line a node reads; a longer one ends the connection.</summary>
+    public const int MaxRequestBytes = 64 * 1024;
+
+    public const string Greeting = "+ fos";
+
+    public static string Refusal(string reason) => "! " + reason;
 
     /// <summary>Where a node keeps its data unless told: $FOS_DATA, else ~/.local/share/fos.</summary>
     public static string DefaultDataDirectory =>
@@ -25,12 +33,13 @@ internal static class NodeProtocol
         return tab > 0 && Path.IsPathRooted(cwd);
     }
 
-    public static async Task WriteResult(StreamWriter writer, string output, string error, int status)
+    /// <summary>An answer as the node sends it, in one piece.</summary>
+    public static string Result(string output, string error, int status)
     {
-        foreach (var line in Lines(output)) await writer.WriteLineAsync("o " + line);
-        foreach (var line in Lines(error)) await writer.WriteLineAsync("e " + line);
-        await writer.WriteLineAsync($"x {status}");
-        await writer.FlushAsync();
+        var answer = new StringBuilder();
+        foreach (var line in Lines(output)) answer.Append("o ").Append(line).Append('\n');
+        foreach (var line in Lines(error)) answer.Append("e ").Append(line).Append('\n');
+        return answer.Append("x ").Append(status).Append('\n').ToString();
     }
 
     private static IEnumerable<string> Lines(string text)
@@ -39,6 +48,60 @@ internal static class NodeProtocol
         var lines = text.ReplaceLineEndings("\n").Split('\n');
         var count = lines[^1].Length == 0 ? lines.Length - 1 : lines.Length;
         for (var i = 0; i < count; i++) yield return lines[i];
+    }
+
+    /// <summary>What the node read from a connection: a request line, or why there is none.</summary>
+    public enum Read
+    {
+        Line,
+        End,
+        TooLong,
+        NotText,
+    }
+
+    /// <summary>
+    /// The node's side: reads request lines of at most <see cref="MaxRequestBytes"/> bytes, holding
+    /// no more than that per connection whatever the client sends.
+    /// </summary>
+    public sealed class RequestReader(Stream stream)
+    {
+        private static readonly UTF8Encoding Strict = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+        private readonly byte[] buffer = new byte[MaxRequestBytes];
+        private int start;
+        private int end;
+
+        public async Task<(Read Kind, string Line)> ReadLine(CancellationToken cancel)
+        {
+            var searched = start;
+            while (true)
+            {
+                var newline = Array.IndexOf(buffer, (byte)'\n', searched, end - searched);
+                if (newline >= 0)
+                {
+                    var line = buffer.AsSpan(start, newline - start);
+                    start = newline + 1;
+                    try
+                    {
+                        return (Read.Line, Strict.GetString(line));
+                    }
+                    catch (DecoderFallbackException)
+                    {
+                        return (Read.NotText, "");
+                    }
+                }
+                if (end - start >= MaxRequestBytes) return (Read.TooLong, "");
+                if (start > 0)
+                {
+                    Buffer.BlockCopy(buffer, start, buffer, 0, end - start);
+                    end -= start;
+                    start = 0;
+                }
+                searched = end;
+                var read = await stream.ReadAsync(buffer.AsMemory(end), cancel);
+                if (read == 0) return (Read.End, "");
+                end += read;
+            }
+        }
     }
 
     /// <summary>A shell's side of the socket.</summary>
@@ -56,20 +119,33 @@ internal static class NodeProtocol
             writer = new StreamWriter(stream, new UTF8Encoding(false)) { NewLine = "\n" };
         }
 
-        /// <summary>Connects to the node of <paramref name="dataDirectory"/>, or says plainly that none runs there.</summary>
+        /// <summary>Connects to the node of <paramref name="dataDirectory"/>, or says plainly that none runs there or why it refused.</summary>
         public static async Task<Client> Connect(string dataDirectory)
         {
-            var path = SocketPath(dataDirectory);
+            var path = NodeSocket.Find(dataDirectory);
             var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             try
             {
                 await socket.ConnectAsync(new UnixDomainSocketEndPoint(path));
-                return new Client(socket);
             }
-            catch (SocketException)
+            catch (Exception ex) when (ex is SocketException or ArgumentException)
             {
                 socket.Dispose();
                 throw new IOException($"no fos node is running with data directory {dataDirectory}: start one with `fos boot --data {dataDirectory}`");
+            }
+            var client = new Client(socket);
+            try
+            {
+                var greeting = await client.reader.ReadLineAsync();
+                if (greeting == Greeting) return client;
+                throw new IOException(greeting is not null && greeting.StartsWith("! ", StringComparison.Ordinal)
+                    ? greeting[2..]
+                    : "the fos node closed the connection without greeting (it may be stopping)");
+            }
+            catch
+            {
+                client.Dispose();
+                throw;
             }
         }
 
@@ -77,13 +153,17 @@ internal static class NodeProtocol
         public async Task<int> Run(string command, TextWriter output, TextWriter error)
         {
             if (command.Contains('\n', StringComparison.Ordinal)) throw new ArgumentException("one command per line", nameof(command));
-            await writer.WriteLineAsync($"{Environment.CurrentDirectory}\t{command}");
+            var request = $"{Environment.CurrentDirectory}\t{command}";
+            if (Encoding.UTF8.GetByteCount(request) >= MaxRequestBytes)
+                throw new IOException($"the command is too long: a request may have at most {MaxRequestBytes} bytes");
+            await writer.WriteLineAsync(request);
             await writer.FlushAsync();
             while (await reader.ReadLineAsync() is { } line)
             {
                 if (line.StartsWith("o ", StringComparison.Ordinal)) await output.WriteLineAsync(line[2..]);
                 else if (line.StartsWith("e ", StringComparison.Ordinal)) await error.WriteLineAsync(line[2..]);
                 else if (line.StartsWith("x ", StringComparison.Ordinal) && int.TryParse(line[2..], out var status)) return status;
+                else if (line.StartsWith("! ", StringComparison.Ordinal)) throw new IOException(line[2..]);
             }
             throw new IOException("the fos node closed the connection before answering (it may have stopped)");
         }
