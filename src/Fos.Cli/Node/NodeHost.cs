@@ -18,6 +18,9 @@ internal sealed class NodeHost : IAsyncDisposable
     /// <summary>The most connections a node serves at once; one more is refused with a reason.</summary>
     public const int MaxConnections = 32;
 
+    /// <summary>Connections the kernel queues for the node to accept: more than it serves, so a burst is refused with a reason rather than by the kernel.</summary>
+    private const int Backlog = 4 * MaxConnections;
+
     /// <summary>How long a stopped node waits for its connections to take their last answers before it drops them.</summary>
     private static readonly TimeSpan Farewell = TimeSpan.FromSeconds(5);
 
@@ -69,7 +72,7 @@ internal sealed class NodeHost : IAsyncDisposable
         {
             // The socket before the system: a place that cannot hold one fails the boot at once.
             var socketPath = NodeSocket.Prepare(data);
-            listener = NodeSocket.Listen(socketPath, MaxConnections);
+            listener = NodeSocket.Listen(socketPath, Backlog);
             await File.WriteAllTextAsync(NodeSocket.RecordPath(data), socketPath + "\n");
             var layout = await SystemBoot.StartSystem(machine, fileSystemQuotaPerMember);
             return new NodeHost(machine, layout, data, socketPath, listener);

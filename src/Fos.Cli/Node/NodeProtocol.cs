@@ -128,6 +128,11 @@ internal static class NodeProtocol
             {
                 await socket.ConnectAsync(new UnixDomainSocketEndPoint(path));
             }
+            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.TryAgain or SocketError.WouldBlock)
+            {
+                socket.Dispose();
+                throw new IOException($"the fos node with data directory {dataDirectory} has more connections waiting than it takes; try again");
+            }
             catch (Exception ex) when (ex is SocketException or ArgumentException)
             {
                 socket.Dispose();
