@@ -151,6 +151,21 @@ public sealed class ControlSocketTests : IAsyncLifetime
     }
 
     [Fact]
+    public void The_runtime_directory_is_xdg_when_usable_else_one_by_user()
+    {
+        Assert.Equal(Path.Combine(runtime, "fos"), NodeSocket.RuntimeDirectory(data, runtime, 1000));
+        Assert.Equal("/tmp/fos-1000", NodeSocket.RuntimeDirectory(data, null, 1000));
+        Assert.Equal("/run/fos", NodeSocket.RuntimeDirectory(data, "", 0));
+        Assert.Equal("/tmp/fos-1000", NodeSocket.RuntimeDirectory(data, "relative/dir", 1000));
+        Assert.Equal("/tmp/fos-1000", NodeSocket.RuntimeDirectory(data, Path.Combine(runtime, "absent"), 1000));
+        var deep = Path.Combine(runtime, new string('r', 100));
+        Directory.CreateDirectory(deep);
+        Assert.Equal("/run/fos", NodeSocket.RuntimeDirectory(data, deep, 0)); // no room for a socket's name there
+        Assert.NotEqual(NodeSocket.Id(data), NodeSocket.Id(data + "2"));
+        Assert.Equal(NodeSocket.Id(data), NodeSocket.Id(data + "/./"));
+    }
+
+    [Fact]
     public void Only_the_nodes_user_and_root_may_connect()
     {
         Assert.True(NodeSocket.MayConnect(1000, 1000));

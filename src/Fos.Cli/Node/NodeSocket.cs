@@ -22,19 +22,22 @@ internal static partial class NodeSocket
     /// <summary>The file in the data directory that names the running node's socket.</summary>
     public static string RecordPath(string dataDirectory) => Path.Combine(dataDirectory, "fos.sock.path");
 
-    /// <summary>The socket's name: a hash of the data directory's full path, short and stable.</summary>
+    /// <summary>The socket's name: a hash of the data directory's full path (without a trailing slash), short and stable.</summary>
     public static string Id(string dataDirectory) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Path.GetFullPath(dataDirectory))))[..16];
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Path.TrimEndingDirectorySeparator(Path.GetFullPath(dataDirectory)))))[..16];
 
     /// <summary>The runtime directory for sockets in this environment (not yet checked or created).</summary>
-    public static string RuntimeDirectory(string dataDirectory)
+    public static string RuntimeDirectory(string dataDirectory) =>
+        RuntimeDirectory(dataDirectory, Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR"), EffectiveUid());
+
+    /// <summary>The choice itself: $XDG_RUNTIME_DIR/fos if that is an existing absolute directory with room for the name, else by user.</summary>
+    public static string RuntimeDirectory(string dataDirectory, string? xdgRuntimeDir, uint uid)
     {
-        if (Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR") is { Length: > 0 } xdg && Path.IsPathRooted(xdg) && Directory.Exists(xdg))
+        if (xdgRuntimeDir is { Length: > 0 } xdg && Path.IsPathRooted(xdg) && Directory.Exists(xdg))
         {
             var candidate = Path.Combine(xdg, "fos");
             if (Fits(Path.Combine(candidate, Id(dataDirectory) + ".sock"))) return candidate;
         }
-        var uid = EffectiveUid();
         return uid == 0 ? "/run/fos" : $"/tmp/fos-{uid}";
     }
 
