@@ -116,6 +116,16 @@ public sealed class ControlSocketTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_command_longer_than_a_request_may_be_is_refused_in_one_line()
+    {
+        await Boot();
+        var (code, _, stderr) = await Shell("mkdir /" + new string('n', NodeProtocol.MaxRequestBytes));
+        Assert.Equal(1, code);
+        FosCommand.AssertOneClearLine(stderr, "shell", $"the command is too long: a request may have at most {NodeProtocol.MaxRequestBytes} bytes");
+        Assert.Equal(0, (await Shell("ls /")).ExitCode);
+    }
+
+    [Fact]
     public async Task Fos_stop_returns_once_the_node_has_stopped_and_its_data_directory_is_free()
     {
         var old = await Boot();

@@ -67,11 +67,12 @@ internal sealed class NodeHost : IAsyncDisposable
     {
         var data = options.DataDirectory ?? throw new ArgumentException("a node needs a data directory", nameof(options));
         var machine = Machine.Start(options); // takes the data directory's lock, or says who holds it
+        string? socketPath = null;
         Socket? listener = null;
         try
         {
             // The socket before the system: a place that cannot hold one fails the boot at once.
-            var socketPath = NodeSocket.Prepare(data);
+            socketPath = NodeSocket.Prepare(data);
             listener = NodeSocket.Listen(socketPath, Backlog);
             await File.WriteAllTextAsync(NodeSocket.RecordPath(data), socketPath + "\n");
             var layout = await SystemBoot.StartSystem(machine, fileSystemQuotaPerMember);
@@ -79,7 +80,11 @@ internal sealed class NodeHost : IAsyncDisposable
         }
         catch
         {
-            listener?.Dispose();
+            if (listener is not null)
+            {
+                listener.Dispose();
+                NodeSocket.Remove(data, socketPath);
+            }
             await machine.DisposeAsync();
             throw;
         }
@@ -149,6 +154,11 @@ internal sealed class NodeHost : IAsyncDisposable
         {
             // The client went away (perhaps mid-command), or the node is stopping.
         }
+        catch (Exception ex)
+        {
+            // Not foreseen, and no reason to take the node down: one line, and the other connections go on.
+            await Console.Error.WriteLineAsync($"fos: a connection failed: {ex.GetType().Name}: {ex.Message}");
+        }
         finally
         {
             // The slot is free before the client can see the connection end.
@@ -179,7 +189,7 @@ internal sealed class NodeHost : IAsyncDisposable
         await closing.CancelAsync();
         listener.Dispose();
         await serving;
-        RemoveSocket();
+        NodeSocket.Remove(DataDirectory, SocketPath);
         string? trouble = null;
         try
         {
@@ -197,20 +207,6 @@ internal sealed class NodeHost : IAsyncDisposable
             await Farewells();
             closing.Dispose();
             abandon.Dispose();
-        }
-    }
-
-    private void RemoveSocket()
-    {
-        try
-        {
-            var record = NodeSocket.RecordPath(DataDirectory);
-            if (File.Exists(record) && File.ReadAllText(record).Trim() == SocketPath) File.Delete(record);
-            File.Delete(SocketPath);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            // Nothing to lose: the next node on this directory replaces both.
         }
     }
 

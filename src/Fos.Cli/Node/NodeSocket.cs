@@ -116,6 +116,22 @@ internal static partial class NodeSocket
         }
     }
 
+    /// <summary>Removes a stopped node's socket, and its record if the record still names it.</summary>
+    public static void Remove(string dataDirectory, string? socketPath)
+    {
+        if (string.IsNullOrEmpty(socketPath)) return;
+        try
+        {
+            var record = RecordPath(dataDirectory);
+            if (File.Exists(record) && File.ReadAllText(record).Trim() == socketPath) File.Delete(record);
+            File.Delete(socketPath);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Nothing to lose: the next node on this directory replaces both.
+        }
+    }
+
     /// <summary>The user id of the process at the other end of a connected Unix socket (SO_PEERCRED), or null where the host cannot say.</summary>
     public static uint? PeerUid(Socket socket)
     {
