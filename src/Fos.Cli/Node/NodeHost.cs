@@ -194,7 +194,7 @@ internal sealed class NodeHost : IAsyncDisposable
         try
         {
             await Machine.DisposeAsync();
-            if (Machine.LeftStoresOpen) trouble = "the machine stopped, but a core did not: its stores stay open until the node's process exits";
+            if (Machine.LeftStoresOpen) trouble = "a core did not stop in time: its stores stay open and the data directory locked until the node's process exits";
         }
         catch (Exception ex)
         {
