@@ -15,11 +15,15 @@ public sealed class BootTests : IDisposable
     }
 
     /// <summary>fos with its sockets under this test's own runtime directory.</summary>
-    private FosCommand.Setup InRuntime(bool keepInputOpen = false) => new()
+    private FosCommand.Setup InRuntime(bool keepInputOpen = false)
     {
-        Environment = new Dictionary<string, string?> { ["XDG_RUNTIME_DIR"] = runtime },
-        KeepInputOpen = keepInputOpen,
-    };
+        Directory.CreateDirectory(runtime);
+        return new()
+        {
+            Environment = new Dictionary<string, string?> { ["XDG_RUNTIME_DIR"] = runtime },
+            KeepInputOpen = keepInputOpen,
+        };
+    }
 
     private static async Task AssertBootFails(FosCommand.Setup setup, string data, string says)
     {

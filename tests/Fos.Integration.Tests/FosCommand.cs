@@ -50,6 +50,7 @@ public sealed class FosCommand : IAsyncDisposable
         start.Environment["DOTNET_NOLOGO"] = "1";
         start.Environment["NO_COLOR"] = "1";
         start.Environment["COLUMNS"] = "200";
+        start.Environment["XDG_RUNTIME_DIR"] = Runtime.Value;
         foreach (var (name, value) in setup.Environment)
         {
             if (value is null) start.Environment.Remove(name);
@@ -84,6 +85,19 @@ public sealed class FosCommand : IAsyncDisposable
     }
 
     public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// The runtime directory every fos of this test run keeps its sockets in (unless a test sets
+    /// its own), so that the sockets of nodes a test kills go with it instead of piling up in the
+    /// user's own runtime directory.
+    /// </summary>
+    private static readonly Lazy<string> Runtime = new(() =>
+    {
+        var directory = Path.Combine(Path.GetTempPath(), $"fos-tests-{Environment.ProcessId}");
+        Directory.CreateDirectory(directory);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => Directory.Delete(directory, recursive: true);
+        return directory;
+    });
 
     public static FosCommand Start(params string[] args) => new(args, new Setup());
 
