@@ -70,38 +70,40 @@ internal static class BootCommand
             quota,
             headless,
         };
-        command.SetAction((result, cancel) => Run(new MachineOptions
+        command.SetAction(result => Run(new MachineOptions
         {
             Cores = result.GetValue(cores),
             MachineId = (ushort)result.GetValue(machine),
             SpinBeforePark = result.GetValue(spin) is { } us ? TimeSpan.FromMicroseconds(us) : null,
             DataDirectory = Path.GetFullPath(result.GetValue(data)!),
             StoreEngine = result.GetValue(engine),
-        }, result.GetValue(quota) is { } mb ? mb << 20 : long.MaxValue, result.GetValue(headless), cancel));
+        }, result.GetValue(quota) is { } mb ? mb << 20 : long.MaxValue, result.GetValue(headless)));
         return command;
     }
 
-    private static async Task<int> Run(MachineOptions options, long quotaBytes, bool headless, CancellationToken cancel)
+    private static async Task<int> Run(MachineOptions options, long quotaBytes, bool headless)
     {
+        // Ctrl+C and SIGTERM stop the node cleanly, even one that is still booting; a second one,
+        // while it stops, ends the process at once.
+        var signalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnSignal(PosixSignalContext context) => context.Cancel = signalled.TrySetResult();
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         NodeHost node;
         try
         {
             node = await NodeHost.Start(options, quotaBytes);
         }
-        catch (FosException ex)
+        catch (Exception ex)
         {
-            await Console.Error.WriteLineAsync($"fos boot: {ex.Message}");
+            var known = ex is FosException or IOException or UnauthorizedAccessException;
+            await Console.Error.WriteLineAsync($"fos boot: {(known ? "" : $"unexpected failure: {ex.GetType().Name}: ")}{ex.Message}");
             return 1;
         }
         await using (node)
         {
+            _ = signalled.Task.ContinueWith(_ => node.RequestStop(), TaskScheduler.Default);
             Layout.Print(node.Machine, await SystemBoot.Layout(node.Machine));
-            using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx =>
-            {
-                ctx.Cancel = true;
-                node.RequestStop();
-            });
-            using var registration = cancel.Register(node.RequestStop);
             AnsiConsole.MarkupLine($"[green]fos is up[/] on {node.Machine.CoreCount} cores, data in {Markup.Escape(options.DataDirectory!)}.");
             if (headless)
             {
@@ -116,7 +118,7 @@ internal static class BootCommand
             AnsiConsole.MarkupLine("stopping fos…");
         }
         AnsiConsole.MarkupLine("fos stopped.");
-        return 0;
+        return node.Machine.LeftStoresOpen ? 1 : 0;
     }
 
     /// <summary>The shell on this terminal: a line at a time until exit, end of input, or a stop from elsewhere.</summary>
@@ -127,7 +129,9 @@ internal static class BootCommand
         while (!node.StopRequested.IsCompleted)
         {
             if (interactive) Console.Write("fos> ");
-            var read = Console.In.ReadLineAsync();
+            // Console.In reads synchronously even through ReadLineAsync: read on a thread of its own,
+            // so a stop (a signal, fos stop) is seen while the prompt waits.
+            var read = Task.Factory.StartNew(Console.In.ReadLine, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             if (await Task.WhenAny(read, node.StopRequested) != read) return;
             var line = await read;
             if (line is null || line.Trim() is "exit" or "quit" or "stop") return;
@@ -136,7 +140,12 @@ internal static class BootCommand
                 await LiveTop(node);
                 continue;
             }
-            await node.Shell.Run(line, Environment.CurrentDirectory, stdout, Console.Error);
+            foreach (var command in Shell.Commands(line))
+            {
+                // A stop (a signal, fos stop) does not wait for a command that may never end.
+                var running = node.Shell.Run(command, Environment.CurrentDirectory, stdout, Console.Error);
+                if (await Task.WhenAny(running, node.StopRequested) != running) return;
+            }
         }
     }
 

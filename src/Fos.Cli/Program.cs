@@ -11,4 +11,6 @@ var root = new RootCommand("fos — the factored operating system for manycores 
     SimCommand.Create(),
     BenchCommand.Create(),
 };
-return await root.Parse(args).InvokeAsync();
+// No forced exit on Ctrl+C or SIGTERM: boot stops its node cleanly on those signals itself (a second
+// one ends the process), and the other commands end at once as any program does.
+return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

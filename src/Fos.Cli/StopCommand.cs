@@ -3,7 +3,10 @@ using Fos.Cli.Node;
 
 namespace Fos.Cli;
 
-/// <summary><c>fos stop</c>: asks a running node to shut down cleanly, and waits until it has.</summary>
+/// <summary>
+/// <c>fos stop</c>: asks a running node to shut down cleanly, and returns once it has: its stores are
+/// closed and its data directory is free for the next <c>fos boot</c>.
+/// </summary>
 internal static class StopCommand
 {
     public static Command Create()
@@ -15,14 +18,10 @@ internal static class StopCommand
             var directory = Path.GetFullPath(result.GetValue(data)!);
             try
             {
-                using (var client = await NodeProtocol.Client.Connect(directory))
-                await using (var stdout = Console.OpenStandardOutput())
-                    await client.Run("stop", stdout, Console.Error);
-                // The node removes its socket as the last thing it does before its machine stops.
-                var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-                while (File.Exists(NodeProtocol.SocketPath(directory)) && DateTime.UtcNow < deadline)
-                    await Task.Delay(50);
-                return 0;
+                // The node answers once its machine has stopped and the data directory is free.
+                using var client = await NodeProtocol.Client.Connect(directory);
+                await using var stdout = Console.OpenStandardOutput();
+                return await client.Run("stop", stdout, Console.Error);
             }
             catch (IOException ex)
             {

@@ -146,14 +146,39 @@ public sealed class Machine : IFosRuntime
         return deadline is { } limit ? done.Task.WaitAsync(limit) : done.Task;
     }
 
-    /// <summary>Stops every core: servers get OnStop, waiting calls fail with <see cref="FosError.ShuttingDown"/>.</summary>
+    /// <summary>
+    /// True once a stop left the stores open and the data directory locked because a core did not
+    /// stop in time (<see cref="MachineOptions.CoreStopTimeout"/>): code on it could still be writing.
+    /// </summary>
+    public bool LeftStoresOpen { get; private set; }
+
+    /// <summary>
+    /// Stops every core: servers get OnStop, waiting calls fail with <see cref="FosError.ShuttingDown"/>.
+    /// Then the stores close and the data directory is unlocked, unless a core failed to stop: a
+    /// server on it could still be using its store, so the stores and the lock are left to the
+    /// process's exit rather than closed under it (said once on stderr and in <see cref="Faults"/>).
+    /// </summary>
     public ValueTask DisposeAsync()
     {
         if (stopped) return ValueTask.CompletedTask;
         stopped = true;
-        foreach (var core in cores) core.Stop();
-        Stores?.Dispose();
-        dataLock?.Dispose();
+        foreach (var core in cores) core.RequestStop();
+        var deadline = Stopwatch.GetTimestamp() + (long)(Options.CoreStopTimeout.TotalSeconds * Stopwatch.Frequency);
+        var stuck = cores
+            .Where(core => !core.Join(TimeSpan.FromSeconds(Math.Max(0, (double)(deadline - Stopwatch.GetTimestamp()) / Stopwatch.Frequency))))
+            .Select(core => core.Core.ToString())
+            .ToList();
+        if (stuck.Count == 0)
+        {
+            Stores?.Dispose();
+            dataLock?.Dispose();
+            return ValueTask.CompletedTask;
+        }
+        if (Stores is null && dataLock is null) return ValueTask.CompletedTask;
+        LeftStoresOpen = true;
+        var message = $"core{(stuck.Count == 1 ? "" : "s")} {string.Join(", ", stuck)} did not stop: the stores stay open and the data directory locked until this process exits";
+        lock (faults) faults.Add(message);
+        Console.Error.WriteLine($"fos: {message}");
         return ValueTask.CompletedTask;
     }
 }

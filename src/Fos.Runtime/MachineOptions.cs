@@ -33,6 +33,12 @@ public sealed record MachineOptions
     /// </summary>
     public string? DataDirectory { get; init; }
 
+    /// <summary>
+    /// How long a stopping machine waits for its cores' threads to end. A core still running after
+    /// it (code on it blocks its loop) may still use the stores, so the machine then leaves them open.
+    /// </summary>
+    public TimeSpan CoreStopTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>The storage engine behind services' stores.</summary>
     public Storage.StoreEngine StoreEngine { get; init; } = Storage.StoreEngine.RocksDb;
 }

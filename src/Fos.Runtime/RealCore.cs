@@ -142,18 +142,25 @@ internal sealed class RealCore : ICoreHost
         if (Volatile.Read(ref parked) != 0) wake.Set();
     }
 
-    public void Stop()
+    /// <summary>Tells the core's loop to end (servers get OnStop as it does); returns at once.</summary>
+    public void RequestStop()
     {
         stopping = true;
         Notify();
         wake.Set();
-        // A core stuck in code that never returns to the loop (a program that blocks) cannot be
-        // stopped; after a while the machine gives up on it rather than hang its own shutdown.
-        if (!IsCoreThread && !thread.Join(StopTimeout))
-            machine.ReportFault(Core, new TimeoutException($"the core did not stop within {StopTimeout.TotalSeconds:0} s: code on it is blocking its loop"));
     }
 
-    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// Waits up to <paramref name="timeout"/> for the core's thread to end; false if it did not (code
+    /// on it never returns to the loop) or if the caller is that thread, which cannot wait for itself.
+    /// </summary>
+    public bool Join(TimeSpan timeout)
+    {
+        if (IsCoreThread) return false;
+        if (thread.Join(timeout)) return true;
+        machine.ReportFault(Core, new TimeoutException($"the core did not stop within {machine.Options.CoreStopTimeout.TotalSeconds:0.#} s: code on it is blocking its loop"));
+        return false;
+    }
 
     internal void Post(SendOrPostCallback callback, object? state)
     {

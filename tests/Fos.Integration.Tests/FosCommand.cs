@@ -12,9 +12,25 @@ public sealed class FosCommand : IAsyncDisposable
     private readonly TaskCompletionSource exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource newLine = new(TaskCreationOptions.RunContinuationsAsynchronously); // completed by each line of stdout
 
-    private FosCommand(IEnumerable<string> args, string? input = null)
+    /// <summary>How to start fos beyond its arguments.</summary>
+    public sealed record Setup
     {
-        process = new Process { StartInfo = StartInfo(args), EnableRaisingEvents = true };
+        /// <summary>What to type on its standard input; null for nothing.</summary>
+        public string? Input { get; init; }
+
+        /// <summary>Leave standard input open after <see cref="Input"/>, as a terminal would.</summary>
+        public bool KeepInputOpen { get; init; }
+
+        /// <summary>Environment variables to set (or, with a null value, remove).</summary>
+        public IReadOnlyDictionary<string, string?> Environment { get; init; } = new Dictionary<string, string?>();
+
+        /// <summary>Run as this user and group id (through setpriv; the tests must run as root).</summary>
+        public int? AsUser { get; init; }
+    }
+
+    private FosCommand(IEnumerable<string> args, Setup setup)
+    {
+        process = new Process { StartInfo = StartInfo(args, setup), EnableRaisingEvents = true };
         process.OutputDataReceived += (_, e) =>
         {
             if (e.Data is null) return;
@@ -36,36 +52,47 @@ public sealed class FosCommand : IAsyncDisposable
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        // What a user would type; a command that reads its input sees it end here.
-        if (input is not null) process.StandardInput.Write(input);
-        process.StandardInput.Close();
+        // What a user would type; a command that reads its input sees it end here (unless kept open).
+        if (setup.Input is not null) process.StandardInput.Write(setup.Input);
+        if (setup.KeepInputOpen) process.StandardInput.Flush();
+        else process.StandardInput.Close();
     }
 
-    private static ProcessStartInfo StartInfo(IEnumerable<string> args)
+    private static ProcessStartInfo StartInfo(IEnumerable<string> args, Setup setup)
     {
         var fos = Path.Combine(AppContext.BaseDirectory, "fos.dll");
         if (!File.Exists(fos)) throw new FileNotFoundException("fos.dll was not built next to the tests", fos);
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(setup.AsUser is null ? "dotnet" : "setpriv")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        if (setup.AsUser is { } user)
+        {
+            foreach (var arg in new[] { $"--reuid={user}", $"--regid={user}", "--clear-groups", "dotnet" }) start.ArgumentList.Add(arg);
+            start.Environment["HOME"] = "/tmp";
+            start.Environment["DOTNET_CLI_HOME"] = "/tmp";
+        }
         start.ArgumentList.Add(fos);
         foreach (var arg in args) start.ArgumentList.Add(arg);
         start.Environment["DOTNET_NOLOGO"] = "1";
         start.Environment["NO_COLOR"] = "1";
         start.Environment["COLUMNS"] = "200";
+        start.Environment["XDG_RUNTIME_DIR"] = Runtime.Value;
+        foreach (var (name, value) in setup.Environment)
+        {
+            if (value is null) start.Environment.Remove(name);
+            else start.Environment[name] = value;
+        }
         return start;
     }
-
-    public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
 
     /// <summary>Runs fos to its end and returns its exit code, its standard output byte for byte, and its errors.</summary>
     public static async Task<(int ExitCode, byte[] Stdout, string Stderr)> RunBytes(params string[] args)
     {
-        using var process = Process.Start(StartInfo(args)) ?? throw new InvalidOperationException("fos did not start");
+        using var process = Process.Start(StartInfo(args, new Setup())) ?? throw new InvalidOperationException("fos did not start");
         process.StandardInput.Close();
         var stdout = new MemoryStream();
         var copied = process.StandardOutput.BaseStream.CopyToAsync(stdout);
@@ -84,15 +111,34 @@ public sealed class FosCommand : IAsyncDisposable
         return (process.ExitCode, stdout.ToArray(), await stderr);
     }
 
-    public static FosCommand Start(params string[] args) => new(args);
+    public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// The runtime directory every fos of this test run keeps its sockets in (unless a test sets
+    /// its own), so that the sockets of nodes a test kills go with it instead of piling up in the
+    /// user's own runtime directory.
+    /// </summary>
+    private static readonly Lazy<string> Runtime = new(() =>
+    {
+        var directory = Path.Combine(Path.GetTempPath(), $"fos-tests-{Environment.ProcessId}");
+        Directory.CreateDirectory(directory);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => Directory.Delete(directory, recursive: true);
+        return directory;
+    });
+
+    public static FosCommand Start(params string[] args) => new(args, new Setup());
+
+    public static FosCommand Start(Setup setup, params string[] args) => new(args, setup);
 
     /// <summary>Starts fos with <paramref name="input"/> on its standard input, then end of input.</summary>
-    public static FosCommand StartWithInput(string input, params string[] args) => new(args, input);
+    public static FosCommand StartWithInput(string input, params string[] args) => new(args, new Setup { Input = input });
 
     /// <summary>Runs fos to its end and returns its exit code and output.</summary>
-    public static async Task<(int ExitCode, IReadOnlyList<string> Stdout, string Stderr)> Run(params string[] args)
+    public static Task<(int ExitCode, IReadOnlyList<string> Stdout, string Stderr)> Run(params string[] args) => Run(new Setup(), args);
+
+    public static async Task<(int ExitCode, IReadOnlyList<string> Stdout, string Stderr)> Run(Setup setup, params string[] args)
     {
-        await using var fos = Start(args);
+        await using var fos = Start(setup, args);
         var code = await fos.WaitForExit(Deadline);
         return (code, fos.Stdout, fos.Stderr);
     }
@@ -159,11 +205,29 @@ public sealed class FosCommand : IAsyncDisposable
         if (Kill(process.Id, signal) != 0) throw new InvalidOperationException($"kill({process.Id}, {signal}) failed");
     }
 
+    /// <summary>The tests' user is root and setpriv is there, so a fos can be run as another user.</summary>
+    public static bool CanRunAsAnotherUser => geteuid() == 0 && File.Exists("/usr/bin/setpriv");
+
+    /// <summary>nobody: a user that owns nothing the tests make.</summary>
+    public const int Nobody = 65534;
+
+    /// <summary>Checks that a failed fos said why in one line of its own, not with a stack trace.</summary>
+    public static void AssertOneClearLine(string stderr, string command, string says)
+    {
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.True(lines.Length == 1, $"expected one line on stderr, got:\n{stderr}");
+        Assert.StartsWith($"fos {command}: ", lines[0]);
+        Assert.Contains(says, lines[0], StringComparison.Ordinal);
+    }
+
     public const int SigInt = 2;
     public const int SigTerm = 15;
 
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Kill(int pid, int signal);
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "geteuid")]
+    private static extern uint geteuid();
 
     private string Describe() => $"stdout:\n{string.Join('\n', Stdout)}\nstderr:\n{Stderr}";
 

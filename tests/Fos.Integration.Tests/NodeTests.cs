@@ -104,7 +104,7 @@ public sealed class NodeTests : IAsyncLifetime
 
         var second = await FosCommand.Run("boot", "--headless", "--data", data);
         Assert.Equal(1, second.ExitCode);
-        Assert.Contains("in use by another fos machine", second.Stderr);
+        FosCommand.AssertOneClearLine(second.Stderr, "boot", "in use by another fos machine");
         Assert.Equal(0, (await Shell("ls /")).ExitCode); // the first node is untouched
     }
 

@@ -105,4 +105,63 @@ public class MachineTests
         await machine.DisposeAsync();
         Assert.Throws<ObjectDisposedException>(() => { _ = machine.Execute(machine.Cores[0], _ => Task.FromResult(0)); });
     }
+
+    [Fact]
+    public async Task A_core_that_does_not_stop_leaves_the_stores_open_and_the_directory_locked()
+    {
+        var data = Path.Combine(Path.GetTempPath(), "fos-stuck-" + Guid.NewGuid().ToString("N")[..8]);
+        using var started = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var machine = Machine.Start(new MachineOptions { Cores = 2, Pin = false, DataDirectory = data, CoreStopTimeout = TimeSpan.FromMilliseconds(200) });
+        var store = machine.Stores!.Open("test/stuck");
+        try
+        {
+            // A program that blocks its core's loop, as a server stuck in a blocking call would.
+            var blocked = machine.Execute(machine.Cores[1], _ =>
+            {
+                started.Set();
+                release.Wait(Deadline);
+                return Task.FromResult(0);
+            });
+            Assert.True(started.Wait(Deadline));
+
+            await machine.DisposeAsync();
+
+            Assert.True(machine.LeftStoresOpen);
+            Assert.Contains(machine.Faults, f => f.Contains("m1.c1 did not stop", StringComparison.Ordinal));
+            store.Write(new Fos.Kernel.Storage.StoreBatch().Put([1], [2])); // still open: the stuck core could be writing
+            Assert.Equal([2], store.Get([1]));
+            var error = Assert.Throws<FosException>(() => Fos.Runtime.Storage.DataDirectoryLock.Take(data));
+            Assert.Contains("in use", error.Message);
+            release.Set();
+            Assert.Equal(0, await blocked.WaitAsync(Deadline));
+        }
+        finally
+        {
+            release.Set();
+            store.Dispose();
+            Directory.Delete(data, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_machine_whose_cores_stop_closes_its_stores_and_frees_the_directory()
+    {
+        var data = Path.Combine(Path.GetTempPath(), "fos-clean-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            var machine = Machine.Start(new MachineOptions { Cores = 2, Pin = false, DataDirectory = data });
+            machine.Stores!.Open("test/clean");
+            await machine.DisposeAsync();
+            Assert.False(machine.LeftStoresOpen);
+            Assert.Empty(machine.Faults);
+            using var next = Fos.Runtime.Storage.DataDirectoryLock.Take(data); // free
+            using var stores = new Fos.Runtime.Storage.DiskStores(data, Fos.Runtime.Storage.StoreEngine.RocksDb);
+            using var reopened = stores.Open("test/clean"); // closed by the machine, so it opens again
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
 }

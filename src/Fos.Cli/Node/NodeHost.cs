@@ -6,22 +6,41 @@ using Fos.Services;
 namespace Fos.Cli.Node;
 
 /// <summary>
-/// A running fos node: a machine with the whole system booted on it, and a local socket in its
-/// data directory (<c>DATA/fos.sock</c>) through which <c>fos shell</c>, <c>fos run</c> and
+/// A running fos node: a machine with the whole system booted on it, and a control socket (see
+/// <see cref="NodeSocket"/> for where) through which <c>fos shell</c>, <c>fos run</c> and
 /// <c>fos stop</c> reach it. Each connection sends command lines and gets each one's output and
-/// status back (<see cref="NodeProtocol"/>).
+/// status back (<see cref="NodeProtocol"/>). Only the node's own user and root may connect, at most
+/// <see cref="MaxConnections"/> at a time, and a connection holds at most one request line's worth
+/// of the node's memory whatever its client sends.
 /// </summary>
 internal sealed class NodeHost : IAsyncDisposable
 {
+    /// <summary>The most connections a node serves at once; one more is refused with a reason.</summary>
+    public const int MaxConnections = 32;
+
+    /// <summary>Connections the kernel queues for the node to accept: more than it serves, so a burst is refused with a reason rather than by the kernel.</summary>
+    private const int Backlog = 4 * MaxConnections;
+
+    /// <summary>How long a stopped node waits for its connections to take their last answers before it drops them.</summary>
+    private static readonly TimeSpan Farewell = TimeSpan.FromSeconds(5);
+
+    private static readonly UTF8Encoding Utf8 = new(false);
+
     private readonly Socket listener;
     private readonly TaskCompletionSource stopRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly CancellationTokenSource closing = new();
+    private readonly TaskCompletionSource<string?> stopped = new(TaskCreationOptions.RunContinuationsAsynchronously); // null, or what went wrong
+    private readonly CancellationTokenSource closing = new(); // no more requests: reads end
+    private readonly CancellationTokenSource abandon = new(); // no more answers: writes end
+    private readonly Dictionary<Socket, Task> connections = [];
+    private readonly uint uid = NodeSocket.EffectiveUid();
     private readonly Task serving;
+    private int active;
 
-    private NodeHost(Machine machine, SystemLayout layout, string socketPath, Socket listener)
+    private NodeHost(Machine machine, SystemLayout layout, string dataDirectory, string socketPath, Socket listener)
     {
         Machine = machine;
         Layout = layout;
+        DataDirectory = dataDirectory;
         SocketPath = socketPath;
         this.listener = listener;
         Shell = new Shell(machine, layout);
@@ -31,6 +50,7 @@ internal sealed class NodeHost : IAsyncDisposable
     public Machine Machine { get; }
     public SystemLayout Layout { get; }
     public Shell Shell { get; }
+    public string DataDirectory { get; }
     public string SocketPath { get; }
 
     /// <summary>Completes when someone asked the node to stop (fos stop, or a signal).</summary>
@@ -38,23 +58,33 @@ internal sealed class NodeHost : IAsyncDisposable
 
     public void RequestStop() => stopRequested.TrySetResult();
 
-    /// <summary>Boots a machine on <paramref name="options"/> (whose data directory must be free) and opens the socket.</summary>
+    /// <summary>
+    /// Boots a machine on <paramref name="options"/> (whose data directory must be free) and opens the
+    /// socket. Every way this can fail is a <see cref="Kernel.FosException"/> or an <see cref="IOException"/>
+    /// whose message is one line.
+    /// </summary>
     public static async Task<NodeHost> Start(MachineOptions options, long fileSystemQuotaPerMember = long.MaxValue)
     {
         var data = options.DataDirectory ?? throw new ArgumentException("a node needs a data directory", nameof(options));
         var machine = Machine.Start(options); // takes the data directory's lock, or says who holds it
+        string? socketPath = null;
+        Socket? listener = null;
         try
         {
+            // The socket before the system: a place that cannot hold one fails the boot at once.
+            socketPath = NodeSocket.Prepare(data);
+            listener = NodeSocket.Listen(socketPath, Backlog);
+            await File.WriteAllTextAsync(NodeSocket.RecordPath(data), socketPath + "\n");
             var layout = await SystemBoot.StartSystem(machine, fileSystemQuotaPerMember);
-            var socketPath = NodeProtocol.SocketPath(data);
-            File.Delete(socketPath); // left by a node that was killed; we hold the lock, so it is not in use
-            var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            listener.Bind(new UnixDomainSocketEndPoint(socketPath));
-            listener.Listen(16);
-            return new NodeHost(machine, layout, socketPath, listener);
+            return new NodeHost(machine, layout, data, socketPath, listener);
         }
         catch
         {
+            if (listener is not null)
+            {
+                listener.Dispose();
+                NodeSocket.Remove(data, socketPath);
+            }
             await machine.DisposeAsync();
             throw;
         }
@@ -73,50 +103,129 @@ internal sealed class NodeHost : IAsyncDisposable
             {
                 return;
             }
-            _ = Converse(client);
+            lock (connections) connections[client] = Converse(client);
         }
     }
 
     private async Task Converse(Socket client)
     {
-        using var _ = client;
-        await using var stream = new NetworkStream(client, ownsSocket: false);
-        using var reader = new StreamReader(stream, Encoding.UTF8);
-        await using var writer = new StreamWriter(stream, new UTF8Encoding(false)) { AutoFlush = false, NewLine = "\n" };
+        await Task.Yield(); // off the accept loop
+        var counted = Interlocked.Increment(ref active);
         try
         {
-            while (await reader.ReadLineAsync(closing.Token) is { } line)
+            await using var stream = new NetworkStream(client, ownsSocket: false);
+            if (Refusal(client, counted) is { } refusal)
             {
-                if (!NodeProtocol.TryParseRequest(line, out var cwd, out var command))
+                await Send(stream, NodeProtocol.Refusal(refusal) + "\n");
+                return;
+            }
+            await Send(stream, NodeProtocol.Greeting + "\n");
+            var reader = new NodeProtocol.RequestReader(stream);
+            while (true)
+            {
+                var (kind, line) = await reader.ReadLine(closing.Token);
+                if (kind == NodeProtocol.Read.End) return;
+                if (kind == NodeProtocol.Read.TooLong)
                 {
-                    await NodeProtocol.WriteResult(writer, "", "bad request: expected CWD<TAB>COMMAND\n", 2);
+                    await Send(stream, NodeProtocol.Refusal($"request line longer than {NodeProtocol.MaxRequestBytes} bytes: connection closed") + "\n");
+                    return;
+                }
+                if (kind == NodeProtocol.Read.NotText || !NodeProtocol.TryParseRequest(line, out var cwd, out var command))
+                {
+                    await Send(stream, NodeProtocol.Result("", "bad request: expected CWD<TAB>COMMAND in UTF-8\n", 2));
                     continue;
                 }
                 if (command.Trim() == "stop")
                 {
-                    await NodeProtocol.WriteResult(writer, "stopping fos\n", "", 0);
+                    // The answer comes once the machine has stopped and the data directory is free.
+                    await Send(stream, "o stopping fos\n");
                     RequestStop();
+                    var trouble = await stopped.Task;
+                    await Send(stream, trouble is null ? NodeProtocol.Result("fos stopped\n", "", 0) : NodeProtocol.Result("", trouble + "\n", 1));
                     return;
                 }
-                await using var output = new NodeProtocol.OutputFrames(writer);
                 var error = new StringWriter();
-                var status = await Shell.Run(command, cwd, output, error);
-                await NodeProtocol.WriteEnd(writer, error.ToString(), status);
+                int status;
+                await using (var output = new NodeProtocol.OutputFrames(stream))
+                    status = await Shell.Run(command, cwd, output, error);
+                await Send(stream, NodeProtocol.Result("", error.ToString(), status));
             }
         }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or SocketException)
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or SocketException or ObjectDisposedException)
         {
-            // The shell went away, or the node is stopping.
+            // The client went away (perhaps mid-command), or the node is stopping.
+        }
+        catch (Exception ex)
+        {
+            // Not foreseen, and no reason to take the node down: one line, and the other connections go on.
+            await Console.Error.WriteLineAsync($"fos: a connection failed: {ex.GetType().Name}: {ex.Message}");
+        }
+        finally
+        {
+            // The slot is free before the client can see the connection end.
+            Interlocked.Decrement(ref active);
+            lock (connections) connections.Remove(client);
+            client.Dispose();
         }
     }
 
+    /// <summary>Why this connection is refused, or null to serve it.</summary>
+    private string? Refusal(Socket client, int counted)
+    {
+        if (NodeSocket.PeerUid(client) is { } peer && !NodeSocket.MayConnect(peer, uid))
+            return $"refused: the fos node runs as uid {uid} and accepts only that user and root, not uid {peer}";
+        if (counted > MaxConnections)
+            return $"refused: the fos node already serves its maximum of {MaxConnections} connections; close one and try again";
+        return null;
+    }
+
+    private Task Send(NetworkStream stream, string text) => stream.WriteAsync(Utf8.GetBytes(text), abandon.Token).AsTask();
+
+    /// <summary>
+    /// Stops the node: no new connections or requests, the socket removed, the machine stopped (its
+    /// stores closed and the data directory unlocked), then the waiting <c>stop</c> requests answered.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         await closing.CancelAsync();
         listener.Dispose();
         await serving;
-        File.Delete(SocketPath);
-        await Machine.DisposeAsync();
-        closing.Dispose();
+        NodeSocket.Remove(DataDirectory, SocketPath);
+        string? trouble = null;
+        try
+        {
+            await Machine.DisposeAsync();
+            if (Machine.LeftStoresOpen) trouble = "a core did not stop in time: its stores stay open and the data directory locked until the node's process exits";
+        }
+        catch (Exception ex)
+        {
+            trouble = $"the machine did not stop cleanly: {ex.Message}";
+            throw;
+        }
+        finally
+        {
+            stopped.TrySetResult(trouble);
+            await Farewells();
+            closing.Dispose();
+            abandon.Dispose();
+        }
+    }
+
+    /// <summary>Lets connections finish their last answers for a while, then drops whatever is left.</summary>
+    private async Task Farewells()
+    {
+        Task[] left;
+        lock (connections) left = [.. connections.Values];
+        try
+        {
+            await Task.WhenAll(left).WaitAsync(Farewell);
+        }
+        catch (TimeoutException)
+        {
+            await abandon.CancelAsync();
+            lock (connections)
+                foreach (var client in connections.Keys) client.Dispose();
+            await Task.WhenAll(left);
+        }
     }
 }

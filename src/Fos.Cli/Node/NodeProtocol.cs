@@ -4,15 +4,23 @@ using System.Text;
 namespace Fos.Cli.Node;
 
 /// <summary>
-/// The line protocol on a node's socket. A request is one line: the client's working directory, a
-/// tab, and a command line. The answer is lines of output, then lines of error ("e TEXT"), then
-/// one "x STATUS". Output comes as it is made, in "d BASE64" lines that carry its bytes exactly
-/// (at most <see cref="FrameBytes"/> a line), or as "o TEXT" lines of text that each end with a
-/// newline. Lines are UTF-8; a tab or newline never appears inside one.
+/// The line protocol on a node's socket (<see cref="NodeSocket"/> says where it is). On connecting,
+/// the node greets with "+ fos", or refuses with "! REASON" and closes. A request is one line of at
+/// most <see cref="MaxRequestBytes"/> bytes: the client's working directory, a tab, and a command
+/// line. The answer is output as it is made, in "d BASE64" lines that carry its bytes exactly (at
+/// most <see cref="FrameBytes"/> a line) or "o TEXT" lines of text that each end with a newline,
+/// then lines of error ("e TEXT"), then one "x STATUS"; "! REASON" instead ends the connection (a
+/// request too long, say). Lines are UTF-8; a tab or newline never appears inside one. The answer
+/// to "stop" comes once the node has stopped.
 /// </summary>
 internal static class NodeProtocol
 {
-    public static string SocketPath(string dataDirectory) => Path.Combine(dataDirectory, "fos.sock");
+    /// <summary>The longest request line a node reads; a longer one ends the connection.</summary>
+    public const int MaxRequestBytes = 64 * 1024;
+
+    public const string Greeting = "+ fos";
+
+    public static string Refusal(string reason) => "! " + reason;
 
     /// <summary>Where a node keeps its data unless told: $FOS_DATA, else ~/.local/share/fos.</summary>
     public static string DefaultDataDirectory =>
@@ -27,32 +35,27 @@ internal static class NodeProtocol
         return tab > 0 && Path.IsPathRooted(cwd);
     }
 
+    /// <summary>An answer as the node sends it, in one piece.</summary>
+    public static string Result(string output, string error, int status)
+    {
+        var answer = new StringBuilder();
+        foreach (var line in Lines(output)) answer.Append("o ").Append(line).Append('\n');
+        foreach (var line in Lines(error)) answer.Append("e ").Append(line).Append('\n');
+        return answer.Append("x ").Append(status).Append('\n').ToString();
+    }
+
     /// <summary>The most output bytes one "d" line carries (a multiple of 3, so its base64 has no padding inside).</summary>
     public const int FrameBytes = 48 << 10;
 
-    public static async Task WriteResult(StreamWriter writer, string output, string error, int status)
-    {
-        foreach (var line in Lines(output)) await writer.WriteLineAsync("o " + line);
-        await WriteEnd(writer, error, status);
-    }
-
-    /// <summary>The end of an answer whose output went before it: the errors, then the status.</summary>
-    public static async Task WriteEnd(StreamWriter writer, string error, int status)
-    {
-        foreach (var line in Lines(error)) await writer.WriteLineAsync("e " + line);
-        await writer.WriteLineAsync($"x {status}");
-        await writer.FlushAsync();
-    }
-
     /// <summary>The node's side of an answer's output: what is written here goes to the client in "d" lines as it comes.</summary>
-    public sealed class OutputFrames(StreamWriter writer) : Stream
+    public sealed class OutputFrames(Stream connection) : Stream
     {
         public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
         {
             for (var at = 0; at < buffer.Length; at += FrameBytes)
             {
                 var frame = buffer[at..Math.Min(buffer.Length, at + FrameBytes)];
-                await writer.WriteLineAsync(("d " + Convert.ToBase64String(frame.Span)).AsMemory(), cancellationToken);
+                await connection.WriteAsync(Encoding.ASCII.GetBytes("d " + Convert.ToBase64String(frame.Span) + "\n"), cancellationToken);
             }
         }
 
@@ -61,9 +64,9 @@ internal static class NodeProtocol
 
         public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer, offset, count).GetAwaiter().GetResult();
 
-        public override Task FlushAsync(CancellationToken cancellationToken) => writer.FlushAsync(cancellationToken);
+        public override Task FlushAsync(CancellationToken cancellationToken) => connection.FlushAsync(cancellationToken);
 
-        public override void Flush() => writer.Flush();
+        public override void Flush() => connection.Flush();
 
         public override bool CanRead => false;
         public override bool CanSeek => false;
@@ -83,6 +86,60 @@ internal static class NodeProtocol
         for (var i = 0; i < count; i++) yield return lines[i];
     }
 
+    /// <summary>What the node read from a connection: a request line, or why there is none.</summary>
+    public enum Read
+    {
+        Line,
+        End,
+        TooLong,
+        NotText,
+    }
+
+    /// <summary>
+    /// The node's side: reads request lines of at most <see cref="MaxRequestBytes"/> bytes, holding
+    /// no more than that per connection whatever the client sends.
+    /// </summary>
+    public sealed class RequestReader(Stream stream)
+    {
+        private static readonly UTF8Encoding Strict = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+        private readonly byte[] buffer = new byte[MaxRequestBytes];
+        private int start;
+        private int end;
+
+        public async Task<(Read Kind, string Line)> ReadLine(CancellationToken cancel)
+        {
+            var searched = start;
+            while (true)
+            {
+                var newline = Array.IndexOf(buffer, (byte)'\n', searched, end - searched);
+                if (newline >= 0)
+                {
+                    var line = buffer.AsSpan(start, newline - start);
+                    start = newline + 1;
+                    try
+                    {
+                        return (Read.Line, Strict.GetString(line));
+                    }
+                    catch (DecoderFallbackException)
+                    {
+                        return (Read.NotText, "");
+                    }
+                }
+                if (end - start >= MaxRequestBytes) return (Read.TooLong, "");
+                if (start > 0)
+                {
+                    Buffer.BlockCopy(buffer, start, buffer, 0, end - start);
+                    end -= start;
+                    start = 0;
+                }
+                searched = end;
+                var read = await stream.ReadAsync(buffer.AsMemory(end), cancel);
+                if (read == 0) return (Read.End, "");
+                end += read;
+            }
+        }
+    }
+
     /// <summary>A shell's side of the socket.</summary>
     public sealed class Client : IDisposable
     {
@@ -98,20 +155,38 @@ internal static class NodeProtocol
             writer = new StreamWriter(stream, new UTF8Encoding(false)) { NewLine = "\n" };
         }
 
-        /// <summary>Connects to the node of <paramref name="dataDirectory"/>, or says plainly that none runs there.</summary>
+        /// <summary>Connects to the node of <paramref name="dataDirectory"/>, or says plainly that none runs there or why it refused.</summary>
         public static async Task<Client> Connect(string dataDirectory)
         {
-            var path = SocketPath(dataDirectory);
+            var path = NodeSocket.Find(dataDirectory);
             var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             try
             {
                 await socket.ConnectAsync(new UnixDomainSocketEndPoint(path));
-                return new Client(socket);
             }
-            catch (SocketException)
+            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.TryAgain or SocketError.WouldBlock)
+            {
+                socket.Dispose();
+                throw new IOException($"the fos node with data directory {dataDirectory} has more connections waiting than it takes; try again");
+            }
+            catch (Exception ex) when (ex is SocketException or ArgumentException)
             {
                 socket.Dispose();
                 throw new IOException($"no fos node is running with data directory {dataDirectory}: start one with `fos boot --data {dataDirectory}`");
+            }
+            var client = new Client(socket);
+            try
+            {
+                var greeting = await client.reader.ReadLineAsync();
+                if (greeting == Greeting) return client;
+                throw new IOException(greeting is not null && greeting.StartsWith("! ", StringComparison.Ordinal)
+                    ? greeting[2..]
+                    : "the fos node closed the connection without greeting (it may be stopping)");
+            }
+            catch
+            {
+                client.Dispose();
+                throw;
             }
         }
 
@@ -119,7 +194,10 @@ internal static class NodeProtocol
         public async Task<int> Run(string command, Stream output, TextWriter error)
         {
             if (command.Contains('\n', StringComparison.Ordinal)) throw new ArgumentException("one command per line", nameof(command));
-            await writer.WriteLineAsync($"{Environment.CurrentDirectory}\t{command}");
+            var request = $"{Environment.CurrentDirectory}\t{command}";
+            if (Encoding.UTF8.GetByteCount(request) >= MaxRequestBytes)
+                throw new IOException($"the command is too long: a request may have at most {MaxRequestBytes} bytes");
+            await writer.WriteLineAsync(request);
             await writer.FlushAsync();
             while (await reader.ReadLineAsync() is { } line)
             {
@@ -135,6 +213,7 @@ internal static class NodeProtocol
                     await output.FlushAsync();
                     return status;
                 }
+                else if (line.StartsWith("! ", StringComparison.Ordinal)) throw new IOException(line[2..]);
             }
             throw new IOException("the fos node closed the connection before answering (it may have stopped)");
         }
