@@ -81,7 +81,17 @@ public static class FsFleet
         await runtime.Execute(core, async k =>
         {
             for (var i = 0; i < members.Length; i++)
-                if (i != index) await k.Call(members[i].Peer, new FsConfigure(i, members, view.ShardOwners));
+            {
+                if (i == index) continue;
+                try
+                {
+                    await k.Call(members[i].Peer, new FsConfigure(i, members, view.ShardOwners), TimeSpan.FromSeconds(2));
+                }
+                catch (FosException ex) when (ex.Error is FosError.Timeout or FosError.NoSuchMailbox or FosError.NoSuchCore)
+                {
+                    // Dead as well: its own replacement learns the members when it is configured.
+                }
+            }
             await k.Call(replacement.Peer, new FsConfigure(index, members, view.ShardOwners));
             await k.Register(WellKnownNames.FileSystem, replacement.Public);
             await k.Unregister(WellKnownNames.FileSystem, dead.Public);
