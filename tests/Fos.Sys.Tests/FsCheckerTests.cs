@@ -102,7 +102,7 @@ public class FsCheckerTests
         System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(key.AsSpan(2), file);
         System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(key.AsSpan(10), 9);
         var damage = new StoreBatch().Put(key, new byte[100]);
-        FsStore.PutReservation(damage, FsStore.RootInode, "ghost", 42);
+        FsStore.PutReservation(damage, FsStore.RootInode, "ghost", new FsStore.Hold(42, 0));
         stores[0].Write(damage);
         var problems = new FsChecker(stores).Check().Problems;
         Assert.Contains(problems, p => p.Contains($"block 9 of inode {file}") && p.Contains("past the file's size"));

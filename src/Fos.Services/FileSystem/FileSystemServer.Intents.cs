@@ -159,7 +159,7 @@ public sealed partial class FileSystemServer
         try
         {
             await Store.Store.Sync();
-            await At<Ack>(0, new ShardLockRenames(tx));
+            await At<Ack>(0, new ShardLockRenames(tx, FsStore.ShardOf(toDir)));
             var chain = await Chain(request.TargetParent);
             if (chain.Count != request.TargetParent.Length + 1 || chain[^1] != toDir)
                 throw FsError.Of(Errno.EAGAIN, "the target's directory moved meanwhile");
@@ -254,10 +254,10 @@ public sealed partial class FileSystemServer
         try
         {
             await Store.Store.Sync();
-            if (sourceFirst) await At<Ack>(fromDir, new ShardReserve(fromDir, fromName, tx, moving.Inode));
+            if (sourceFirst) await At<Ack>(fromDir, new ShardReserve(fromDir, fromName, tx, moving.Inode, FsStore.ShardOf(toDir)));
             while (locks.Blocker(toDir, toName, tx) is { } held) await held;
             locks.TryTake(toDir, toName, tx);
-            if (!sourceFirst) await At<Ack>(fromDir, new ShardReserve(fromDir, fromName, tx, moving.Inode));
+            if (!sourceFirst) await At<Ack>(fromDir, new ShardReserve(fromDir, fromName, tx, moving.Inode, FsStore.ShardOf(toDir)));
             DirectoryInode(toDir);
             var replaced = Store.GetEntry(toDir, toName);
             if (replaced?.Inode == moving.Inode)
@@ -345,8 +345,16 @@ public sealed partial class FileSystemServer
     /// </summary>
     private void Adopt(int shard)
     {
-        foreach (var (dir, name, tx) in Store.Reservations(shard)) locks.TryTake(dir, name, tx);
-        if (shard == 0 && Store.RenameLockHolder() is { } holder) locks.TryTake(0, "", holder);
+        foreach (var (dir, name, hold) in Store.Reservations(shard))
+        {
+            locks.TryTake(dir, name, hold.Tx);
+            holds[hold.Tx] = hold.Coordinator;
+        }
+        if (shard == 0 && Store.RenameLockHolder() is { } holder)
+        {
+            locks.TryTake(0, "", holder.Tx);
+            holds[holder.Tx] = holder.Coordinator;
+        }
         foreach (var intent in Store.Intents(shard))
         {
             if (running.ContainsKey(intent.Tx)) continue;

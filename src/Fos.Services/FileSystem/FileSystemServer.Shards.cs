@@ -27,7 +27,7 @@ public sealed partial class FileSystemServer
             _ = Store;
             if (Blocker(request) is { } held)
             {
-                await held;
+                await WaitFor(held);
                 continue;
             }
             busy[shard].Begin();
@@ -74,9 +74,10 @@ public sealed partial class FileSystemServer
         ShardReserve r => ReplyWhenDone(Reserve(r)),
         ShardRelease r => ReplyWhenDone(ReleaseReservation(r)),
         ShardUnlinkReserved r => ReplyWhenDone(UnlinkReserved(r)),
-        ShardLockRenames r => ReplyWhenDone(LockRenames(r.Tx)),
+        ShardLockRenames r => ReplyWhenDone(LockRenames(r.Tx, r.Coordinator)),
         ShardUnlockRenames r => ReplyWhenDone(UnlockRenames(r.Tx)),
         ShardHandleOp r => HandleOp(r),
+        ShardTxRunning r => Reply(running.ContainsKey(r.Tx)),
         _ => throw new FosException(FosError.BadRequest, $"the file system does not understand {request.GetType().Name}"),
     };
 
@@ -248,6 +249,41 @@ public sealed partial class FileSystemServer
 
     // ---- reservations: names held for an operation another shard coordinates ----------------
 
+    /// <summary>How long a request waits on a name held for another shard's operation before asking whether that operation still runs.</summary>
+    private static readonly TimeSpan AskAfter = TimeSpan.FromSeconds(2);
+
+    private readonly Dictionary<long, int> holds = []; // operations of other shards holding names here → their coordinating shard
+
+    /// <summary>
+    /// Waits for a held name. If it stays held long and its holder is another shard's operation
+    /// that the coordinating shard no longer runs (a request that arrived after its coordinator
+    /// restarted and undid it), the hold goes.
+    /// </summary>
+    private async Task WaitFor(Task held)
+    {
+        if (await Task.WhenAny(held, Kernel.Delay(AskAfter)) == held) return;
+        if (locks.HolderOf(held) is not { } tx || !holds.TryGetValue(tx, out var coordinator)) return;
+        bool runs;
+        try
+        {
+            runs = await At<bool>(coordinator, new ShardTxRunning(coordinator, tx));
+        }
+        catch (FosException)
+        {
+            return; // the coordinator is not reachable now: ask again after the next wait
+        }
+        if (runs || !holds.ContainsKey(tx)) return;
+        var batch = new StoreBatch();
+        foreach (var (dir, name) in locks.HeldBy(tx))
+        {
+            if (dir == 0 && name.Length == 0) FsStore.DeleteRenameLock(batch);
+            else FsStore.DeleteReservation(batch, dir, name);
+        }
+        Store.Write(batch);
+        foreach (var (dir, name) in locks.HeldBy(tx)) locks.Release(dir, name, tx);
+        holds.Remove(tx);
+    }
+
     private async Task<Ack> Reserve(ShardReserve request)
     {
         if (locks.Holder(request.Inode, request.Name) != request.Tx)
@@ -256,8 +292,9 @@ public sealed partial class FileSystemServer
             if (Store.GetEntry(request.Inode, request.Name)?.Inode != request.Expected)
                 throw FsError.Of(Errno.ENOENT, "no such file or directory (it was moved or removed meanwhile)");
             locks.TryTake(request.Inode, request.Name, request.Tx);
+            holds[request.Tx] = request.Coordinator;
             var batch = new StoreBatch();
-            FsStore.PutReservation(batch, request.Inode, request.Name, request.Tx);
+            FsStore.PutReservation(batch, request.Inode, request.Name, new FsStore.Hold(request.Tx, request.Coordinator));
             Store.Write(batch);
         }
         await Store.Store.Sync();
@@ -272,6 +309,7 @@ public sealed partial class FileSystemServer
         Store.Write(batch);
         await Store.Store.Sync();
         locks.Release(request.Inode, request.Name, request.Tx);
+        holds.Remove(request.Tx);
         return Ack.Instance;
     }
 
@@ -285,16 +323,18 @@ public sealed partial class FileSystemServer
         Store.Write(batch);
         await Store.Store.Sync();
         locks.Release(request.Inode, request.Name, request.Tx);
+        holds.Remove(request.Tx);
         return Ack.Instance;
     }
 
-    private async Task<Ack> LockRenames(long tx)
+    private async Task<Ack> LockRenames(long tx, int coordinator)
     {
         if (locks.Holder(0, "") != tx)
         {
             locks.TryTake(0, "", tx);
+            holds[tx] = coordinator;
             var batch = new StoreBatch();
-            FsStore.PutRenameLock(batch, tx);
+            FsStore.PutRenameLock(batch, new FsStore.Hold(tx, coordinator));
             Store.Write(batch);
         }
         await Store.Store.Sync();
@@ -309,6 +349,7 @@ public sealed partial class FileSystemServer
         Store.Write(batch);
         await Store.Store.Sync();
         locks.Release(0, "", tx);
+        holds.Remove(tx);
         return Ack.Instance;
     }
 }

@@ -79,10 +79,11 @@ internal sealed record ShardRenameAt(long Inode, string ToName, long FromDir, st
 
 /// <summary>
 /// Reserves entry <paramref name="Name"/> of directory <paramref name="Inode"/> for transaction
-/// <paramref name="Tx"/>, durably, once nobody else holds it, if it still names <paramref name="Expected"/>
-/// → Ack (ENOENT if it no longer does). Nothing else may change or read the name until it is released.
+/// <paramref name="Tx"/> (coordinated by shard <paramref name="Coordinator"/>), durably, once nobody else
+/// holds it, if it still names <paramref name="Expected"/> → Ack (ENOENT if it no longer does). Nothing
+/// else may change or read the name until it is released.
 /// </summary>
-internal sealed record ShardReserve(long Inode, string Name, long Tx, long Expected) : IShardRequest;
+internal sealed record ShardReserve(long Inode, string Name, long Tx, long Expected, int Coordinator) : IShardRequest;
 
 /// <summary>Lets a reservation of <paramref name="Tx"/> go, durably, leaving the entry as it is → Ack.</summary>
 internal sealed record ShardRelease(long Inode, string Name, long Tx) : IShardRequest;
@@ -90,8 +91,8 @@ internal sealed record ShardRelease(long Inode, string Name, long Tx) : IShardRe
 /// <summary>Removes a reserved entry and its reservation, durably, if <paramref name="Tx"/> still holds it → Ack.</summary>
 internal sealed record ShardUnlinkReserved(long Inode, string Name, long Tx) : IShardRequest;
 
-/// <summary>Takes the fleet's directory-rename lock (kept with shard 0) for <paramref name="Tx"/>, durably → Ack.</summary>
-internal sealed record ShardLockRenames(long Tx) : IShardRequest
+/// <summary>Takes the fleet's directory-rename lock (kept with shard 0) for <paramref name="Tx"/>, which shard <paramref name="Coordinator"/> runs, durably → Ack.</summary>
+internal sealed record ShardLockRenames(long Tx, int Coordinator) : IShardRequest
 {
     public long Inode => 0; // routes to shard 0
 }
@@ -100,6 +101,16 @@ internal sealed record ShardLockRenames(long Tx) : IShardRequest
 internal sealed record ShardUnlockRenames(long Tx) : IShardRequest
 {
     public long Inode => 0;
+}
+
+/// <summary>
+/// Whether shard <paramref name="Shard"/> still runs operation <paramref name="Tx"/> → bool. A member
+/// holding a name for an operation asks when someone has waited long: a request its coordinator
+/// sent just before it crashed can arrive after the coordinator's restart has undone the operation.
+/// </summary>
+internal sealed record ShardTxRunning(int Shard, long Tx) : IShardRequest
+{
+    public long Inode => Shard;
 }
 
 /// <summary>A handle request (read, write, ...) forwarded for <paramref name="Client"/>, whom the first member's kernel attested.</summary>

@@ -215,29 +215,32 @@ public sealed class FsStore(IStore store)
     /// <summary>The operations a shard was coordinating when its member last stopped.</summary>
     public List<FsIntent> Intents(int shard) => [.. store.Scan([(byte)shard, (byte)'x']).Select(e => FsIntent.Decode(e.Value))];
 
-    public static void PutReservation(StoreBatch batch, long dir, string name, long tx)
+    /// <summary>A hold for another shard's operation: its transaction, and the shard that coordinates it (and can say whether it still runs).</summary>
+    public readonly record struct Hold(long Tx, int Coordinator);
+
+    private static byte[] HoldBytes(Hold hold)
     {
-        var bytes = new byte[8];
-        BinaryPrimitives.WriteInt64BigEndian(bytes, tx);
-        batch.Put(ReservationKey(dir, name), bytes);
+        var bytes = new byte[9];
+        BinaryPrimitives.WriteInt64BigEndian(bytes, hold.Tx);
+        bytes[8] = (byte)hold.Coordinator;
+        return bytes;
     }
+
+    private static Hold HoldOf(byte[] value) => new(BinaryPrimitives.ReadInt64BigEndian(value), value.Length > 8 ? value[8] : 0);
+
+    public static void PutReservation(StoreBatch batch, long dir, string name, Hold hold) => batch.Put(ReservationKey(dir, name), HoldBytes(hold));
 
     public static void DeleteReservation(StoreBatch batch, long dir, string name) => batch.Delete(ReservationKey(dir, name));
 
-    /// <summary>Names of a shard reserved for other shards' operations: (directory, name, transaction).</summary>
-    public List<(long Dir, string Name, long Tx)> Reservations(int shard) =>
+    /// <summary>Names of a shard reserved for other shards' operations.</summary>
+    public List<(long Dir, string Name, Hold Hold)> Reservations(int shard) =>
         [.. store.Scan([(byte)shard, (byte)'r']).Select(e => (BinaryPrimitives.ReadInt64BigEndian(e.Key.AsSpan(2)),
-            Encoding.UTF8.GetString(e.Key.AsSpan(10)), BinaryPrimitives.ReadInt64BigEndian(e.Value)))];
+            Encoding.UTF8.GetString(e.Key.AsSpan(10)), HoldOf(e.Value)))];
 
-    /// <summary>The transaction holding the directory-rename lock, if any (shard 0).</summary>
-    public long? RenameLockHolder() => store.Get(RenameLockKey) is { } v ? BinaryPrimitives.ReadInt64BigEndian(v) : null;
+    /// <summary>The operation holding the directory-rename lock, if any (shard 0).</summary>
+    public Hold? RenameLockHolder() => store.Get(RenameLockKey) is { } v ? HoldOf(v) : null;
 
-    public static void PutRenameLock(StoreBatch batch, long tx)
-    {
-        var bytes = new byte[8];
-        BinaryPrimitives.WriteInt64BigEndian(bytes, tx);
-        batch.Put(RenameLockKey, bytes);
-    }
+    public static void PutRenameLock(StoreBatch batch, Hold hold) => batch.Put(RenameLockKey, HoldBytes(hold));
 
     /// <summary>Removes an inode, its data and its orphan mark; returns the bytes of data it held.</summary>
     public long DeleteInode(StoreBatch batch, long inode)

@@ -30,6 +30,12 @@ internal sealed class NameLocks
 
     public long? Holder(long dir, string name) => held.TryGetValue((dir, name), out var h) ? h.Tx : null;
 
+    /// <summary>The transaction whose lock <paramref name="blocker"/> (a task from <see cref="Blocker"/>) waits for, if it is still held.</summary>
+    public long? HolderOf(Task blocker) => held.Values.FirstOrDefault(h => h.Released.Task == blocker)?.Tx;
+
+    /// <summary>Every name <paramref name="tx"/> holds.</summary>
+    public List<(long Dir, string Name)> HeldBy(long tx) => [.. held.Where(h => h.Value.Tx == tx).Select(h => h.Key)];
+
     /// <summary>Takes (dir, name) for <paramref name="tx"/>; false if another transaction holds it.</summary>
     public bool TryTake(long dir, string name, long tx)
     {
