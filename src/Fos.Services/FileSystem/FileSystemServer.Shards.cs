@@ -255,14 +255,28 @@ public sealed partial class FileSystemServer
     private readonly Dictionary<long, int> holds = []; // operations of other shards holding names here → their coordinating shard
 
     /// <summary>
-    /// Waits for a held name. If it stays held long and its holder is another shard's operation
-    /// that the coordinating shard no longer runs (a request that arrived after its coordinator
-    /// restarted and undid it), the hold goes.
+    /// Waits for a held name. While it stays held, every <see cref="AskAfter"/> a kernel timer asks
+    /// whether its holder, if it is another shard's operation, still runs there; if the coordinating
+    /// shard runs no such operation (a request that arrived after its coordinator restarted and
+    /// undid it), the hold goes. (A kernel timer, not Task.WhenAny: a continuation that is not an
+    /// await would run off the core's loop.)
     /// </summary>
     private async Task WaitFor(Task held)
     {
-        if (await Task.WhenAny(held, Kernel.Delay(AskAfter)) == held) return;
-        if (locks.HolderOf(held) is not { } tx || !holds.TryGetValue(tx, out var coordinator)) return;
+        var timer = Kernel.StartTimer(AskAfter, () => _ = AskWhetherHolderRuns(held));
+        try
+        {
+            await held;
+        }
+        finally
+        {
+            timer.Cancel();
+        }
+    }
+
+    private async Task AskWhetherHolderRuns(Task held)
+    {
+        if (held.IsCompleted || locks.HolderOf(held) is not { } tx || !holds.TryGetValue(tx, out var coordinator)) return;
         bool runs;
         try
         {
@@ -270,9 +284,14 @@ public sealed partial class FileSystemServer
         }
         catch (FosException)
         {
-            return; // the coordinator is not reachable now: ask again after the next wait
+            runs = true; // the coordinator is not reachable now: ask again later
         }
-        if (runs || !holds.ContainsKey(tx)) return;
+        if (held.IsCompleted || !holds.ContainsKey(tx)) return;
+        if (runs)
+        {
+            Kernel.StartTimer(AskAfter, () => _ = AskWhetherHolderRuns(held));
+            return;
+        }
         var batch = new StoreBatch();
         foreach (var (dir, name) in locks.HeldBy(tx))
         {
