@@ -301,6 +301,8 @@ public class FsCrashStepTests(ITestOutputHelper output)
                 await scenario.Check(names, null);
                 return true;
             });
+            system.RunFor(TimeSpan.FromSeconds(1));
+            await FsckStopped(system, booted.Members, booted.MemberCores, booted.Clients[1], $"after {name} without a crash");
         }
         output.WriteLine($"{name}: {steps} messages");
         Assert.InRange(steps, 4, 400);
@@ -336,11 +338,14 @@ public class FsCrashStepTests(ITestOutputHelper output)
         foreach (var victim in victims) system.CrashCore(booted.MemberCores[victim]);
 
         var survivor = booted.Members[Members - 1].Peer;
+        var members = booted.Members.ToArray();
+        var memberCores = booted.MemberCores.ToArray();
         for (var i = 0; i < victims.Length; i++)
         {
             try
             {
-                await FsFleet.Replace(system, victims[i], booted.Spares[i], survivor);
+                members[victims[i]] = await FsFleet.Replace(system, victims[i], booted.Spares[i], survivor);
+                memberCores[victims[i]] = booted.Spares[i];
             }
             catch (Exception ex)
             {
@@ -364,5 +369,7 @@ public class FsCrashStepTests(ITestOutputHelper output)
         {
             throw new Xunit.Sdk.XunitException($"{where}, the client was told {outcome ?? "success"}: {ex.Message}; faults: {string.Join(" | ", system.Faults)}");
         }
+        system.RunFor(TimeSpan.FromSeconds(1)); // the check's own calls settle
+        await FsckStopped(system, members, memberCores, booted.Clients[1], $"{where}, the client was told {outcome ?? "success"}");
     }
 }

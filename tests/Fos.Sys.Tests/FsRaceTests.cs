@@ -36,10 +36,18 @@ public class FsRaceTests : TestSystems
 
     private async Task<(IFosRuntime System, CoreId[] Clients)> Boot(string kind, ulong seed)
     {
+        var (system, clients, _, _) = await BootWithMembers(kind, seed);
+        return (system, clients);
+    }
+
+    /// <summary>As <see cref="Boot"/>, with the members and their cores, for fsck afterwards.</summary>
+    private async Task<(IFosRuntime System, CoreId[] Clients, FsMember[] Members, CoreId[] MemberCores)> BootWithMembers(string kind, ulong seed)
+    {
         var system = Create(kind, cores: 3 + Members, seed);
         await SystemBoot.StartNaming(system);
-        await SystemBoot.StartFileSystem(system, system.Cores.Skip(3).ToList());
-        return (system, system.Cores.Take(3).ToArray());
+        var memberCores = system.Cores.Skip(3).ToArray();
+        var members = await SystemBoot.StartFileSystem(system, memberCores);
+        return (system, system.Cores.Take(3).ToArray(), members, memberCores);
     }
 
     // ---- (a) two renames of one file -----------------------------------------------------------
@@ -268,7 +276,7 @@ public class FsRaceTests : TestSystems
     [MemberData(nameof(ManySeeds))]
     public async Task Random_concurrent_operations_leave_one_tree_with_only_written_contents(ulong seed)
     {
-        var (system, clients) = await Boot("simulated", seed);
+        var (system, clients, members, memberCores) = await BootWithMembers("simulated", seed);
         await using var _ = system;
         var written = new HashSet<string>();
         var work = clients.Select((core, c) => (core, (Func<Task<List<string>>>)(async () =>
@@ -317,5 +325,8 @@ public class FsRaceTests : TestSystems
             }
             return true;
         });
+        var sim = (SimulatedSystem)system;
+        sim.RunFor(TimeSpan.FromSeconds(1)); // nothing still under way
+        await FsckStopped(sim, members, memberCores, clients[0], $"(seed {seed})");
     }
 }

@@ -119,6 +119,36 @@ internal static class FsTestKit
         return found!;
     }
 
+    /// <summary>
+    /// fsck of a simulated fleet: stops every member in <paramref name="members"/> (the live ones,
+    /// replacements in place of the dead; from <paramref name="via"/>), opens member i's store
+    /// <c>fs/member-i</c> on <paramref name="cores"/>[i] and runs <see cref="FsChecker"/> over them all,
+    /// failing with every problem it names. The fleet serves no more afterwards.
+    /// </summary>
+    public static async Task<FsChecker> FsckStopped(SimulatedSystem system, IReadOnlyList<FsMember> members, IReadOnlyList<CoreId> cores, CoreId via, string where = "")
+    {
+        ArgumentNullException.ThrowIfNull(system);
+        ArgumentNullException.ThrowIfNull(members);
+        ArgumentNullException.ThrowIfNull(cores);
+        foreach (var member in members)
+            await system.Execute(via, async k =>
+            {
+                await k.Stop(member.Public);
+                return true;
+            });
+        var stores = new List<Fos.Kernel.Storage.IStore>();
+        for (var i = 0; i < members.Count; i++)
+        {
+            var name = $"fs/member-{i}";
+            stores.Add(await system.Execute(cores[i], k => Task.FromResult(k.OpenStore(name))));
+        }
+        var checker = new FsChecker(stores).Check();
+        if (checker.Problems.Count > 0)
+            throw new XunitException($"fsck found {checker.Problems.Count} problem(s){(where.Length > 0 ? " " + where : "")}:\n  " +
+                string.Join("\n  ", checker.Problems) + (checker.Unfinished.Count > 0 ? $"\n  ({checker.Unfinished.Count} operation(s) still recorded as intents)" : ""));
+        return checker;
+    }
+
     /// <summary>What the walker found: every directory and file by inode, with the one path it has.</summary>
     public sealed record Tree(Dictionary<long, string> Directories, Dictionary<long, string> Files)
     {
