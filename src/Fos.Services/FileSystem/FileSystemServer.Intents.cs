@@ -37,7 +37,7 @@ public sealed partial class FileSystemServer
     /// <summary>The names an intent holds on its coordinator while it runs.</summary>
     private IEnumerable<(long Dir, string Name)> NamesOf(FsIntent intent) => intent.Kind switch
     {
-        IntentKind.Mkdir or IntentKind.Rmdir => [(intent.Dir, intent.Name)],
+        IntentKind.Mkdir or IntentKind.Rmdir or IntentKind.Unlink => [(intent.Dir, intent.Name)],
         IntentKind.Rename when IsLocal(intent.Dir) => [(intent.ToDir, intent.ToName), (intent.Dir, intent.Name)],
         IntentKind.Rename => [(intent.ToDir, intent.ToName)],
         _ => [],
@@ -93,10 +93,13 @@ public sealed partial class FileSystemServer
     };
 
     /// <summary>The intent is done: its record goes with <paramref name="batch"/>'s last changes, and its names are let go.</summary>
-    private void End(StoreBatch batch, FsIntent intent)
+    private async Task End(StoreBatch batch, FsIntent intent)
     {
         FsStore.DeleteIntent(batch, FsStore.ShardOf(intent.Kind == IntentKind.Rename ? intent.ToDir : intent.Dir), intent.Tx);
         Store.Write(batch);
+        // Durable before its names are let go: a crash that brought the record back after others had
+        // used those names would redo the operation in a world that has moved on.
+        await Store.Store.Sync();
         running.Remove(intent.Tx);
         foreach (var (dir, name) in NamesOf(intent)) locks.Release(dir, name, intent.Tx);
     }
@@ -107,7 +110,7 @@ public sealed partial class FileSystemServer
         var batch = new StoreBatch();
         FsStore.PutEntry(batch, intent.Dir, intent.Name, intent.Inode, FsNodeKind.Directory);
         Touch(batch, intent.Dir);
-        End(batch, intent);
+        await End(batch, intent);
     }
 
     private async Task FinishRmdir(FsIntent intent)
@@ -119,7 +122,7 @@ public sealed partial class FileSystemServer
         }
         catch (FosException ex) when (FsError.ErrnoOf(ex) is Errno.ENOTEMPTY or Errno.ENOTDIR)
         {
-            End(batch, intent); // refused: nothing changed anywhere
+            await End(batch, intent); // refused: nothing changed anywhere
             throw;
         }
         if (Store.GetEntry(intent.Dir, intent.Name)?.Inode == intent.Inode)
@@ -127,13 +130,13 @@ public sealed partial class FileSystemServer
             FsStore.DeleteEntry(batch, intent.Dir, intent.Name);
             Touch(batch, intent.Dir);
         }
-        End(batch, intent);
+        await End(batch, intent);
     }
 
     private async Task FinishUnlink(FsIntent intent)
     {
         await At<Ack>(intent.Inode, new ShardDropFile(intent.Inode));
-        End(new StoreBatch(), intent);
+        await End(new StoreBatch(), intent);
     }
 
     // ---- rename ------------------------------------------------------------------------------
@@ -172,7 +175,7 @@ public sealed partial class FileSystemServer
         finally
         {
             // Every way on ends the record it takes over; one still here never got past asking, and has nothing to undo.
-            if (running.TryGetValue(tx, out var left)) End(new StoreBatch(), left);
+            if (running.TryGetValue(tx, out var left)) await End(new StoreBatch(), left);
             await Unlock(tx);
         }
     }
@@ -224,17 +227,22 @@ public sealed partial class FileSystemServer
                 return Ack.Instance;
             }
             // The replaced file lives elsewhere: the names change now, the file goes next.
-            var names = new StoreBatch();
-            Move(names, intent);
-            await Begin(names, intent, durable: false);
+            var moved = new StoreBatch();
+            Move(moved, intent);
+            await Begin(moved, intent, durable: true);
             return Ack.Instance;
         }
         var batch = new StoreBatch();
         Move(batch, intent);
         if (replaced is { Kind: FsNodeKind.Directory } dir) Store.DeleteInode(batch, dir.Inode);
         else if (replaced is { } file) Drop(batch, file.Inode);
-        if (running.TryGetValue(tx, out var recorded)) End(batch, recorded); // its record goes in the same batch
-        else Store.Write(batch);
+        if (running.TryGetValue(tx, out _))
+        {
+            FsStore.DeleteIntent(batch, FsStore.ShardOf(toDir), tx); // its record goes in the same batch
+            running.Remove(tx);
+        }
+        (long, string)[] names = replaced is { Kind: FsNodeKind.Directory } gone ? [(toDir, toName), (fromDir, fromName), (gone.Inode, "")] : [(toDir, toName), (fromDir, fromName)];
+        await Commit(batch, names);
         return Ack.Instance;
     }
 
@@ -327,14 +335,14 @@ public sealed partial class FileSystemServer
         }
         if (Store.GetEntry(intent.ToDir, intent.ToName)?.Inode != intent.Inode || (IsLocal(intent.Dir) && Store.GetEntry(intent.Dir, intent.Name)?.Inode == intent.Inode))
             Move(batch, intent);
-        End(batch, intent);
+        await End(batch, intent);
     }
 
     /// <summary>Undoes a rename before its decision: the source's reservation goes, nothing else changed.</summary>
     private async Task Abort(FsIntent intent)
     {
         if (!IsLocal(intent.Dir)) await At<Ack>(intent.Dir, new ShardRelease(intent.Dir, intent.Name, intent.Tx));
-        End(new StoreBatch(), intent);
+        await End(new StoreBatch(), intent);
     }
 
     // ---- recovery ----------------------------------------------------------------------------

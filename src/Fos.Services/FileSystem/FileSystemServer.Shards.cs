@@ -81,6 +81,26 @@ public sealed partial class FileSystemServer
         _ => throw new FosException(FosError.BadRequest, $"the file system does not understand {request.GetType().Name}"),
     };
 
+    /// <summary>
+    /// Applies a change of this member's shards alone, and returns once it is durable. The names it
+    /// changes (a name "" is a whole directory) are held until then, so nobody sees a change that a
+    /// crash could still take back: a metadata operation is durable when it returns.
+    /// </summary>
+    private async Task Commit(StoreBatch batch, params (long Dir, string Name)[] names)
+    {
+        var tx = NewTx();
+        foreach (var (dir, name) in names) locks.TryTake(dir, name, tx);
+        try
+        {
+            Store.Write(batch);
+            await Store.Store.Sync();
+        }
+        finally
+        {
+            foreach (var (dir, name) in names) locks.Release(dir, name, tx);
+        }
+    }
+
     private FsStore.Inode DirectoryInode(long dir)
     {
         var node = Store.GetInode(dir) ?? throw FsError.Of(Errno.ENOENT, "no such file or directory (the directory was removed)");
@@ -141,7 +161,7 @@ public sealed partial class FileSystemServer
         FsStore.PutInode(batch, inode, new FsStore.Inode(FsNodeKind.File, 0, 1));
         FsStore.PutEntry(batch, dir, name, inode, FsNodeKind.File);
         Touch(batch, dir);
-        Store.Write(batch);
+        await Commit(batch, (dir, name));
         return OpenInode(inode, flags, request.Client, request.Owner);
     }
 
@@ -161,7 +181,7 @@ public sealed partial class FileSystemServer
             FsStore.PutInode(batch, inode, new FsStore.Inode(FsNodeKind.Directory, 0, 1));
             FsStore.PutEntry(batch, dir, name, inode, FsNodeKind.Directory);
             Touch(batch, dir);
-            Store.Write(batch);
+            await Commit(batch, (dir, name));
             return made;
         }
         await Begin(batch, new FsIntent(NewTx(), IntentKind.Mkdir, IntentState.Decided, dir, name, inode, FsNodeKind.Directory), durable: true);
@@ -193,7 +213,7 @@ public sealed partial class FileSystemServer
             Store.DeleteInode(batch, entry.Inode);
             FsStore.DeleteEntry(batch, dir, name);
             Touch(batch, dir);
-            Store.Write(batch);
+            await Commit(batch, (dir, name), (entry.Inode, ""));
             return Ack.Instance;
         }
         await Begin(batch, new FsIntent(NewTx(), IntentKind.Rmdir, IntentState.Decided, dir, name, entry.Inode, FsNodeKind.Directory), durable: true);
@@ -229,11 +249,11 @@ public sealed partial class FileSystemServer
         if (IsLocal(entry.Inode))
         {
             Drop(batch, entry.Inode);
-            Store.Write(batch);
+            await Commit(batch, (dir, name));
             return Ack.Instance;
         }
         // The name goes now; the file, kept by another member, goes next (finished after a crash).
-        await Begin(batch, new FsIntent(NewTx(), IntentKind.Unlink, IntentState.Decided, dir, name, entry.Inode, FsNodeKind.File), durable: false);
+        await Begin(batch, new FsIntent(NewTx(), IntentKind.Unlink, IntentState.Decided, dir, name, entry.Inode, FsNodeKind.File), durable: true);
         return Ack.Instance;
     }
 

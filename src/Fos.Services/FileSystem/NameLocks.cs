@@ -18,9 +18,14 @@ internal sealed class NameLocks
         public TaskCompletionSource Released { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    /// <summary>The task to wait on if (dir, name) is held by another transaction than <paramref name="tx"/>.</summary>
+    /// <summary>
+    /// The task to wait on if (dir, name), or the whole directory (the name ""), is held by another
+    /// transaction than <paramref name="tx"/>.
+    /// </summary>
     public Task? Blocker(long dir, string name, long tx = 0) =>
-        held.TryGetValue((dir, name), out var h) && h.Tx != tx ? h.Released.Task : null;
+        held.TryGetValue((dir, name), out var h) && h.Tx != tx ? h.Released.Task
+        : held.TryGetValue((dir, ""), out var whole) && whole.Tx != tx ? whole.Released.Task
+        : null;
 
     /// <summary>The task to wait on if any name of <paramref name="dir"/> is held.</summary>
     public Task? DirectoryBlocker(long dir) =>
