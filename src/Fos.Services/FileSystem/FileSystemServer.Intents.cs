@@ -44,10 +44,10 @@ public sealed partial class FileSystemServer
     };
 
     /// <summary>
-    /// Records <paramref name="intent"/> with <paramref name="batch"/>'s changes, holds its names, and
-    /// drives it to its end. <paramref name="durable"/>: sync the record before the first step goes out.
+    /// Records <paramref name="intent"/> with <paramref name="batch"/>'s changes, holds its names,
+    /// syncs the record before the first step goes out, and drives the intent to its end.
     /// </summary>
-    private async Task Begin(StoreBatch batch, FsIntent intent, bool durable)
+    private async Task Begin(StoreBatch batch, FsIntent intent)
     {
         var shard = FsStore.ShardOf(intent.Kind == IntentKind.Rename ? intent.ToDir : intent.Dir);
         FsStore.PutIntent(batch, shard, intent);
@@ -55,7 +55,7 @@ public sealed partial class FileSystemServer
             if (!locks.TryTake(dir, name, intent.Tx)) throw new InvalidOperationException($"{name} is held by another operation");
         Store.Write(batch);
         running[intent.Tx] = intent;
-        if (durable) await Store.Store.Sync();
+        await Store.Store.Sync();
         await Drive(intent);
     }
 
@@ -223,13 +223,13 @@ public sealed partial class FileSystemServer
             if (y.Kind == FsNodeKind.Directory)
             {
                 // The replaced directory's owner decides (it must be empty): record, then ask.
-                await Begin(new StoreBatch(), intent with { State = IntentState.Preparing }, durable: true);
+                await Begin(new StoreBatch(), intent with { State = IntentState.Preparing });
                 return Ack.Instance;
             }
             // The replaced file lives elsewhere: the names change now, the file goes next.
             var moved = new StoreBatch();
             Move(moved, intent);
-            await Begin(moved, intent, durable: true);
+            await Begin(moved, intent);
             return Ack.Instance;
         }
         var batch = new StoreBatch();

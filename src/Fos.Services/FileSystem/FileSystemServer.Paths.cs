@@ -139,6 +139,8 @@ public sealed partial class FileSystemServer
             if (source.SequenceEqual(target)) return Ack.Instance;
             if (target.Length > source.Length && target.Take(source.Length).SequenceEqual(source))
                 throw FsError.Of(Errno.EINVAL, "cannot move a directory into itself");
+            if (target.Length < source.Length && source.Take(target.Length).SequenceEqual(target))
+                throw FsError.Of(Errno.ENOTEMPTY, "directory not empty (it contains what would replace it)");
             try
             {
                 return await At<Ack>(targetParent, new ShardRenameAt(targetParent, target[^1], sourceParent, source[^1], moving, target[..^1]));

@@ -184,7 +184,7 @@ public sealed partial class FileSystemServer
             await Commit(batch, (dir, name));
             return made;
         }
-        await Begin(batch, new FsIntent(NewTx(), IntentKind.Mkdir, IntentState.Decided, dir, name, inode, FsNodeKind.Directory), durable: true);
+        await Begin(batch, new FsIntent(NewTx(), IntentKind.Mkdir, IntentState.Decided, dir, name, inode, FsNodeKind.Directory));
         return made;
     }
 
@@ -216,7 +216,7 @@ public sealed partial class FileSystemServer
             await Commit(batch, (dir, name), (entry.Inode, ""));
             return Ack.Instance;
         }
-        await Begin(batch, new FsIntent(NewTx(), IntentKind.Rmdir, IntentState.Decided, dir, name, entry.Inode, FsNodeKind.Directory), durable: true);
+        await Begin(batch, new FsIntent(NewTx(), IntentKind.Rmdir, IntentState.Decided, dir, name, entry.Inode, FsNodeKind.Directory));
         return Ack.Instance;
     }
 
@@ -253,7 +253,7 @@ public sealed partial class FileSystemServer
             return Ack.Instance;
         }
         // The name goes now; the file, kept by another member, goes next (finished after a crash).
-        await Begin(batch, new FsIntent(NewTx(), IntentKind.Unlink, IntentState.Decided, dir, name, entry.Inode, FsNodeKind.File), durable: true);
+        await Begin(batch, new FsIntent(NewTx(), IntentKind.Unlink, IntentState.Decided, dir, name, entry.Inode, FsNodeKind.File));
         return Ack.Instance;
     }
 
