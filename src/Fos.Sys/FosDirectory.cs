@@ -65,7 +65,7 @@ public static class FosDirectory
     {
         if (recursive)
         {
-            foreach (var entry in await EntriesAsync(path))
+            await foreach (var entry in EnumerateAsync(path)) // a page at a time: removing names behind the cursor is safe
             {
                 var child = Combine(path, entry.Name);
                 if (entry.Kind == FsNodeKind.Directory) await DeleteAsync(child, recursive: true);

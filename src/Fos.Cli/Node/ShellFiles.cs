@@ -92,9 +92,16 @@ internal sealed partial class Shell
         {
             var one = await Each(call, [directory.Given], "cannot open directory", async path =>
             {
-                var entries = await OnFos(() => FosDirectory.EntriesAsync(path.Path));
-                if (operands.Length > 1) await call.Out.WriteLineAsync((first ? "" : "\n") + path.Given + ":");
-                foreach (var e in entries) await call.Out.WriteLineAsync(e.Kind == FsNodeKind.Directory ? e.Name + "/" : e.Name);
+                // A page at a time, as it comes: a directory of millions of entries never sits in memory whole.
+                string? after = null;
+                while (true)
+                {
+                    var page = await OnFos(() => FosPosix.ReadDirPage(path.Path, after));
+                    if (after is null && operands.Length > 1) await call.Out.WriteLineAsync((first ? "" : "\n") + path.Given + ":");
+                    foreach (var e in page.Entries) await call.Out.WriteLineAsync(e.Kind == FsNodeKind.Directory ? e.Name + "/" : e.Name);
+                    if (!page.More || page.Entries.Length == 0) break;
+                    after = page.Entries[^1].Name;
+                }
                 first = false;
             });
             status = Math.Max(status, one);

@@ -24,7 +24,7 @@ public sealed partial class FileSystemServer
                 continue;
             }
             if (!IsLocal(request.Inode)) return await Kernel.Call(OwnerOf(request.Inode), request, PeerTimeout);
-            _ = Store;
+            if (store is null) throw FsError.Of(Errno.EBUSY, "this file-system member is still starting");
             if (Blocker(request) is { } held)
             {
                 await WaitFor(held);
@@ -46,6 +46,7 @@ public sealed partial class FileSystemServer
     private Task? Blocker(IShardRequest request) => request switch
     {
         ShardLookup r => locks.Blocker(r.Inode, r.Name),
+        ShardStat r => locks.Blocker(r.Inode, ""), // a directory being removed is held whole until that is durable
         ShardOpenAt r => locks.Blocker(r.Inode, r.Name),
         ShardReadDir r => locks.DirectoryBlocker(r.Inode),
         ShardMkdirAt r => locks.Blocker(r.Inode, r.Name),
