@@ -77,7 +77,7 @@ public class CrashDurabilityTests
 
         // A replacement takes the dead member's place and store; every member learns of it.
         var survivor = members[(victim + 1) % members.Length].Peer;
-        await FsFleet.Replace(system, victim, system.Cores[4], survivor);
+        var replacement = await FsFleet.Replace(system, victim, system.Cores[4], survivor);
 
         var contents = await system.Execute(client, async _ =>
         {
@@ -92,6 +92,11 @@ public class CrashDurabilityTests
                 $"/d{f}/log has {contents[f].Length} bytes but {synced.durable[f]} were fsynced (seed {seed})");
             Assert.True(contents[f].AsSpan().SequenceEqual(Pattern(f, 0, contents[f].Length)), $"/d{f}/log holds bytes nobody wrote (seed {seed})");
         }
+        var now = members.ToArray();
+        now[victim] = replacement;
+        var cores = memberCores.ToArray();
+        cores[victim] = system.Cores[4];
+        await FsTestKit.FsckStopped(system, now, cores, client, $"(seed {seed})");
     }
 
     private static byte[] Pattern(int file, long offset, int length)
