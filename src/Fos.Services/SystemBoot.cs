@@ -51,7 +51,7 @@ public static class SystemBoot
             members[i] = await runtime.Execute(cores[i], k => Task.FromResult(FileSystemServer.Start(k)));
         for (var i = 0; i < members.Length; i++)
         {
-            var (member, configure) = (members[i], new FsConfigure(i, members, owners, quotaBytesPerMember));
+            var (member, configure) = (members[i], new FsConfigure(i, members, [.. owners], quotaBytesPerMember));
             await runtime.Execute(cores[i], k => k.Call(member.Peer, configure));
         }
         for (var i = 0; i < members.Length; i++)

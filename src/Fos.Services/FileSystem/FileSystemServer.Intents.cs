@@ -25,7 +25,26 @@ public sealed partial class FileSystemServer
     private static readonly TimeSpan RetryMost = TimeSpan.FromSeconds(2);
 
     private readonly Dictionary<long, FsIntent> running = [];
+    private readonly Dictionary<long, int[]> pinned = []; // shards of this member an intent writes besides its coordinator's: they do not move until it ends
     private bool stopping;
+
+    private static int CoordinatorOf(FsIntent intent) => FsStore.ShardOf(intent.Kind == IntentKind.Rename ? intent.ToDir : intent.Dir);
+
+    /// <summary>Keeps the other local shards an intent writes from moving until it ends (the caller checked none is moving now).</summary>
+    private void Pin(FsIntent intent)
+    {
+        if (pinned.ContainsKey(intent.Tx)) return;
+        long[] touched = intent.Kind == IntentKind.Rename ? [intent.Dir, intent.Replaced] : [];
+        var shards = touched.Where(i => i != 0 && IsLocal(i)).Select(FsStore.ShardOf).Where(s => s != CoordinatorOf(intent)).Distinct().ToArray();
+        foreach (var shard in shards) busy[shard].Begin();
+        pinned[intent.Tx] = shards;
+    }
+
+    private void Unpin(long tx)
+    {
+        if (!pinned.Remove(tx, out var shards)) return;
+        foreach (var shard in shards) busy[shard].End();
+    }
 
     private long NewTx()
     {
@@ -38,8 +57,10 @@ public sealed partial class FileSystemServer
     private IEnumerable<(long Dir, string Name)> NamesOf(FsIntent intent) => intent.Kind switch
     {
         IntentKind.Mkdir or IntentKind.Rmdir or IntentKind.Unlink => [(intent.Dir, intent.Name)],
-        IntentKind.Rename when IsLocal(intent.Dir) => [(intent.ToDir, intent.ToName), (intent.Dir, intent.Name)],
-        IntentKind.Rename => [(intent.ToDir, intent.ToName)],
+        IntentKind.Rename => [
+            (intent.ToDir, intent.ToName),
+            .. IsLocal(intent.Dir) ? [(intent.Dir, intent.Name)] : Array.Empty<(long, string)>(),
+            .. intent.ReplacedKind == FsNodeKind.Directory && IsLocal(intent.Replaced) ? [(intent.Replaced, "")] : Array.Empty<(long, string)>()],
         _ => [],
     };
 
@@ -53,6 +74,7 @@ public sealed partial class FileSystemServer
         FsStore.PutIntent(batch, shard, intent);
         foreach (var (dir, name) in NamesOf(intent))
             if (!locks.TryTake(dir, name, intent.Tx)) throw new InvalidOperationException($"{name} is held by another operation");
+        Pin(intent);
         Store.Write(batch);
         running[intent.Tx] = intent;
         await Store.Store.Sync();
@@ -78,10 +100,12 @@ public sealed partial class FileSystemServer
         }
     }
 
-    /// <summary>A failure that waiting can cure: a member starting, stopped, restarting, or slow.</summary>
-    private static bool Transient(FosException ex) =>
-        ex.Error is FosError.Timeout or FosError.NoSuchMailbox or FosError.ShuttingDown or FosError.MailboxFull or FosError.Backpressure
-        || FsError.ErrnoOf(ex) == Errno.EBUSY;
+    /// <summary>
+    /// A failure that waiting can cure: anything but the file system's own refusals (a member
+    /// starting, stopped, dead until replaced, overloaded or slow). An operation past its decision
+    /// must finish, so it keeps trying.
+    /// </summary>
+    private static bool Transient(FosException ex) => FsError.ErrnoOf(ex) is null or Errno.EBUSY;
 
     private Task Finish(FsIntent intent) => intent.Kind switch
     {
@@ -102,11 +126,12 @@ public sealed partial class FileSystemServer
         await Store.Store.Sync();
         running.Remove(intent.Tx);
         foreach (var (dir, name) in NamesOf(intent)) locks.Release(dir, name, intent.Tx);
+        Unpin(intent.Tx);
     }
 
     private async Task FinishMkdir(FsIntent intent)
     {
-        await At<Ack>(intent.Inode, new ShardEnsureDirectory(intent.Inode));
+        await At<Ack>(intent.Inode, new ShardEnsureDirectory(intent.Inode, intent.Tx, CoordinatorOf(intent)));
         var batch = new StoreBatch();
         FsStore.PutEntry(batch, intent.Dir, intent.Name, intent.Inode, FsNodeKind.Directory);
         Touch(batch, intent.Dir);
@@ -118,7 +143,7 @@ public sealed partial class FileSystemServer
         var batch = new StoreBatch();
         try
         {
-            await At<Ack>(intent.Inode, new ShardRemoveDirectory(intent.Inode));
+            await At<Ack>(intent.Inode, new ShardRemoveDirectory(intent.Inode, intent.Tx, CoordinatorOf(intent)));
         }
         catch (FosException ex) when (FsError.ErrnoOf(ex) is Errno.ENOTEMPTY or Errno.ENOTDIR)
         {
@@ -168,14 +193,14 @@ public sealed partial class FileSystemServer
                 throw FsError.Of(Errno.EAGAIN, "the target's directory moved meanwhile");
             if (chain.Contains(moving.Inode)) throw FsError.Of(Errno.EINVAL, "cannot move a directory into itself");
             // The walk awaited: whatever holds the names now finishes first.
-            while ((locks.Blocker(toDir, toName) ?? (IsLocal(fromDir) ? locks.Blocker(fromDir, fromName) : null)) is { } held) await held;
+            while ((locks.Blocker(toDir, toName) ?? (IsLocal(fromDir) ? locks.Blocker(fromDir, fromName) : null)) is { } held) await WaitFor(held);
             DirectoryInode(toDir);
             return IsLocal(fromDir) ? await RenameHere(tx, request, locked: true) : await RenameAcross(tx, request, locked: true);
         }
         finally
         {
             // Every way on ends the record it takes over; one still here never got past asking, and has nothing to undo.
-            if (running.TryGetValue(tx, out var left)) await End(new StoreBatch(), left);
+            if (running.TryGetValue(tx, out var left) && left.State == IntentState.Preparing && left.Replaced == 0) await End(new StoreBatch(), left);
             await Unlock(tx);
         }
     }
@@ -211,10 +236,12 @@ public sealed partial class FileSystemServer
     private async Task<Ack> RenameHere(long tx, ShardRenameAt request, bool locked)
     {
         var (toDir, toName, fromDir, fromName, moving) = (request.Inode, request.ToName, request.FromDir, request.FromName, request.Moving);
+        ThrowIfMoving(fromDir);
         DirectoryInode(fromDir);
         if (Store.GetEntry(fromDir, fromName)?.Inode != moving.Inode) throw FsError.Of(Errno.EAGAIN, "the source changed meanwhile");
         var replaced = Store.GetEntry(toDir, toName);
         if (replaced?.Inode == moving.Inode) return Ack.Instance;
+        if (replaced is { } local && IsLocal(local.Inode)) ThrowIfMoving(local.Inode);
         CheckReplace(moving, replaced);
         var intent = new FsIntent(tx, IntentKind.Rename, IntentState.Decided, fromDir, fromName, moving.Inode, moving.Kind, toDir, toName,
             replaced?.Inode ?? 0, replaced?.Kind ?? 0, locked);
@@ -263,11 +290,17 @@ public sealed partial class FileSystemServer
         {
             await Store.Store.Sync();
             if (sourceFirst) await At<Ack>(fromDir, new ShardReserve(fromDir, fromName, tx, moving.Inode, FsStore.ShardOf(toDir)));
-            while (locks.Blocker(toDir, toName, tx) is { } held) await held;
+            while (locks.Blocker(toDir, toName, tx) is { } held) await WaitFor(held);
             locks.TryTake(toDir, toName, tx);
             if (!sourceFirst) await At<Ack>(fromDir, new ShardReserve(fromDir, fromName, tx, moving.Inode, FsStore.ShardOf(toDir)));
             DirectoryInode(toDir);
             var replaced = Store.GetEntry(toDir, toName);
+            // What it replaces may live in another shard of this member that is moving: wait for that (its name is held).
+            while (replaced is { } y && IsLocal(y.Inode) && frozen.TryGetValue(FsStore.ShardOf(y.Inode), out var gate))
+            {
+                await gate.Task;
+                replaced = Store.GetEntry(toDir, toName);
+            }
             if (replaced?.Inode == moving.Inode)
             {
                 await Drive(intent); // undone: it is there already
@@ -275,6 +308,9 @@ public sealed partial class FileSystemServer
             }
             CheckReplace(moving, replaced);
             intent = intent with { Replaced = replaced?.Inode ?? 0, ReplacedKind = replaced?.Kind ?? 0 };
+            // A directory it replaces here is held whole from its emptiness check to the rename's end.
+            if (intent.ReplacedKind == FsNodeKind.Directory && IsLocal(intent.Replaced)) locks.TryTake(intent.Replaced, "", tx);
+            Pin(intent);
         }
         catch (FosException ex)
         {
@@ -314,7 +350,7 @@ public sealed partial class FileSystemServer
             }
             try
             {
-                await At<Ack>(intent.Replaced, new ShardRemoveDirectory(intent.Replaced));
+                await At<Ack>(intent.Replaced, new ShardRemoveDirectory(intent.Replaced, intent.Tx, CoordinatorOf(intent)));
             }
             catch (FosException ex) when (FsError.ErrnoOf(ex) is Errno.ENOTEMPTY or Errno.ENOTDIR)
             {
@@ -368,6 +404,7 @@ public sealed partial class FileSystemServer
             if (running.ContainsKey(intent.Tx)) continue;
             running.Add(intent.Tx, intent);
             foreach (var (dir, name) in NamesOf(intent)) locks.TryTake(dir, name, intent.Tx);
+            Pin(intent);
             _ = Recover(intent, shard);
         }
     }

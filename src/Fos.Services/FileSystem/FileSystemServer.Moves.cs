@@ -10,6 +10,19 @@ public sealed partial class FileSystemServer
     private readonly Underway[] busy = [.. Enumerable.Range(0, FsStore.Shards).Select(_ => new Underway())]; // shard work that awaits: a move waits for it
     private readonly HashSet<int> importing = []; // shards arriving here, part by part
 
+    /// <summary>Thrown by work about to write a shard that is on its way to another member: it waits for the move and starts over.</summary>
+    private sealed class ShardMoving(Task gate) : Exception("a shard is moving")
+    {
+        public Task Gate { get; } = gate;
+    }
+
+    /// <summary>Refuses to go on (see <see cref="ShardMoving"/>) if any of these inodes' shards is moving.</summary>
+    private void ThrowIfMoving(params long[] inodes)
+    {
+        foreach (var inode in inodes)
+            if (frozen.TryGetValue(FsStore.ShardOf(inode), out var gate)) throw new ShardMoving(gate.Task);
+    }
+
     /// <summary>
     /// Moves a shard this member owns to member <paramref name="to"/>, by messages: requests for the
     /// shard wait while its keys and open handles travel; the new owner syncs them before the map
@@ -36,11 +49,22 @@ public sealed partial class FileSystemServer
             for (var at = 0; at == 0 || at < keys.Count; at += PartSize)
             {
                 var last = at + PartSize >= keys.Count;
-                await Kernel.Call(target, new FsImportShard(shard, [.. keys.Skip(at).Take(PartSize)], last ? moving : [], last), PeerTimeout);
+                await Kernel.Call(target, new FsImportShard(shard, [.. keys.Skip(at).Take(PartSize)], last ? moving : [], last, First: at == 0), PeerTimeout);
             }
             owners[shard] = to;
             await Kernel.Call(target, new FsShardOwner(shard, to));
-            foreach (var member in members.Where((_, i) => i != index && i != to)) await Kernel.Call(member.Peer, new FsShardOwner(shard, to));
+            foreach (var member in members.Where((_, i) => i != index && i != to))
+            {
+                try
+                {
+                    await Kernel.Call(member.Peer, new FsShardOwner(shard, to));
+                }
+                catch (FosException)
+                {
+                    // A member that does not answer learns the owner when it is configured again (a
+                    // replacement is); meanwhile what it sends here is forwarded.
+                }
+            }
             var drop = new StoreBatch().DeleteRange(FsStore.ShardPrefix(shard), FsStore.PrefixEnd(FsStore.ShardPrefix(shard)));
             used -= Store.DataBytes(shard);
             Store.Write(drop);
@@ -52,6 +76,7 @@ public sealed partial class FileSystemServer
                 unlinkedWhileOpen.Remove(handle.Inode);
             }
             locks.ReleaseShard(shard); // whoever waits on its names starts over, and goes to the new owner
+            foreach (var tx in holds.Keys.Where(tx => locks.HeldBy(tx).Count == 0).ToList()) holds.Remove(tx);
             return Ack.Instance;
         }
         finally
@@ -66,7 +91,7 @@ public sealed partial class FileSystemServer
         if (part.Shard is < 0 or >= FsStore.Shards || part.Entries is null || part.Handles is null)
             throw new FosException(FosError.BadRequest, $"no shard {part.Shard}, or a part without its entries");
         var batch = new StoreBatch();
-        if (!importing.Contains(part.Shard))
+        if (part.First || !importing.Contains(part.Shard))
         {
             // The first part: whatever an earlier stay of this shard here left behind goes first.
             importing.Add(part.Shard);

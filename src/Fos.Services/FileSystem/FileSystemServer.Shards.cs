@@ -35,6 +35,10 @@ public sealed partial class FileSystemServer
             {
                 return await Shard(request);
             }
+            catch (ShardMoving moving)
+            {
+                await moving.Gate; // it wrote nothing: it starts over once the other shard has moved
+            }
             finally
             {
                 busy[shard].End();
@@ -46,7 +50,8 @@ public sealed partial class FileSystemServer
     private Task? Blocker(IShardRequest request) => request switch
     {
         ShardLookup r => locks.Blocker(r.Inode, r.Name),
-        ShardStat r => locks.Blocker(r.Inode, ""), // a directory being removed is held whole until that is durable
+        ShardStat r => locks.Blocker(r.Inode, ""), // an inode being removed is held until that is durable
+        ShardOpenInode r => locks.Blocker(r.Inode, ""),
         ShardOpenAt r => locks.Blocker(r.Inode, r.Name),
         ShardReadDir r => locks.DirectoryBlocker(r.Inode),
         ShardMkdirAt r => locks.Blocker(r.Inode, r.Name),
@@ -66,9 +71,9 @@ public sealed partial class FileSystemServer
         ShardOpenInode r => Reply(OpenInode(r.Inode, r.Flags, r.Client, r.Owner)),
         ShardReadDir r => Reply(ReadDir(r)),
         ShardMkdirAt r => ReplyWhenDone(MkdirAt(r.Inode, r.Name)),
-        ShardEnsureDirectory r => ReplyWhenDone(EnsureDirectory(r.Inode)),
+        ShardEnsureDirectory r => ReplyWhenDone(EnsureDirectory(r)),
         ShardRmdirAt r => ReplyWhenDone(RmdirAt(r.Inode, r.Name)),
-        ShardRemoveDirectory r => ReplyWhenDone(RemoveDirectory(r.Inode)),
+        ShardRemoveDirectory r => ReplyWhenDone(RemoveDirectory(r)),
         ShardUnlinkAt r => ReplyWhenDone(UnlinkAt(r.Inode, r.Name)),
         ShardDropFile r => ReplyWhenDone(DropFile(r.Inode)),
         ShardRenameAt r => ReplyWhenDone(RenameAt(r)),
@@ -78,7 +83,6 @@ public sealed partial class FileSystemServer
         ShardLockRenames r => ReplyWhenDone(LockRenames(r.Tx, r.Coordinator)),
         ShardUnlockRenames r => ReplyWhenDone(UnlockRenames(r.Tx)),
         ShardHandleOp r => HandleOp(r),
-        ShardTxRunning r => Reply(running.ContainsKey(r.Tx)),
         _ => throw new FosException(FosError.BadRequest, $"the file system does not understand {request.GetType().Name}"),
     };
 
@@ -90,6 +94,8 @@ public sealed partial class FileSystemServer
     private async Task Commit(StoreBatch batch, params (long Dir, string Name)[] names)
     {
         var tx = NewTx();
+        var shards = names.Select(n => FsStore.ShardOf(n.Dir)).Distinct().ToArray();
+        foreach (var shard in shards) busy[shard].Begin(); // no shard it holds names of moves before they are let go
         foreach (var (dir, name) in names) locks.TryTake(dir, name, tx);
         try
         {
@@ -99,8 +105,13 @@ public sealed partial class FileSystemServer
         finally
         {
             foreach (var (dir, name) in names) locks.Release(dir, name, tx);
+            foreach (var shard in shards) busy[shard].End();
         }
     }
+
+    /// <summary>Whether the shard <paramref name="coordinator"/> still runs operation <paramref name="tx"/> (asked of its owner).</summary>
+    private async Task<bool> StillRuns(long tx, int coordinator) =>
+        IsLocal(coordinator) ? running.ContainsKey(tx) : await Kernel.Call<bool>(OwnerOf(coordinator), new FsTxRunning(tx), PeerTimeout);
 
     private FsStore.Inode DirectoryInode(long dir)
     {
@@ -189,15 +200,20 @@ public sealed partial class FileSystemServer
         return made;
     }
 
-    private async Task<Ack> EnsureDirectory(long inode)
+    private async Task<Ack> EnsureDirectory(ShardEnsureDirectory request)
     {
+        if (!await StillRuns(request.Tx, request.Coordinator)) throw FsError.Of(Errno.EINVAL, "the operation that asked for this directory has ended");
+        var inode = request.Inode;
         if (Store.GetInode(inode) is null)
         {
             var batch = new StoreBatch();
             FsStore.PutInode(batch, inode, new FsStore.Inode(FsNodeKind.Directory, 0, 1));
-            Store.Write(batch);
+            await Commit(batch, (inode, ""));
         }
-        await Store.Store.Sync();
+        else
+        {
+            await Store.Store.Sync();
+        }
         return Ack.Instance;
     }
 
@@ -210,6 +226,7 @@ public sealed partial class FileSystemServer
         var batch = new StoreBatch();
         if (IsLocal(entry.Inode))
         {
+            ThrowIfMoving(entry.Inode);
             CheckEmpty(entry.Inode);
             Store.DeleteInode(batch, entry.Inode);
             FsStore.DeleteEntry(batch, dir, name);
@@ -226,15 +243,16 @@ public sealed partial class FileSystemServer
         if (Store.HasEntries(dir) || locks.AnyIn(dir)) throw FsError.Of(Errno.ENOTEMPTY, "directory not empty");
     }
 
-    private async Task<Ack> RemoveDirectory(long dir)
+    private async Task<Ack> RemoveDirectory(ShardRemoveDirectory request)
     {
+        var dir = request.Inode;
+        if (!await StillRuns(request.Tx, request.Coordinator)) throw FsError.Of(Errno.EINVAL, "the operation that asked for this removal has ended");
         if (Store.GetInode(dir) is not { } node) return Ack.Instance; // gone already: this step was done before
         if (node.Kind != FsNodeKind.Directory) throw FsError.Of(Errno.ENOTDIR, "not a directory");
         CheckEmpty(dir);
         var batch = new StoreBatch();
         Store.DeleteInode(batch, dir);
-        Store.Write(batch);
-        await Store.Store.Sync();
+        await Commit(batch, (dir, ""));
         return Ack.Instance;
     }
 
@@ -249,8 +267,9 @@ public sealed partial class FileSystemServer
         Touch(batch, dir);
         if (IsLocal(entry.Inode))
         {
+            ThrowIfMoving(entry.Inode);
             Drop(batch, entry.Inode);
-            await Commit(batch, (dir, name));
+            await Commit(batch, (dir, name), (entry.Inode, ""));
             return Ack.Instance;
         }
         // The name goes now; the file, kept by another member, goes next (finished after a crash).
@@ -263,8 +282,7 @@ public sealed partial class FileSystemServer
         if (Store.GetInode(inode) is null) return Ack.Instance; // dropped before: this step was done already
         var batch = new StoreBatch();
         Drop(batch, inode);
-        Store.Write(batch);
-        await Store.Store.Sync();
+        await Commit(batch, (inode, ""));
         return Ack.Instance;
     }
 
@@ -301,7 +319,7 @@ public sealed partial class FileSystemServer
         bool runs;
         try
         {
-            runs = await At<bool>(coordinator, new ShardTxRunning(coordinator, tx));
+            runs = await StillRuns(tx, coordinator);
         }
         catch (FosException)
         {

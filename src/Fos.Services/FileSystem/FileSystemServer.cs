@@ -84,7 +84,7 @@ public sealed partial class FileSystemServer : Server
     private ValueTask<object?> HandlePeer(Message message) => message.Body switch
     {
         FsConfigure configure => Configure(configure),
-        FsFleetState => Reply(new FsFleetView(members, [.. owners])),
+        FsFleetState => Reply(new FsFleetView(members, [.. owners], quota)),
         FsMemberStats => Reply(new FsMemberCounters(refused, handles.Count, running.Count)),
         FsMembers m => Reply(SetMembers(m.Members)),
         FsShardOwner o => Reply(SetOwner(o.Shard, o.Owner)),
@@ -92,6 +92,7 @@ public sealed partial class FileSystemServer : Server
         FsImportShard i => ReplyWhenDone(Import(i)),
         FsQuiesce => ReplyWhenDone(Quiesce()),
         FsCloseAllOf r => ReplyWhenDone(CloseAllOf(r)),
+        FsTxRunning r => Reply(running.ContainsKey(r.Tx)),
         IShardRequest shard => OnShard(shard),
         _ => throw new FosException(FosError.BadRequest, $"the file system does not understand {message.Body?.GetType().Name ?? "null"}"),
     };
@@ -106,7 +107,7 @@ public sealed partial class FileSystemServer : Server
             throw new FosException(FosError.BadRequest, "a file-system configuration must give every shard an owner among the members, this one included");
         if (configure.QuotaBytes < 0) throw new FosException(FosError.BadRequest, "a file-system quota cannot be negative");
         members = configure.Members;
-        owners = configure.ShardOwners;
+        owners = [.. configure.ShardOwners]; // this member's own copy: it changes as shards move
         index = configure.Index;
         quota = configure.QuotaBytes;
         if (store is null)

@@ -20,7 +20,7 @@ public static class FsFleet
         var member = await runtime.Execute(core, k => Task.FromResult(FileSystemServer.Start(k)));
         FsMember[] members = [.. view.Members, member];
         var index = members.Length - 1;
-        await runtime.Execute(core, k => k.Call(member.Peer, new FsConfigure(index, members, view.ShardOwners)));
+        await runtime.Execute(core, k => k.Call(member.Peer, new FsConfigure(index, members, view.ShardOwners, view.QuotaBytes)));
         await runtime.Execute(coordinator, async k =>
         {
             foreach (var old in view.Members) await k.Call(old.Peer, new FsMembers(members));
@@ -85,14 +85,14 @@ public static class FsFleet
                 if (i == index) continue;
                 try
                 {
-                    await k.Call(members[i].Peer, new FsConfigure(i, members, view.ShardOwners), TimeSpan.FromSeconds(2));
+                    await k.Call(members[i].Peer, new FsConfigure(i, members, view.ShardOwners, view.QuotaBytes), TimeSpan.FromSeconds(2));
                 }
                 catch (FosException ex) when (ex.Error is FosError.Timeout or FosError.NoSuchMailbox or FosError.NoSuchCore)
                 {
                     // Dead as well: its own replacement learns the members when it is configured.
                 }
             }
-            await k.Call(replacement.Peer, new FsConfigure(index, members, view.ShardOwners));
+            await k.Call(replacement.Peer, new FsConfigure(index, members, view.ShardOwners, view.QuotaBytes));
             await k.Register(WellKnownNames.FileSystem, replacement.Public);
             await k.Unregister(WellKnownNames.FileSystem, dead.Public);
             return true;

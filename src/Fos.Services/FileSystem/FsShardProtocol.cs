@@ -51,17 +51,22 @@ internal sealed record ShardReadDir(long Inode, string? After, int Limit) : ISha
 /// <summary>mkdir <paramref name="Name"/> in directory <paramref name="Inode"/> → the new FsAttributes.</summary>
 internal sealed record ShardMkdirAt(long Inode, string Name) : IShardRequest;
 
-/// <summary>Makes directory inode <paramref name="Inode"/> if it is not there, durably → Ack.</summary>
-internal sealed record ShardEnsureDirectory(long Inode) : IShardRequest;
+/// <summary>
+/// Makes directory inode <paramref name="Inode"/> if it is not there, durably, for operation
+/// <paramref name="Tx"/> of shard <paramref name="Coordinator"/> if that still runs it → Ack.
+/// </summary>
+internal sealed record ShardEnsureDirectory(long Inode, long Tx, int Coordinator) : IShardRequest;
 
 /// <summary>rmdir <paramref name="Name"/> in directory <paramref name="Inode"/>.</summary>
 internal sealed record ShardRmdirAt(long Inode, string Name) : IShardRequest;
 
 /// <summary>
 /// Deletes directory inode <paramref name="Inode"/>, durably, if it has no entries and none on the
-/// way (else ENOTEMPTY) → Ack; a directory already gone is Ack too (the step may be redone).
+/// way (else ENOTEMPTY) → Ack; a directory already gone is Ack too (the step may be redone). Only
+/// for operation <paramref name="Tx"/> of shard <paramref name="Coordinator"/>, if that still runs it:
+/// a step a crashed coordinator sent before its restart ended the operation must not act late.
 /// </summary>
-internal sealed record ShardRemoveDirectory(long Inode) : IShardRequest;
+internal sealed record ShardRemoveDirectory(long Inode, long Tx, int Coordinator) : IShardRequest;
 
 /// <summary>unlink <paramref name="Name"/> in directory <paramref name="Inode"/>.</summary>
 internal sealed record ShardUnlinkAt(long Inode, string Name) : IShardRequest;
@@ -104,14 +109,12 @@ internal sealed record ShardUnlockRenames(long Tx) : IShardRequest
 }
 
 /// <summary>
-/// Whether shard <paramref name="Shard"/> still runs operation <paramref name="Tx"/> → bool. A member
-/// holding a name for an operation asks when someone has waited long: a request its coordinator
-/// sent just before it crashed can arrive after the coordinator's restart has undone the operation.
+/// Whether the member still runs operation <paramref name="Tx"/> → bool; sent to the owner of the
+/// operation's coordinating shard and answered at once, whatever is moving (operations never move).
+/// A request a coordinator sent just before it crashed can arrive after the coordinator's restart
+/// has ended the operation: whoever receives such a step, or holds a name for it, asks.
 /// </summary>
-internal sealed record ShardTxRunning(int Shard, long Tx) : IShardRequest
-{
-    public long Inode => Shard;
-}
+internal sealed record FsTxRunning(long Tx);
 
 /// <summary>A handle request (read, write, ...) forwarded for <paramref name="Client"/>, whom the first member's kernel attested.</summary>
 internal sealed record ShardHandleOp(long Inode, Address Client, object Request) : IShardRequest;
@@ -124,7 +127,7 @@ public sealed record FsMoveShard(int Shard, int To);
 /// <summary>The fleet as a member sees it → <see cref="FsFleetView"/>.</summary>
 public sealed record FsFleetState;
 
-public sealed record FsFleetView(FsMember[] Members, int[] ShardOwners);
+public sealed record FsFleetView(FsMember[] Members, int[] ShardOwners, long QuotaBytes = long.MaxValue);
 
 /// <summary>The fleet's members changed (one was added): the full list, indexes unchanged.</summary>
 public sealed record FsMembers(FsMember[] Members);
@@ -136,7 +139,8 @@ public sealed record FsShardOwner(int Shard, int Owner);
 public sealed record FsHandleState(long Id, long Inode, bool Write, bool Directory, Address Client, long Owner, bool UnlinkedWhileOpen);
 
 /// <summary>Part of a shard on its way to its new owner; the last part carries the shard's open handles.</summary>
-public sealed record FsImportShard(int Shard, KeyValuePair<byte[], byte[]>[] Entries, FsHandleState[] Handles, bool Last);
+/// The first part (<paramref name="First"/>) clears whatever an earlier, perhaps failed, move left here.
+public sealed record FsImportShard(int Shard, KeyValuePair<byte[], byte[]>[] Entries, FsHandleState[] Handles, bool Last, bool First = false);
 
 /// <summary>To a member that is leaving: answer once no request of a client is still being worked on → Ack.</summary>
 public sealed record FsQuiesce;
