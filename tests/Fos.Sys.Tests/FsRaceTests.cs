@@ -266,6 +266,53 @@ public class FsRaceTests : TestSystems
         });
     }
 
+    // ---- (g) rename over a directory against a create inside it --------------------------------
+
+    /// <summary>
+    /// rename(/p/x, /q/y) replaces the empty directory /q/y, which lives on the same member as /q,
+    /// while another client creates /q/y/z. Either the create lands in the old y first (and the rename
+    /// says ENOTEMPTY), or the rename wins (and the create finds y gone, or lands in x, now /q/y);
+    /// never a file left in a deleted directory.
+    /// </summary>
+    public static TheoryData<ulong> Offsets => [.. Enumerable.Range(0, 60).Select(i => (ulong)(i * 10))];
+
+    /// <param name="seed">Also how many microseconds the create starts after the rename (0 to 590): one of them lands in the rename's window.</param>
+    [Theory]
+    [MemberData(nameof(Offsets))]
+    public async Task Rename_over_a_directory_and_a_create_inside_it_never_lose_the_file(ulong seed)
+    {
+        var (system, clients, members, memberCores) = await BootWithMembers("simulated", seed);
+        await using var _ = system;
+        var (from, to) = await system.Execute(clients[0], async _ =>
+        {
+            var (q, p) = (await DirectoriesOn("q", Members, 1, 2)) switch { var d => (d[0], d[1]) };
+            string? y = null;
+            for (var i = 0; y is null; i++) // an empty directory in /q whose inode is on /q's member, so the rename deletes it there
+                if (MemberOf((await FosPosix.Mkdir($"{q}/y{i}")).Inode, Members) == 1) y = $"{q}/y{i}";
+                else Assert.True(i < 200);
+            await FosPosix.Mkdir(p + "/x");
+            return (p + "/x", y);
+        });
+        var results = await Together(system,
+            (clients[1], async () => await ErrnoOf(() => FosPosix.Rename(from, to))),
+            (clients[2], async () =>
+            {
+                await Pause(KernelContext.Current, TimeSpan.FromMicroseconds((long)seed));
+                return await ErrnoOf(async () => await FosPosix.Close(await FosPosix.Open(to + "/z", new FsOpenFlags(Create: true, Write: true))));
+            }));
+        var (rename, create) = (results[0], results[1]);
+        Assert.True((rename, create) is (null, Errno.ENOENT) or (null, null) or (Errno.ENOTEMPTY, null),
+            $"rename said {rename?.ToString() ?? "ok"}, create said {create?.ToString() ?? "ok"} (seed {seed})");
+        await system.Execute(clients[0], async _ =>
+        {
+            var tree = await Walk();
+            Assert.Equal(create is null ? [to + "/z"] : Array.Empty<string>(), tree.Files.Values.Order(StringComparer.Ordinal));
+            Assert.Equal(rename is null, await ErrnoOf(() => FosPosix.Stat(from)) == Errno.ENOENT);
+            return true;
+        });
+        await FsckStopped((SimulatedSystem)system, members, memberCores, clients[0], $"(seed {seed})");
+    }
+
     // ---- (f) three clients doing random things to a small tree ---------------------------------
 
     private static readonly string[] Names = ["/a", "/b", "/c", "/a/a", "/a/b", "/b/a", "/b/c", "/c/b"];
