@@ -25,7 +25,10 @@ public sealed class FleetElasticityTests : TestSystems
         for (var i = 0; i < Files; i++)
         {
             await FosDirectory.CreateDirectoryAsync($"/load/d{i % 8}");
-            await FosFile.WriteAllTextAsync($"/load/d{i % 8}/f{i}", $"file {i} " + new string('x', i * 37));
+            await FosDirectory.CreateDirectoryAsync($"/load/d{(i + 3) % 8}");
+            // Written in one directory and renamed into another: renames that span shards, while shards move.
+            await FosFile.WriteAllTextAsync($"/load/d{(i + 3) % 8}/new{i}", $"file {i} " + new string('x', i * 37));
+            await FosPosix.Rename($"/load/d{(i + 3) % 8}/new{i}", $"/load/d{i % 8}/f{i}");
             await log.WriteAsync(Encoding.UTF8.GetBytes($"line {i}\n"));
             await log.FlushAsync();
         }
@@ -61,6 +64,8 @@ public sealed class FleetElasticityTests : TestSystems
                 var path = $"/load/d{i % 8}/f{i}";
                 if (await FosFile.ReadAllTextAsync(path) != $"file {i} " + new string('x', i * 37)) wrong.Add(path);
             }
+            var tree = await FsTestKit.Walk(); // one tree: every inode under exactly one name
+            wrong.AddRange(tree.Files.Values.Where(p => p.Contains("/new", StringComparison.Ordinal)));
             var view = await k.Call<FsFleetView>(fleet, new FsFleetState());
             return (wrong, await FosFile.ReadAllTextAsync("/load/log"), view.ShardOwners);
         }, TimeSpan.FromMinutes(2));
