@@ -15,7 +15,8 @@ namespace Fos.Services.FileSystem;
 /// <remarks>
 /// The member's roles, one file each: walking paths for clients (<c>.Paths</c>), work on the
 /// shards it owns (<c>.Shards</c>), operations over several shards and their recovery
-/// (<c>.Intents</c>), open files and quota (<c>.Files</c>), and moving shards (<c>.Moves</c>).
+/// (<c>.Intents</c>), names held for other shards' operations (<c>.Holds</c>), open files and
+/// quota (<c>.Files</c>), and moving shards (<c>.Moves</c>).
 /// A member has two mailboxes: the public one (named <c>/sys/fs</c>) takes only the client
 /// protocol (FsProtocol.cs); the peer one, whose capability only boot and the fleet
 /// hold, takes everything else. Whatever reaches the public mailbox that is not the client
