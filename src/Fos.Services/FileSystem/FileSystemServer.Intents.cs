@@ -70,7 +70,7 @@ public sealed partial class FileSystemServer
     /// </summary>
     private async Task Begin(StoreBatch batch, FsIntent intent)
     {
-        var shard = FsStore.ShardOf(intent.Kind == IntentKind.Rename ? intent.ToDir : intent.Dir);
+        var shard = CoordinatorOf(intent);
         FsStore.PutIntent(batch, shard, intent);
         foreach (var (dir, name) in NamesOf(intent))
             if (!locks.TryTake(dir, name, intent.Tx)) throw new InvalidOperationException($"{name} is held by another operation");
@@ -82,14 +82,17 @@ public sealed partial class FileSystemServer
     }
 
     /// <summary>Runs an intent's steps until they are all done, waiting and trying again while a member is unreachable.</summary>
-    private async Task Drive(FsIntent intent)
+    private Task Drive(FsIntent intent) => UntilDone(() => Finish(intent));
+
+    /// <summary>Runs <paramref name="work"/> until it ends other than with a transient failure, waiting longer each time (up to 2 s).</summary>
+    private async Task UntilDone(Func<Task> work)
     {
         var wait = RetryFirst;
         while (true)
         {
             try
             {
-                await Finish(intent);
+                await work();
                 return;
             }
             catch (FosException ex) when (!stopping && Transient(ex))
@@ -98,6 +101,15 @@ public sealed partial class FileSystemServer
                 wait = wait * 2 > RetryMost ? RetryMost : wait * 2;
             }
         }
+    }
+
+    /// <summary>Writes (or rewrites) a rename's record in its coordinator's store and counts it as running; the caller syncs.</summary>
+    private void Record(FsIntent intent)
+    {
+        var batch = new StoreBatch();
+        FsStore.PutIntent(batch, CoordinatorOf(intent), intent);
+        Store.Write(batch);
+        running[intent.Tx] = intent;
     }
 
     /// <summary>
@@ -119,7 +131,7 @@ public sealed partial class FileSystemServer
     /// <summary>The intent is done: its record goes with <paramref name="batch"/>'s last changes, and its names are let go.</summary>
     private async Task End(StoreBatch batch, FsIntent intent)
     {
-        FsStore.DeleteIntent(batch, FsStore.ShardOf(intent.Kind == IntentKind.Rename ? intent.ToDir : intent.Dir), intent.Tx);
+        FsStore.DeleteIntent(batch, CoordinatorOf(intent), intent.Tx);
         Store.Write(batch);
         // Durable before its names are let go: a crash that brought the record back after others had
         // used those names would redo the operation in a world that has moved on.
@@ -179,11 +191,7 @@ public sealed partial class FileSystemServer
         if (!acrossDirectories)
             return IsLocal(fromDir) ? await RenameHere(tx, request, locked: false) : await RenameAcross(tx, request, locked: false);
         // The rename is recorded before it asks for the lock, so a crash cannot leave the lock held by nobody's operation.
-        var intent = new FsIntent(tx, IntentKind.Rename, IntentState.Preparing, fromDir, fromName, moving.Inode, moving.Kind, toDir, toName, RenameLock: true);
-        var record = new StoreBatch();
-        FsStore.PutIntent(record, FsStore.ShardOf(toDir), intent);
-        Store.Write(record);
-        running.Add(tx, intent);
+        Record(new FsIntent(tx, IntentKind.Rename, IntentState.Preparing, fromDir, fromName, moving.Inode, moving.Kind, toDir, toName, RenameLock: true));
         try
         {
             await Store.Store.Sync();
@@ -205,23 +213,7 @@ public sealed partial class FileSystemServer
         }
     }
 
-    private async Task Unlock(long tx)
-    {
-        var wait = RetryFirst;
-        while (true)
-        {
-            try
-            {
-                await At<Ack>(0, new ShardUnlockRenames(tx));
-                return;
-            }
-            catch (FosException ex) when (!stopping && Transient(ex))
-            {
-                await Kernel.Delay(wait);
-                wait = wait * 2 > RetryMost ? RetryMost : wait * 2;
-            }
-        }
-    }
+    private Task Unlock(long tx) => UntilDone(() => At<Ack>(0, new ShardUnlockRenames(tx)));
 
     /// <summary>The checks rename makes of what it replaces, in Linux's order.</summary>
     private void CheckReplace(FsEntry moving, (long Inode, FsNodeKind Kind)? replaced)
@@ -281,10 +273,7 @@ public sealed partial class FileSystemServer
     {
         var (toDir, toName, fromDir, fromName, moving) = (request.Inode, request.ToName, request.FromDir, request.FromName, request.Moving);
         var intent = new FsIntent(tx, IntentKind.Rename, IntentState.Preparing, fromDir, fromName, moving.Inode, moving.Kind, toDir, toName, RenameLock: locked);
-        var record = new StoreBatch();
-        FsStore.PutIntent(record, FsStore.ShardOf(toDir), intent);
-        Store.Write(record);
-        running[tx] = intent;
+        Record(intent);
         var sourceFirst = fromDir < toDir || (fromDir == toDir && string.CompareOrdinal(fromName, toName) < 0);
         try
         {
@@ -318,10 +307,7 @@ public sealed partial class FileSystemServer
             throw FsError.ErrnoOf(ex) == Errno.ENOENT ? FsError.Of(Errno.EAGAIN, "the source changed meanwhile") : ex;
         }
         if (intent.ReplacedKind != FsNodeKind.Directory || IsLocal(intent.Replaced)) intent = intent with { State = IntentState.Decided };
-        record = new StoreBatch();
-        FsStore.PutIntent(record, FsStore.ShardOf(toDir), intent);
-        Store.Write(record);
-        running[tx] = intent;
+        Record(intent);
         await Store.Store.Sync();
         await Drive(intent);
         return Ack.Instance;
