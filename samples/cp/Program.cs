@@ -1,5 +1,5 @@
 // cp SOURCE DEST: copies a fos file (DEST may be a directory).
-using Fos.Services.FileSystem;
+using Fos.Protocols.FileSystem;
 using Fos.Sys;
 
 if (args.Length != 2)

@@ -11,7 +11,7 @@
 // Handles still open at the end close with the process, and that close syncs nothing: what was
 // written through them and never synced is left as a power loss would find it.
 using System.Globalization;
-using Fos.Services.FileSystem;
+using Fos.Protocols.FileSystem;
 using Fos.Sys;
 
 if (args.Length == 0)

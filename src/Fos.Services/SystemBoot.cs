@@ -1,10 +1,13 @@
 using Fos.Kernel;
 using Fos.Kernel.Naming;
+using Fos.Protocols.FileSystem;
+using Fos.Protocols.Layout;
+using Fos.Protocols.Memory;
 using Fos.Services.FileSystem;
 using Fos.Services.Layout;
 using Fos.Services.Memory;
-using Fos.Services.Processes;
 using Fos.Services.Naming;
+using Fos.Services.Processes;
 
 namespace Fos.Services;
 

@@ -1,4 +1,4 @@
-using Fos.Services.FileSystem;
+using Fos.Protocols.FileSystem;
 
 namespace Fos.Sys;
 

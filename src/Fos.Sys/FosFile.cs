@@ -1,5 +1,5 @@
 using System.Text;
-using Fos.Services.FileSystem;
+using Fos.Protocols.FileSystem;
 
 namespace Fos.Sys;
 
@@ -54,7 +54,7 @@ public static class FosFile
     {
         await using var file = await OpenReadAsync(path);
         var result = new MemoryStream();
-        await file.CopyToAsync(result, FsStore.BlockSize);
+        await file.CopyToAsync(result, FsLimits.BlockSize);
         return result.ToArray();
     }
 
@@ -113,7 +113,7 @@ public static class FosFile
     {
         await using var from = await OpenReadAsync(source);
         await using var to = await OpenAsync(destination, overwrite ? FileMode.Create : FileMode.CreateNew, FileAccess.Write);
-        await from.CopyToAsync(to, FsStore.BlockSize);
+        await from.CopyToAsync(to, FsLimits.BlockSize);
     }
 
     internal static async Task<FsAttributes?> StatOrNull(string path)

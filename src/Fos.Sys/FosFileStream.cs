@@ -1,5 +1,5 @@
 using Fos.Kernel;
-using Fos.Services.FileSystem;
+using Fos.Protocols.FileSystem;
 
 namespace Fos.Sys;
 
@@ -13,7 +13,7 @@ namespace Fos.Sys;
 public sealed class FosFileStream : Stream
 {
     // Writes travel in messages of up to 1 MiB: one round trip per MiB, not per 64 KiB block.
-    private const int BufferSize = 16 * FsStore.BlockSize;
+    private const int BufferSize = 16 * FsLimits.BlockSize;
     private readonly FsHandle handle;
     private readonly Endpoint server;
     private readonly bool canRead;

@@ -1,5 +1,5 @@
 using Fos.Kernel;
-using Fos.Services.Memory;
+using Fos.Protocols.Memory;
 
 namespace Fos.Sys;
 
@@ -10,7 +10,7 @@ namespace Fos.Sys;
 /// </summary>
 public static class FosMemory
 {
-    public const int PageSize = MemoryServer.PageSize;
+    public const int PageSize = MemLimits.PageSize;
 
     /// <summary>Allocates at least <paramref name="bytes"/> bytes (whole pages) from the nearest member.</summary>
     public static async Task<FosBuffer> AllocateAsync(long bytes)

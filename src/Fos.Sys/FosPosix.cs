@@ -1,5 +1,5 @@
 using Fos.Kernel;
-using Fos.Services.FileSystem;
+using Fos.Protocols.FileSystem;
 
 namespace Fos.Sys;
 

@@ -1,3 +1,4 @@
+using Fos.Protocols.Processes;
 using Fos.Services.Processes;
 
 namespace Fos.Sys;
@@ -29,6 +30,6 @@ public static class FosProcess
 
     /// <summary>The cores the layout gives to applications (one worker per core is a good split).</summary>
     public static async Task<Kernel.CoreId[]> ApplicationCoresAsync() =>
-        [.. (await SysCall.Layout<Services.Layout.LayoutCore[]>(new Services.Layout.LayoutTable()))
+        [.. (await SysCall.Layout<Protocols.Layout.LayoutCore[]>(new Protocols.Layout.LayoutTable()))
             .Where(c => c.Role != "system").Select(c => c.Core)];
 }

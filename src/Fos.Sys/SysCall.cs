@@ -1,6 +1,7 @@
 using Fos.Kernel;
 using Fos.Kernel.Naming;
-using Fos.Services.FileSystem;
+using Fos.Protocols.FileSystem;
+using Fos.Protocols.Processes;
 using Fos.Services.Processes;
 
 namespace Fos.Sys;

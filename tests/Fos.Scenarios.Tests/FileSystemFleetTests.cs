@@ -1,7 +1,8 @@
 using System.Text;
 using Fos.Kernel;
-using Fos.Services;
 using Fos.Kernel.Naming;
+using Fos.Protocols.FileSystem;
+using Fos.Services;
 using Fos.Services.FileSystem;
 
 namespace Fos.Scenarios.Tests;

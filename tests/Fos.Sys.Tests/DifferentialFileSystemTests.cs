@@ -2,8 +2,8 @@ using System.Runtime.InteropServices;
 using System.Text;
 using CsCheck;
 using Fos.Kernel;
+using Fos.Protocols.FileSystem;
 using Fos.Services;
-using Fos.Services.FileSystem;
 using Fos.Simulation;
 using Fos.Sys;
 

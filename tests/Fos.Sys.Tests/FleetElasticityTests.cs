@@ -1,5 +1,7 @@
 using System.Text;
 using Fos.Kernel;
+using Fos.Protocols.FileSystem;
+using Fos.Protocols.Processes;
 using Fos.Runtime;
 using Fos.Services;
 using Fos.Services.FileSystem;

@@ -1,8 +1,8 @@
 using System.Text;
 using Fos.Kernel;
+using Fos.Protocols.FileSystem;
 using Fos.Runtime;
 using Fos.Services;
-using Fos.Services.FileSystem;
 using Fos.Simulation;
 using Fos.Sys;
 

@@ -1,6 +1,7 @@
 using System.Text;
 using Fos.Kernel;
 using Fos.Kernel.Naming;
+using Fos.Protocols.FileSystem;
 using Fos.Services.FileSystem;
 using static Fos.Sys.Tests.FsTestKit;
 

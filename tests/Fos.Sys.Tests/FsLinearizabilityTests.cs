@@ -1,5 +1,6 @@
 using System.Text;
 using Fos.Kernel;
+using Fos.Protocols.FileSystem;
 using Fos.Services.FileSystem;
 using Fos.Simulation;
 using Xunit.Abstractions;

@@ -1,7 +1,7 @@
 using System.Text;
 using Fos.Kernel;
+using Fos.Protocols.FileSystem;
 using Fos.Services;
-using Fos.Services.FileSystem;
 using Fos.Simulation;
 using static Fos.Sys.Tests.FsTestKit;
 

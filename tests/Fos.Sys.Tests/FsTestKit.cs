@@ -1,4 +1,5 @@
 using Fos.Kernel;
+using Fos.Protocols.FileSystem;
 using Fos.Services;
 using Fos.Services.FileSystem;
 using Fos.Simulation;

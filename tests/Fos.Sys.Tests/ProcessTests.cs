@@ -1,7 +1,8 @@
 using Fos.Kernel;
+using Fos.Protocols.FileSystem;
+using Fos.Protocols.Processes;
 using Fos.Runtime;
 using Fos.Services;
-using Fos.Services.FileSystem;
 using Fos.Services.Processes;
 using Fos.Simulation;
 using Fos.Sys;

@@ -2,10 +2,10 @@ using System.Globalization;
 using System.Text;
 using Fos.Kernel;
 using Fos.Kernel.Naming;
+using Fos.Protocols.FileSystem;
+using Fos.Protocols.Layout;
 using Fos.Runtime;
 using Fos.Services;
-using Fos.Services.FileSystem;
-using Fos.Services.Layout;
 using Fos.Services.Processes;
 using Fos.Sys;
 

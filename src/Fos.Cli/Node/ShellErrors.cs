@@ -1,5 +1,5 @@
 using Fos.Kernel;
-using Fos.Services.FileSystem;
+using Fos.Protocols.FileSystem;
 using Fos.Sys;
 
 namespace Fos.Cli.Node;

@@ -1,4 +1,4 @@
-using Fos.Services.FileSystem;
+using Fos.Protocols.FileSystem;
 using Fos.Sys;
 
 namespace Fos.Cli.Node;
@@ -10,7 +10,7 @@ namespace Fos.Cli.Node;
 internal sealed partial class Shell
 {
     // Files travel in pieces of this size: a big file is never whole in memory.
-    private const int Chunk = 16 * FsStore.BlockSize;
+    private const int Chunk = 16 * FsLimits.BlockSize;
 
     /// <summary>
     /// Copies a stream in chunks. Each step goes on from the host's thread pool, never from the fos

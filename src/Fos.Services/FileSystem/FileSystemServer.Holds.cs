@@ -1,5 +1,6 @@
 using Fos.Kernel;
 using Fos.Kernel.Storage;
+using Fos.Protocols.FileSystem;
 
 namespace Fos.Services.FileSystem;
 

@@ -1,4 +1,5 @@
 using Fos.Kernel;
+using Fos.Protocols.FileSystem;
 
 namespace Fos.Services.FileSystem;
 

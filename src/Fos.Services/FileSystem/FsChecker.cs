@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using Fos.Kernel.Storage;
+using Fos.Protocols.FileSystem;
 
 namespace Fos.Services.FileSystem;
 

@@ -1,4 +1,5 @@
 using System.Text;
+using Fos.Protocols.FileSystem;
 
 namespace Fos.Services.FileSystem;
 

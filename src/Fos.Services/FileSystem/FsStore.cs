@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using Fos.Kernel.Storage;
+using Fos.Protocols.FileSystem;
 
 namespace Fos.Services.FileSystem;
 
@@ -23,8 +24,8 @@ namespace Fos.Services.FileSystem;
 /// </summary>
 public sealed class FsStore(IStore store)
 {
-    public const int Shards = 64;
-    public const int BlockSize = 64 * 1024;
+    public const int Shards = FsLimits.Shards;
+    public const int BlockSize = FsLimits.BlockSize;
     public const long RootInode = Shards; // below every number a sequence gives
 
     /// <summary>The layout version this code reads and writes, kept under a key outside every shard.</summary>

@@ -1,5 +1,6 @@
 using Fos.Kernel;
-using Fos.Services.FileSystem;
+using Fos.Protocols.FileSystem;
+using Fos.Protocols.Memory;
 
 namespace Fos.Services.Memory;
 
@@ -13,7 +14,7 @@ namespace Fos.Services.Memory;
 /// </summary>
 public sealed class MemoryServer : Server
 {
-    public const int PageSize = 4096;
+    public const int PageSize = MemLimits.PageSize;
 
     public static readonly ServerImage Image = new("mem", () => new MemoryServer(), MailboxCapacity: 4096);
 

@@ -1,4 +1,5 @@
 using Fos.Kernel;
+using Fos.Protocols.Processes;
 
 namespace Fos.Services.Processes;
 

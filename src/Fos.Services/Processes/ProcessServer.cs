@@ -1,7 +1,9 @@
 using Fos.Kernel;
 using Fos.Kernel.Naming;
-using Fos.Services.FileSystem;
-using Fos.Services.Layout;
+using Fos.Protocols.FileSystem;
+using Fos.Protocols.Layout;
+using Fos.Protocols.Memory;
+using Fos.Protocols.Processes;
 
 namespace Fos.Services.Processes;
 
@@ -169,7 +171,7 @@ public sealed class ProcessServer : Server
                 // That member left the fleet: try the next.
             }
         }
-        await TellEvery(WellKnownNames.Memory, new Memory.MemReleaseAll(pid));
+        await TellEvery(WellKnownNames.Memory, new MemReleaseAll(pid));
     }
 
     private async Task TellEvery(string fleet, object request)

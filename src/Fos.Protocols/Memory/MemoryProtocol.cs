@@ -1,6 +1,6 @@
 using Fos.Kernel;
 
-namespace Fos.Services.Memory;
+namespace Fos.Protocols.Memory;
 
 /// <summary>Sent by boot: who the members are, and the range of page numbers this member starts with.</summary>
 public sealed record MemConfigure(int Index, Endpoint[] Members, long FirstPage, long PageCount);

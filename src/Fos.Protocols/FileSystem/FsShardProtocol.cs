@@ -1,6 +1,6 @@
 using Fos.Kernel;
 
-namespace Fos.Services.FileSystem;
+namespace Fos.Protocols.FileSystem;
 
 // Requests between members of the file-system fleet, and from boot. They are accepted only on a
 // member's peer mailbox, whose capability boot gives to the members (and to the process fleet);
@@ -28,37 +28,37 @@ public sealed record FsMemberStats;
 /// <summary>Requests refused on the public mailbox, handles open, operations over shards under way.</summary>
 public sealed record FsMemberCounters(long Refused, int OpenHandles, int Intents);
 
-internal interface IShardRequest
+public interface IShardRequest
 {
     long Inode { get; }
 }
 
 /// <summary>The entry <paramref name="Name"/> of directory <paramref name="Inode"/> → FsEntry or null.</summary>
-internal sealed record ShardLookup(long Inode, string Name) : IShardRequest;
+public sealed record ShardLookup(long Inode, string Name) : IShardRequest;
 
 /// <summary>stat of an inode → FsAttributes.</summary>
-internal sealed record ShardStat(long Inode) : IShardRequest;
+public sealed record ShardStat(long Inode) : IShardRequest;
 
 /// <summary>open or create <paramref name="Name"/> in directory <paramref name="Inode"/> for a client's process → FsOpened.</summary>
-internal sealed record ShardOpenAt(long Inode, string Name, FsOpenFlags Flags, Address Client, long Owner) : IShardRequest;
+public sealed record ShardOpenAt(long Inode, string Name, FsOpenFlags Flags, Address Client, long Owner) : IShardRequest;
 
 /// <summary>open an existing inode for a client's process → FsOpened.</summary>
-internal sealed record ShardOpenInode(long Inode, FsOpenFlags Flags, Address Client, long Owner) : IShardRequest;
+public sealed record ShardOpenInode(long Inode, FsOpenFlags Flags, Address Client, long Owner) : IShardRequest;
 
 /// <summary>A page of the entries of directory <paramref name="Inode"/> → FsDirPage.</summary>
-internal sealed record ShardReadDir(long Inode, string? After, int Limit) : IShardRequest;
+public sealed record ShardReadDir(long Inode, string? After, int Limit) : IShardRequest;
 
 /// <summary>mkdir <paramref name="Name"/> in directory <paramref name="Inode"/> → the new FsAttributes.</summary>
-internal sealed record ShardMkdirAt(long Inode, string Name) : IShardRequest;
+public sealed record ShardMkdirAt(long Inode, string Name) : IShardRequest;
 
 /// <summary>
 /// Makes directory inode <paramref name="Inode"/> if it is not there, durably, for operation
 /// <paramref name="Tx"/> of shard <paramref name="Coordinator"/> if that still runs it → Ack.
 /// </summary>
-internal sealed record ShardEnsureDirectory(long Inode, long Tx, int Coordinator) : IShardRequest;
+public sealed record ShardEnsureDirectory(long Inode, long Tx, int Coordinator) : IShardRequest;
 
 /// <summary>rmdir <paramref name="Name"/> in directory <paramref name="Inode"/>.</summary>
-internal sealed record ShardRmdirAt(long Inode, string Name) : IShardRequest;
+public sealed record ShardRmdirAt(long Inode, string Name) : IShardRequest;
 
 /// <summary>
 /// Deletes directory inode <paramref name="Inode"/>, durably, if it has no entries and none on the
@@ -66,13 +66,13 @@ internal sealed record ShardRmdirAt(long Inode, string Name) : IShardRequest;
 /// for operation <paramref name="Tx"/> of shard <paramref name="Coordinator"/>, if that still runs it:
 /// a step a crashed coordinator sent before its restart ended the operation must not act late.
 /// </summary>
-internal sealed record ShardRemoveDirectory(long Inode, long Tx, int Coordinator) : IShardRequest;
+public sealed record ShardRemoveDirectory(long Inode, long Tx, int Coordinator) : IShardRequest;
 
 /// <summary>unlink <paramref name="Name"/> in directory <paramref name="Inode"/>.</summary>
-internal sealed record ShardUnlinkAt(long Inode, string Name) : IShardRequest;
+public sealed record ShardUnlinkAt(long Inode, string Name) : IShardRequest;
 
 /// <summary>A file inode lost its only name: delete it now, or when its last handle closes; durably → Ack.</summary>
-internal sealed record ShardDropFile(long Inode) : IShardRequest;
+public sealed record ShardDropFile(long Inode) : IShardRequest;
 
 /// <summary>
 /// rename, sent to the owner of the target directory <paramref name="Inode"/>, which coordinates it:
@@ -80,7 +80,7 @@ internal sealed record ShardDropFile(long Inode) : IShardRequest;
 /// <paramref name="FromName"/>) to <paramref name="ToName"/>. <paramref name="TargetParent"/> is
 /// the path of the target directory, walked again under the rename lock to refuse a cycle.
 /// </summary>
-internal sealed record ShardRenameAt(long Inode, string ToName, long FromDir, string FromName, FsEntry Moving, string[] TargetParent) : IShardRequest;
+public sealed record ShardRenameAt(long Inode, string ToName, long FromDir, string FromName, FsEntry Moving, string[] TargetParent) : IShardRequest;
 
 /// <summary>
 /// Reserves entry <paramref name="Name"/> of directory <paramref name="Inode"/> for transaction
@@ -88,22 +88,22 @@ internal sealed record ShardRenameAt(long Inode, string ToName, long FromDir, st
 /// holds it, if it still names <paramref name="Expected"/> → Ack (ENOENT if it no longer does). Nothing
 /// else may change or read the name until it is released.
 /// </summary>
-internal sealed record ShardReserve(long Inode, string Name, long Tx, long Expected, int Coordinator) : IShardRequest;
+public sealed record ShardReserve(long Inode, string Name, long Tx, long Expected, int Coordinator) : IShardRequest;
 
 /// <summary>Lets a reservation of <paramref name="Tx"/> go, durably, leaving the entry as it is → Ack.</summary>
-internal sealed record ShardRelease(long Inode, string Name, long Tx) : IShardRequest;
+public sealed record ShardRelease(long Inode, string Name, long Tx) : IShardRequest;
 
 /// <summary>Removes a reserved entry and its reservation, durably, if <paramref name="Tx"/> still holds it → Ack.</summary>
-internal sealed record ShardUnlinkReserved(long Inode, string Name, long Tx) : IShardRequest;
+public sealed record ShardUnlinkReserved(long Inode, string Name, long Tx) : IShardRequest;
 
 /// <summary>Takes the fleet's directory-rename lock (kept with shard 0) for <paramref name="Tx"/>, which shard <paramref name="Coordinator"/> runs, durably → Ack.</summary>
-internal sealed record ShardLockRenames(long Tx, int Coordinator) : IShardRequest
+public sealed record ShardLockRenames(long Tx, int Coordinator) : IShardRequest
 {
     public long Inode => 0; // routes to shard 0
 }
 
 /// <summary>Lets the directory-rename lock go, durably, if <paramref name="Tx"/> holds it → Ack.</summary>
-internal sealed record ShardUnlockRenames(long Tx) : IShardRequest
+public sealed record ShardUnlockRenames(long Tx) : IShardRequest
 {
     public long Inode => 0;
 }
@@ -114,10 +114,10 @@ internal sealed record ShardUnlockRenames(long Tx) : IShardRequest
 /// A request a coordinator sent just before it crashed can arrive after the coordinator's restart
 /// has ended the operation: whoever receives such a step, or holds a name for it, asks.
 /// </summary>
-internal sealed record FsTxRunning(long Tx);
+public sealed record FsTxRunning(long Tx);
 
 /// <summary>A handle request (read, write, ...) forwarded for <paramref name="Client"/>, whom the first member's kernel attested.</summary>
-internal sealed record ShardHandleOp(long Inode, Address Client, object Request) : IShardRequest;
+public sealed record ShardHandleOp(long Inode, Address Client, object Request) : IShardRequest;
 
 // ---- moving shards between members (the fleet grows and shrinks) ---------------------------
 

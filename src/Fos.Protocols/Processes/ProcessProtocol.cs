@@ -1,16 +1,6 @@
 using Fos.Kernel;
 
-namespace Fos.Services.Processes;
-
-/// <summary>
-/// A program fos can run: a name and an entry point. The host side makes one from an assembly
-/// (<c>fos run app.dll</c>); tests and the simulator make them from code. The entry point runs on
-/// a fos core and must be asynchronous all the way: a blocking wait would stall the core.
-/// </summary>
-public sealed record AppProgram(string Name, Func<string[], Task<int>> Main)
-{
-    public override string ToString() => Name;
-}
+namespace Fos.Protocols.Processes;
 
 /// <summary>What a process is doing.</summary>
 public enum ProcState
@@ -23,9 +13,6 @@ public enum ProcState
 
 /// <summary>One row of <c>ps</c>.</summary>
 public sealed record ProcInfo(long Pid, string Name, CoreId Core, ProcState State, int? ExitCode, long SystemCalls);
-
-/// <summary>Starts a program → the pid (long). <paramref name="Core"/>: where, or null to let the layout choose.</summary>
-public sealed record ProcSpawn(AppProgram Program, string[] Args, CoreId? Core = null);
 
 /// <summary>Waits for a process to end → <see cref="ProcExit"/>.</summary>
 public sealed record ProcWait(long Pid);

@@ -1,4 +1,4 @@
-namespace Fos.Services.FileSystem;
+namespace Fos.Protocols.FileSystem;
 
 /// <summary>What a path names.</summary>
 public enum FsNodeKind : byte

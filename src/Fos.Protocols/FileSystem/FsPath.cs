@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Fos.Services.FileSystem;
+namespace Fos.Protocols.FileSystem;
 
 /// <summary>
 /// Paths as the file system takes them: absolute, '/'-separated, no empty, "." or ".." parts (a

@@ -1,6 +1,6 @@
 using Fos.Kernel;
 
-namespace Fos.Services.FileSystem;
+namespace Fos.Protocols.FileSystem;
 
 /// <summary>The POSIX errors the file system answers with; the name travels as the fault's code.</summary>
 public enum Errno
