@@ -1,10 +1,10 @@
-// grep PATTERN PATH...: the lines of fos files that match a regular expression.
+// grep PATTERN [PATH...]: the lines of fos files (or of standard input) that match a regular expression.
 using System.Text.RegularExpressions;
 using Fos.Sys;
 
-if (args.Length < 2)
+if (args.Length < 1)
 {
-    FosProcess.Error.WriteLine("usage: grep PATTERN PATH...");
+    FosProcess.Error.WriteLine("usage: grep PATTERN [PATH...]");
     return 2;
 }
 Regex pattern;
@@ -18,6 +18,16 @@ catch (ArgumentException ex)
     return 2;
 }
 var found = false;
+if (args.Length == 1)
+{
+    while (await FosProcess.In.ReadLineAsync() is { } line)
+    {
+        if (!pattern.IsMatch(line)) continue;
+        found = true;
+        FosProcess.Out.WriteLine(line);
+    }
+    return found ? 0 : 1;
+}
 foreach (var path in args[1..])
 {
     try

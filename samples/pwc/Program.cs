@@ -1,9 +1,18 @@
 // pwc DIR [TOP]: a parallel word count. It splits the files of a fos directory among one worker
-// process per application core, each worker counts the words of its files, and the counts come
-// back through the workers' output and are merged here.
+// process per application core (this same program, started with --worker), each worker counts
+// the words of its files, and the counts come back through the workers' output and are merged here.
 using System.Globalization;
-using Fos.Services.Processes;
 using Fos.Sys;
+
+if (args.Length > 0 && args[0] == "--worker")
+{
+    var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+    foreach (var path in args[1..])
+        foreach (var word in (await FosFile.ReadAllTextAsync(path)).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))
+            counts[word.ToLowerInvariant()] = counts.GetValueOrDefault(word.ToLowerInvariant()) + 1;
+    foreach (var (word, count) in counts) FosProcess.Out.WriteLine($"{word}\t{count}");
+    return 0;
+}
 
 if (args.Length is < 1 or > 2 || (args.Length == 2 && !int.TryParse(args[1], out _)))
 {
@@ -23,18 +32,10 @@ catch (FosIOException ex)
 }
 var cores = await FosProcess.ApplicationCoresAsync();
 var workers = Math.Max(1, Math.Min(cores.Length, files.Length));
-var worker = new AppProgram("pwc-worker", async paths =>
-{
-    var counts = new Dictionary<string, long>(StringComparer.Ordinal);
-    foreach (var path in paths)
-        foreach (var word in (await FosFile.ReadAllTextAsync(path)).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))
-            counts[word.ToLowerInvariant()] = counts.GetValueOrDefault(word.ToLowerInvariant()) + 1;
-    foreach (var (word, count) in counts) FosProcess.Out.WriteLine($"{word}\t{count}");
-    return 0;
-});
+var self = typeof(Program).Assembly.Location;
 var pids = new List<long>();
 for (var w = 0; w < workers; w++)
-    pids.Add(await FosProcess.StartAsync(worker, [.. files.Where((_, i) => i % workers == w)], cores[w % cores.Length]));
+    pids.Add(await FosProcess.StartAsync(self, ["--worker", .. files.Where((_, i) => i % workers == w)], cores[w % cores.Length]));
 var total = new Dictionary<string, long>(StringComparer.Ordinal);
 foreach (var pid in pids)
 {

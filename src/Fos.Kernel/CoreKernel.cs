@@ -354,12 +354,39 @@ public sealed class CoreKernel : IKernel
     {
         if (server.Address.CoreId == Core)
         {
-            StopServer(server.Address);
+            try
+            {
+                StopServer(server);
+            }
+            catch (FosException ex)
+            {
+                return Task.FromException(ex);
+            }
             return Task.CompletedTask;
         }
         if (!directory.TryGetValue(server.Address.CoreId, out var kernel))
-            return Task.FromException(new FosException(FosError.NoSuchCore, $"cannot stop {server}: core {server.Address.CoreId} is not in this system"));
-        return Call(kernel, new StopRequest(server.Address));
+            return Task.FromException(new FosException(FosError.NoSuchCore, $"cannot stop {server.Address}: core {server.Address.CoreId} is not in this system"));
+        return Call(kernel, new StopRequest(server));
+    }
+
+    public Processes.ProcessHandle StartProcess(Processes.ProcessLaunch launch, CoreId near, Action<Processes.ProcessStream, ReadOnlyMemory<byte>> output)
+    {
+        ArgumentNullException.ThrowIfNull(launch);
+        ArgumentNullException.ThrowIfNull(output);
+        return host.StartProcess(launch, near, output);
+    }
+
+    /// <summary>Stops a server of this core if <paramref name="server"/> carries its mailbox's capability.</summary>
+    private void StopServer(Endpoint server)
+    {
+        if (!mailboxes.TryGetValue(server.Address.Mailbox, out var box) || box.Owner is null)
+            throw new FosException(FosError.NoSuchMailbox, $"no server owns {server.Address}");
+        if (box.Capability != server.Capability)
+        {
+            stats.RefusedCapability++;
+            throw new FosException(FosError.CapabilityRefused, $"refused to stop {server.Address}: wrong capability");
+        }
+        StopServer(server.Address);
     }
 
     /// <summary>Starts a server on this core. Its mailbox is open when this returns; OnStart runs after.</summary>
@@ -424,7 +451,7 @@ public sealed class CoreKernel : IKernel
             case SpawnRequest spawn:
                 return ValueTask.FromResult<object?>(StartServer(spawn.Image));
             case StopRequest stop:
-                StopServer(stop.Mailbox);
+                StopServer(stop.Server);
                 return ValueTask.FromResult<object?>(Ack.Instance);
             case NameChanged changed:
                 if (nameCache.TryGetValue(changed.Name, out var cached) && cached.Version < changed.Version)

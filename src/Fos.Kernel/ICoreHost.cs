@@ -29,4 +29,8 @@ public interface ICoreHost
 
     /// <summary>Where services on this core open their stores; null when the machine has no storage.</summary>
     Storage.IStoreProvider? Stores => null;
+
+    /// <summary>Starts an application process (see <see cref="IKernel.StartProcess"/>); a runtime that cannot says so.</summary>
+    Processes.ProcessHandle StartProcess(Processes.ProcessLaunch launch, CoreId near, Action<Processes.ProcessStream, ReadOnlyMemory<byte>> output) =>
+        throw new FosException(FosError.BadRequest, $"{Core} cannot start processes: only the machine's own cores can");
 }

@@ -50,8 +50,19 @@ public interface IKernel
     /// <summary>Starts a server on a core; returns its main mailbox.</summary>
     Task<Endpoint> Spawn(ServerImage image, CoreId core);
 
-    /// <summary>Stops the server that owns <paramref name="server"/>'s mailbox, on whatever core it runs.</summary>
+    /// <summary>
+    /// Stops the server that owns <paramref name="server"/>'s mailbox, on whatever core it runs. The
+    /// endpoint's capability must be the mailbox's: an address alone stops nothing.
+    /// </summary>
     Task Stop(Endpoint server);
+
+    /// <summary>
+    /// Starts an application process on a process core of its own, placed on the CPU of core
+    /// <paramref name="near"/>. What it writes to its standard streams comes to
+    /// <paramref name="output"/> on this core, as it is written. Only the machine's own cores may.
+    /// </summary>
+    /// <exception cref="FosException">The program cannot start (no such file, not a .NET application), or this core may not start processes.</exception>
+    Processes.ProcessHandle StartProcess(Processes.ProcessLaunch launch, CoreId near, Action<Processes.ProcessStream, ReadOnlyMemory<byte>> output);
 
     /// <summary>The nearest member of a name (cached in this kernel, invalidated when the name is rebound).</summary>
     Task<Endpoint> Lookup(string name);

@@ -15,6 +15,8 @@ public sealed class KernelStats
     public long HandlerFailures;
     public long LateReplies;
     public long ForgedReplies;
+    /// <summary>Messages from application processes whose body is not a registered message type.</summary>
+    public long RefusedUndecodable;
 
     public KernelStats Snapshot() => (KernelStats)MemberwiseClone();
 

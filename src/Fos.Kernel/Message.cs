@@ -22,6 +22,22 @@ public readonly struct Message
 
     /// <summary>True when the sender waits for the handler's result as a reply.</summary>
     public bool IsCall { get; }
+
+    /// <summary>Whether an application process sent it (its core is attested by the machine, never taken from the message).</summary>
+    public bool FromProcess => From.CoreId.IsProcess;
+
+    /// <summary>
+    /// Refuses a message only the machine's own cores may send (configuration, fleet traffic, a
+    /// process's end) when an application sent it: a clear error for the sender, counted in
+    /// <paramref name="refusals"/> by the service.
+    /// </summary>
+    public void RequireSystem(ref long refusals)
+    {
+        if (!FromProcess) return;
+        refusals++;
+        throw new FosException(FosError.CapabilityRefused,
+            $"{To} refused {Body?.GetType().Name ?? "null"} from {From.CoreId}: only the system's own servers may send it");
+    }
 }
 
 /// <summary>

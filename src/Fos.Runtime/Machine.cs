@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using Fos.Kernel;
+using Fos.Kernel.Processes;
+using Fos.Runtime.Processes;
 using Fos.Runtime.Storage;
 
 namespace Fos.Runtime;
@@ -16,6 +18,10 @@ public sealed class Machine : IFosRuntime
     private readonly long bootTimestamp = Stopwatch.GetTimestamp();
     private readonly List<string> faults = [];
     private readonly DataDirectoryLock? dataLock;
+    private readonly ProcessPort?[] ports = new ProcessPort?[ushort.MaxValue - CoreId.FirstProcessCore];
+    private readonly HashSet<ApplicationProcess> running = [];
+    private readonly Lazy<Sandbox> sandbox;
+    private int nextSlot = -1;
     private bool stopped;
 
     private Machine(MachineOptions options)
@@ -41,6 +47,8 @@ public sealed class Machine : IFosRuntime
         for (var i = 0; i < CoreCount; i++) cores[i] = new RealCore(this, i);
         var directory = cores.ToDictionary(c => c.Core, c => c.Kernel.ControlEndpoint);
         foreach (var core in cores) core.Kernel.Directory = directory;
+        CoreWakes = [.. cores.Select(c => c.Wake)];
+        sandbox = new(() => options.Sandbox == false ? new Sandbox(null, "the sandbox is turned off for this machine") : Sandbox.Probe());
     }
 
     /// <summary>Starts every core of a machine and returns once they run.</summary>
@@ -111,6 +119,144 @@ public sealed class Machine : IFosRuntime
         return Affinity.PinCurrentThread(cpu) ? cpu : null;
     }
 
+    // ---- application processes ---------------------------------------------------------------
+
+    /// <summary>Every core's eventfd, by core number: application processes inherit them to wake a parked core.</summary>
+    internal IReadOnlyList<EventFd> CoreWakes { get; }
+
+    /// <summary>The sandbox application processes run in, or why there is none (probed once, on first use).</summary>
+    public Sandbox Sandbox => sandbox.Value;
+
+    /// <summary>The application process on <paramref name="core"/>, while it runs.</summary>
+    internal ProcessPort? Port(CoreId core) =>
+        core.Machine == Options.MachineId && core.IsProcess ? Volatile.Read(ref ports[core.Core - CoreId.FirstProcessCore]) : null;
+
+    /// <summary>Processes that run now (for the layout and tests).</summary>
+    public int RunningProcesses
+    {
+        get { lock (running) return running.Count; }
+    }
+
+    private static readonly Lock launching = new();
+
+    /// <summary>
+    /// Starts an application process: a channel and a port for it, every core told to read it, then
+    /// either a Linux process running the application host on the channel (an assembly), or a
+    /// thread of this process running the same host (a program given as code).
+    /// </summary>
+    internal ProcessHandle StartProcess(RealCore starter, ProcessLaunch launch, CoreId near, Action<ProcessStream, ReadOnlyMemory<byte>> output)
+    {
+        ObjectDisposedException.ThrowIf(stopped, this);
+        if (near.Machine != Options.MachineId || near.IsProcess || near.Core >= CoreCount)
+            throw new FosException(FosError.NoSuchCore, $"cannot place a process on {near}: not a core of this machine");
+        if (launch.Main is null && launch.AssemblyPath is { } path) ApplicationFile.Check(path);
+        else if (launch.Main is null) throw new FosException(FosError.BadRequest, $"{launch.Name}: nothing to run (neither an assembly nor code)");
+        var nameServer = starter.Kernel.NameServer ?? throw new FosException(FosError.NoSuchName, "the machine has no name server yet (it is still booting)");
+        var slot = TakeSlot();
+        var core = CoreId.Process(Options.MachineId, slot);
+        var channel = ProcessChannel.Create(core, launch.Pid, CoreCount, Options.ProcessRingCapacity, nameServer);
+        var wake = EventFd.Create(inheritable: false);
+        var port = new ProcessPort(channel, wake, CoreCount);
+        ApplicationProcess process;
+        try
+        {
+            Volatile.Write(ref ports[slot], port);
+            foreach (var c in cores) c.Adopt(port);
+            process = launch.Main is { } main
+                ? new InMachineProcess(this, starter, port, channel, wake, launch, main, output)
+                : new LinuxProcess(this, starter, port, channel, Launch(channel, wake, launch, near), output);
+        }
+        catch (Exception ex) when (ex is IOException or System.ComponentModel.Win32Exception)
+        {
+            RemovePort(port);
+            throw new FosException(FosError.ServiceError, $"EAGAIN: cannot start {launch.Name}: {ex.Message}", "EAGAIN");
+        }
+        lock (running) running.Add(process);
+        port.OnReleased += () =>
+        {
+            lock (running) running.Remove(process);
+        };
+        return process;
+    }
+
+    /// <summary>The Linux process for an assembly: the application host, in the sandbox if there is one, inheriting its channel and wake-up fd only.</summary>
+    private Process Launch(ProcessChannel channel, EventFd wake, ProcessLaunch launch, CoreId near)
+    {
+        var host = Options.ApplicationHost ?? Path.Combine(AppContext.BaseDirectory, "Fos.AppHost.dll");
+        if (!File.Exists(host)) throw new IOException($"the application host is missing: {host} (rebuild fos)");
+        var app = launch.AssemblyPath!;
+        var cpu = PinsCores ? cpus[near.Core % cpus.Count] : -1;
+        string[] command = [Path.Combine(RuntimeDirectory(), "dotnet"), host, "--channel", channel.Fd.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--wake", wake.Fd.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--core-wakes", string.Join(',', CoreWakes.Select(w => w.Fd.ToString(System.Globalization.CultureInfo.InvariantCulture))),
+            "--cpu", cpu.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--spin-us", ((int)SpinBeforePark.TotalMicroseconds).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--name", launch.Name, "--", app, .. launch.Args];
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
+            ["DOTNET_NOLOGO"] = "1",
+            ["DOTNET_EnableDiagnostics"] = "0", // no debugger or diagnostics socket into the application
+        };
+        if (Options.ProcessMemoryLimit > 0)
+            environment["DOTNET_GCHeapHardLimit"] = Options.ProcessMemoryLimit.ToString("x", System.Globalization.CultureInfo.InvariantCulture);
+        var wrapped = Sandbox.Wrap([Path.GetDirectoryName(host)!, Path.GetDirectoryName(app)!], environment, command);
+        var start = new ProcessStartInfo(wrapped[0])
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in wrapped.Skip(1)) start.ArgumentList.Add(arg);
+        if (!Sandbox.Available)
+            foreach (var (key, value) in environment) start.Environment[key] = value;
+        // Only this child may inherit its channel and wake-up fd: they are close-on-exec except
+        // while it starts, and one start at a time, so no other child can catch them.
+        lock (launching)
+        {
+            channel.SetInheritable(true);
+            wake.SetInheritable(true);
+            try
+            {
+                return Process.Start(start) ?? throw new IOException("the process did not start");
+            }
+            finally
+            {
+                channel.SetInheritable(false);
+                wake.SetInheritable(false);
+            }
+        }
+    }
+
+    /// <summary>Where the dotnet that runs this machine lives, so the application runs on the same runtime.</summary>
+    private static string RuntimeDirectory()
+    {
+        var main = Environment.ProcessPath;
+        if (main is not null && Path.GetFileNameWithoutExtension(main) == "dotnet") return Path.GetDirectoryName(main)!;
+        var root = Environment.GetEnvironmentVariable("DOTNET_ROOT");
+        if (root is not null && File.Exists(Path.Combine(root, "dotnet"))) return root;
+        return File.Exists("/usr/share/dotnet/dotnet") ? "/usr/share/dotnet" : "/usr/bin";
+    }
+
+    private int TakeSlot()
+    {
+        for (var tries = 0; tries < ports.Length; tries++)
+        {
+            var slot = (int)((uint)Interlocked.Increment(ref nextSlot) % (uint)ports.Length);
+            if (Volatile.Read(ref ports[slot]) is null) return slot;
+        }
+        throw new FosException(FosError.ServiceError, $"EAGAIN: {ports.Length} processes run on this machine already", "EAGAIN");
+    }
+
+    /// <summary>The process is gone: messages to its core are refused from now on, and every core lets go of its port.</summary>
+    internal void RemovePort(ProcessPort port)
+    {
+        port.Close();
+        Interlocked.CompareExchange(ref ports[port.Core.Core - CoreId.FirstProcessCore], null, port);
+        foreach (var core in cores) core.Notify();
+    }
+
     internal void ReportFault(CoreId core, Exception ex)
     {
         lock (faults) faults.Add($"{core}: {ex.GetType().Name}: {ex.Message}");
@@ -162,6 +308,9 @@ public sealed class Machine : IFosRuntime
     {
         if (stopped) return ValueTask.CompletedTask;
         stopped = true;
+        List<ApplicationProcess> left;
+        lock (running) left = [.. running];
+        foreach (var process in left) process.Kill(); // applications do not outlive their machine
         foreach (var core in cores) core.RequestStop();
         var deadline = Stopwatch.GetTimestamp() + (long)(Options.CoreStopTimeout.TotalSeconds * Stopwatch.Frequency);
         var stuck = cores

@@ -39,6 +39,25 @@ public sealed record MachineOptions
     /// </summary>
     public TimeSpan CoreStopTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Data bytes of each ring between an application process and a machine core (a power of two).
+    /// A message may take up to half of it, so it must hold the largest write Fos.Sys sends (1 MiB).
+    /// Pages are touched only as the ring is used.
+    /// </summary>
+    public int ProcessRingCapacity { get; init; } = 4 << 20;
+
+    /// <summary>The application host (Fos.AppHost.dll) that runs each application process; null: the one beside this runtime.</summary>
+    public string? ApplicationHost { get; init; }
+
+    /// <summary>
+    /// The most memory an application's .NET heap may take (the runtime's hard heap limit); past it
+    /// the program fails with OutOfMemoryException, and the machine is untouched. 0: no limit.
+    /// </summary>
+    public long ProcessMemoryLimit { get; init; } = 1L << 30;
+
+    /// <summary>Run application processes in a sandbox when the host can make one (null or true), or never (false).</summary>
+    public bool? Sandbox { get; init; }
+
     /// <summary>The storage engine behind services' stores.</summary>
     public Storage.StoreEngine StoreEngine { get; init; } = Storage.StoreEngine.RocksDb;
 }

@@ -1,7 +1,9 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using Fos.Kernel;
+using Fos.Runtime.Processes;
 
 namespace Fos.Runtime;
 
@@ -9,8 +11,11 @@ namespace Fos.Runtime;
 /// One fos core on real hardware: a dedicated thread (pinned to a CPU when the host has enough)
 /// running its kernel's loop. The loop polls the ring from every core that has sent to it, its own local queue,
 /// timers and work handed in from outside; when it finds nothing for <see cref="MachineOptions.SpinBeforePark"/>
-/// it parks, and a sender wakes it. The loop is also the core's SynchronizationContext, so an
-/// await in a server resumes on this core and nowhere else.
+/// it parks on its eventfd, and a sender wakes it (a sender in another process too: application
+/// processes hold every core's eventfd). The loop also polls the rings from every application
+/// process (<see cref="ProcessPort"/>): what arrives there is decoded, stamped with the process's
+/// core as its sender, and delivered or routed like any other message. The loop is also the core's
+/// SynchronizationContext, so an await in a server resumes on this core and nowhere else.
 /// </summary>
 internal sealed class RealCore : ICoreHost
 {
@@ -26,7 +31,13 @@ internal sealed class RealCore : ICoreHost
     private int backlogged; // how many of overflow are non-empty, so an idle turn skips them all
     private readonly bool[] doorbell;
     private readonly List<int> doorbellList = [];
-    private readonly ManualResetEventSlim wake = new(false, spinCount: 0);
+    private readonly ConcurrentQueue<ProcessPort> adoptedPorts = new();
+    private readonly List<ProcessPort> ports = [];
+    private readonly Dictionary<ProcessPort, Queue<Envelope>> portBacklog = [];
+    private readonly List<ProcessPort> portDoorbells = [];
+    private readonly ArrayBufferWriter<byte> body = new(4096);
+    private readonly byte[] header = new byte[EnvelopeFrame.HeaderBytes];
+    private byte[] frame = new byte[4096];
     private readonly CoreSynchronizationContext context;
     private readonly long spinTicks;
     private readonly Thread thread;
@@ -64,12 +75,17 @@ internal sealed class RealCore : ICoreHost
 
     public bool IsCoreThread => Thread.CurrentThread == thread;
 
+    /// <summary>The eventfd this core parks on; application processes inherit it to wake the core.</summary>
+    public EventFd Wake { get; } = EventFd.Create(inheritable: true);
+
     // ---- ICoreHost ---------------------------------------------------------------------------
 
     public bool Transmit(in Envelope envelope)
     {
         var to = envelope.To;
-        if (to.Machine != Core.Machine || to.Core >= machine.CoreCount) return false;
+        if (to.Machine != Core.Machine) return false;
+        if (to.CoreId.IsProcess) return TransmitToProcess(envelope);
+        if (to.Core >= machine.CoreCount) return false;
         if (to.Core == index)
         {
             local.Enqueue(envelope);
@@ -101,6 +117,47 @@ internal sealed class RealCore : ICoreHost
         return true;
     }
 
+    /// <summary>
+    /// A message into an application process's ring: serialized (its body must be a registered
+    /// message type), behind any earlier ones still waiting for room, and the process woken at the
+    /// end of the turn if it sleeps. A reply that cannot be serialized goes as a fault saying so.
+    /// </summary>
+    private bool TransmitToProcess(in Envelope envelope)
+    {
+        var port = machine.Port(envelope.To.CoreId);
+        if (port is null || port.Closed) return false;
+        var message = envelope;
+        var ring = port.Outbound(index);
+        try
+        {
+            Encode(message, ring.MaxFrame);
+        }
+        catch (FosException ex) when (envelope.Kind == EnvelopeKind.Reply)
+        {
+            message = new Envelope(EnvelopeKind.Fault, envelope.To, envelope.Capability, envelope.From, envelope.CorrelationId,
+                new KernelFault(ex.Error, ex.Message, ex.Code));
+            Encode(message, ring.MaxFrame);
+        }
+        if (portBacklog.TryGetValue(port, out var backlog))
+        {
+            if (backlog.Count >= machine.Options.OverflowLimit)
+                throw new FosException(FosError.Backpressure, $"the path {Core} -> {port.Core} is full ({backlog.Count} messages waiting): slow down and retry");
+            backlog.Enqueue(message);
+        }
+        else if (!ring.TryWrite(header, body.WrittenSpan))
+            portBacklog.Add(port, new Queue<Envelope>([message]));
+        if (!portDoorbells.Contains(port)) portDoorbells.Add(port);
+        return true;
+    }
+
+    private void Encode(in Envelope envelope, int maxFrame)
+    {
+        EnvelopeFrame.WriteHeader(header, envelope);
+        EnvelopeFrame.WriteBody(body, envelope.Body);
+        if (header.Length + body.WrittenCount > maxFrame)
+            throw new FosException(FosError.BadRequest, $"a message of {body.WrittenCount} bytes is larger than a process can take at once ({maxFrame})");
+    }
+
     public void Schedule(KernelTimer timer) => timers.Enqueue(timer, timer.DueNanoseconds);
 
     public ulong NextRandom()
@@ -121,6 +178,9 @@ internal sealed class RealCore : ICoreHost
 
     public Fos.Kernel.Storage.IStoreProvider? Stores => machine.Stores;
 
+    public Fos.Kernel.Processes.ProcessHandle StartProcess(Fos.Kernel.Processes.ProcessLaunch launch, CoreId near,
+        Action<Fos.Kernel.Processes.ProcessStream, ReadOnlyMemory<byte>> output) => machine.StartProcess(this, launch, near, output);
+
     // ---- work from other threads -------------------------------------------------------------
 
     /// <summary>Hands work to this core from any thread.</summary>
@@ -133,13 +193,20 @@ internal sealed class RealCore : ICoreHost
     /// <summary>A producer made a ring to this core; this core reads it from its next turn on.</summary>
     public void Adopt(SpscRing ring) => adopted.Enqueue(ring);
 
+    /// <summary>An application process joined: this core reads its ring from the next turn on.</summary>
+    public void Adopt(ProcessPort port)
+    {
+        adoptedPorts.Enqueue(port);
+        Notify();
+    }
+
     /// <summary>Called by a producer after it published work for this core: wake it if it sleeps.</summary>
     public void Notify()
     {
         // The producer's write must be visible before it reads our parked flag (a store-load fence),
         // and we set the flag before our last look at the queues: one of us always sees the other.
         Interlocked.MemoryBarrier();
-        if (Volatile.Read(ref parked) != 0) wake.Set();
+        if (Volatile.Read(ref parked) != 0) Wake.Signal();
     }
 
     /// <summary>Tells the core's loop to end (servers get OnStop as it does); returns at once.</summary>
@@ -147,7 +214,7 @@ internal sealed class RealCore : ICoreHost
     {
         stopping = true;
         Notify();
-        wake.Set();
+        Wake.Signal();
     }
 
     /// <summary>
@@ -193,6 +260,9 @@ internal sealed class RealCore : ICoreHost
             idleSince = 0;
         }
         Kernel.Shutdown();
+        while (adoptedPorts.TryDequeue(out var port)) ports.Add(port);
+        foreach (var port in ports) port.Release();
+        ports.Clear();
     }
 
     private int RunOnce()
@@ -205,7 +275,9 @@ internal sealed class RealCore : ICoreHost
             Guard(item.Callback, item.State);
             work++;
         }
-        while (local.TryDequeue(out var envelope))
+        // Only what was queued before this turn, as with posted work: a program calling servers on
+        // its own core resumes inline and queues its next call, and must not starve the rings.
+        for (var n = local.Count; n > 0 && local.TryDequeue(out var envelope); n--)
         {
             Kernel.Deliver(envelope);
             work++;
@@ -221,6 +293,7 @@ internal sealed class RealCore : ICoreHost
                 work++;
             }
         }
+        if (!adoptedPorts.IsEmpty || ports.Count > 0) work += ReadPorts();
         work += FlushOverflow();
         while (external.TryDequeue(out var action))
         {
@@ -241,8 +314,101 @@ internal sealed class RealCore : ICoreHost
         return work;
     }
 
+    /// <summary>
+    /// Reads what application processes sent this core: a bounded batch per process, each frame
+    /// copied out of shared memory before it is parsed, its sender stamped as the process's core.
+    /// A frame that breaks the ring's rules breaks the port (the machine kills that process); a
+    /// body that is not a registered message is refused to its sender and counted.
+    /// </summary>
+    private int ReadPorts()
+    {
+        while (adoptedPorts.TryDequeue(out var adoptedPort)) ports.Add(adoptedPort);
+        var work = 0;
+        for (var i = ports.Count - 1; i >= 0; i--)
+        {
+            var port = ports[i];
+            if (port.Closed)
+            {
+                ports.RemoveAt(i);
+                portBacklog.Remove(port);
+                portDoorbells.Remove(port);
+                port.Release();
+                continue;
+            }
+            var ring = port.Inbound(index);
+            for (var n = 0; n < 64; n++)
+            {
+                var result = ring.TryRead(ref frame, out var length);
+                if (result == FrameReadResult.Empty) break;
+                if (result == FrameReadResult.Corrupt)
+                {
+                    port.Break(ring.Corruption ?? "a corrupt ring");
+                    break;
+                }
+                work++;
+                port.Counted();
+                Envelope envelope;
+                object? bodyError;
+                try
+                {
+                    envelope = EnvelopeFrame.Read(frame.AsMemory(0, length), port.Core, out bodyError);
+                }
+                catch (FosException ex)
+                {
+                    port.Break(ex.Message);
+                    break;
+                }
+                if (bodyError is FosException refused)
+                {
+                    Kernel.Stats.RefusedUndecodable++;
+                    if (envelope.Kind == EnvelopeKind.Call)
+                        Transmit(new Envelope(EnvelopeKind.Fault, envelope.From.CoreId.Kernel, Capability.None, envelope.To, envelope.CorrelationId,
+                            new KernelFault(FosError.BadRequest, refused.Message)));
+                    continue;
+                }
+                try
+                {
+                    if (envelope.To.CoreId == Core) Kernel.Deliver(envelope);
+                    else if (!Transmit(envelope) && envelope.Kind == EnvelopeKind.Call)
+                        Transmit(new Envelope(EnvelopeKind.Fault, envelope.From.CoreId.Kernel, Capability.None, envelope.To, envelope.CorrelationId,
+                            new KernelFault(FosError.NoSuchCore, $"cannot call {envelope.To}: core {envelope.To.CoreId} is not part of this system")));
+                }
+                catch (FosException)
+                {
+                    // The way on is full: the caller's timeout reports it.
+                }
+            }
+        }
+        return work;
+    }
+
+    private int FlushPortBacklog()
+    {
+        if (portBacklog.Count == 0) return 0;
+        var moved = 0;
+        List<ProcessPort>? drained = null;
+        foreach (var (port, backlog) in portBacklog)
+        {
+            var ring = port.Outbound(index);
+            while (backlog.TryPeek(out var envelope))
+            {
+                Encode(envelope, ring.MaxFrame);
+                if (!ring.TryWrite(header, body.WrittenSpan)) break;
+                backlog.Dequeue();
+                moved++;
+            }
+            if (backlog.Count == 0) (drained ??= []).Add(port);
+            if (!portDoorbells.Contains(port)) portDoorbells.Add(port);
+        }
+        if (drained is not null)
+            foreach (var port in drained) portBacklog.Remove(port);
+        return moved;
+    }
+
     private void RingDoorbells()
     {
+        foreach (var port in portDoorbells) port.WakeIfParked();
+        portDoorbells.Clear();
         if (doorbellList.Count == 0) return;
         foreach (var to in doorbellList)
         {
@@ -254,8 +420,8 @@ internal sealed class RealCore : ICoreHost
 
     private int FlushOverflow()
     {
-        if (backlogged == 0) return 0;
-        var moved = 0;
+        var moved = FlushPortBacklog();
+        if (backlogged == 0) return moved;
         for (var to = 0; to < overflow.Length; to++)
         {
             var backlog = overflow[to];
@@ -278,13 +444,16 @@ internal sealed class RealCore : ICoreHost
         if (posted.Count > 0 || local.Count > 0 || !external.IsEmpty || !adopted.IsEmpty) return true;
         foreach (var ring in inbound)
             if (ring.HasItem) return true;
-        if (backlogged > 0) return true;
+        foreach (var port in ports)
+            if (port.Closed || port.Inbound(index).HasFrame) return true;
+        if (backlogged > 0 || !adoptedPorts.IsEmpty) return true;
         return timers.TryPeek(out _, out var due) && due <= NowNanoseconds;
     }
 
     private void Park()
     {
         Volatile.Write(ref parked, 1);
+        foreach (var port in ports) port.MarkParked(index, parked: true);
         Interlocked.MemoryBarrier();
         if (!HasWork() && !stopping)
         {
@@ -292,11 +461,11 @@ internal sealed class RealCore : ICoreHost
             if (timers.TryPeek(out _, out var due))
                 timeout = (int)Math.Clamp((due - NowNanoseconds) / 1_000_000 + 1, 0, int.MaxValue);
             // Backlogged sends wait for the receiver to drain its ring: poll them at 1 ms.
-            if (backlogged > 0) timeout = Math.Min(timeout == Timeout.Infinite ? 1 : timeout, 1);
+            if (backlogged > 0 || portBacklog.Count > 0) timeout = Math.Min(timeout == Timeout.Infinite ? 1 : timeout, 1);
             Interlocked.Increment(ref Parks);
-            wake.Wait(timeout);
-            wake.Reset();
+            Wake.Wait(timeout);
         }
+        foreach (var port in ports) port.MarkParked(index, parked: false);
         Volatile.Write(ref parked, 0);
     }
 

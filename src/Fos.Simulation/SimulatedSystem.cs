@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Fos.Kernel;
+using Fos.Kernel.Processes;
 using Fos.Kernel.Storage;
 
 namespace Fos.Simulation;
@@ -45,6 +46,7 @@ public sealed class SimulatedSystem : IFosRuntime
     private readonly int ownerThread = Environment.CurrentManagedThreadId;
     private bool dispatching; // a simulated core is running code now (only then may continuations be posted)
     private long sequence;
+    private int nextProcessSlot;
 
     public SimulatedSystem(SimOptions options)
     {
@@ -200,14 +202,45 @@ public sealed class SimulatedSystem : IFosRuntime
         foreach (var core in ordered.Where(c => c.Core.Machine == machine)) CrashCore(core.Core);
     }
 
+    // ---- processes ---------------------------------------------------------------------------
+
+    /// <summary>
+    /// Starts a program given as code on a new process core placed at <paramref name="near"/>: it
+    /// finds the name server as every core does, but holds no other core's kernel endpoint, so it
+    /// can spawn and stop nothing.
+    /// </summary>
+    internal ProcessHandle StartProcess(SimCore starter, ProcessLaunch launch, CoreId near, Action<ProcessStream, ReadOnlyMemory<byte>> output)
+    {
+        if (launch.Main is not { } main)
+            throw new FosException(FosError.BadRequest,
+                $"cannot start {launch.Name}: the simulator runs programs given as code, not assemblies ({launch.AssemblyPath})");
+        var placement = Get(near);
+        var core = new SimCore(this, CoreId.Process(near.Machine, nextProcessSlot++), new SimRandom(network.Next()), placement.Core, stores: false);
+        core.Kernel.NameServer = starter.Kernel.NameServer;
+        cores.Add(core.Core, core);
+        var process = new SimProcess(this, core, starter, launch, output);
+        Record($"start process {launch.Pid} on {core.Core} at {near}");
+        Enqueue(NowNanoseconds, core, new SimEvent(() => _ = process.Run(main)));
+        return process;
+    }
+
+    /// <summary>A process ended: its core is gone, and what is still on its way to it is refused as to no core.</summary>
+    internal void RemoveProcessCore(SimCore core)
+    {
+        core.Dead = true;
+        cores.Remove(core.Core);
+        Record($"end process core {core.Core}");
+    }
+
     // ---- the core hosts' side ----------------------------------------------------------------
 
     internal bool Route(SimCore from, in Envelope envelope)
     {
         if (!cores.TryGetValue(envelope.To.CoreId, out var target)) return false;
-        var cost = Options.Latency.Cost(from.Core, target.Core, network);
+        from.Sent++;
+        var cost = Options.Latency.Cost(from.Position, target.Position, network);
         var faults = Options.Faults;
-        var crossesCores = from.Core != target.Core;
+        var crossesCores = from.Position != target.Position;
         if (crossesCores && faults.Any)
         {
             if (network.Chance(faults.DropRate))
@@ -361,17 +394,26 @@ internal sealed class SimCore : ICoreHost
 {
     private readonly SimulatedSystem system;
     private readonly SimRandom random;
+    private readonly bool hasStores;
 
-    public SimCore(SimulatedSystem system, CoreId core, SimRandom random)
+    public SimCore(SimulatedSystem system, CoreId core, SimRandom random, CoreId? position = null, bool stores = true)
     {
         this.system = system;
         this.random = random;
+        hasStores = stores;
         Core = core;
+        Position = position ?? core;
         Context = new SimContext(this);
         Kernel = new CoreKernel(this);
     }
 
     public CoreId Core { get; }
+
+    /// <summary>Where on the chip the core sits: itself, or for a process core the core it was placed on.</summary>
+    public CoreId Position { get; }
+
+    /// <summary>Messages sent from this core.</summary>
+    public long Sent { get; set; }
     public CoreKernel Kernel { get; }
     public SynchronizationContext Context { get; }
     public bool Dead { get; set; }
@@ -386,7 +428,11 @@ internal sealed class SimCore : ICoreHost
 
     public Capability NewCapability() => new(random.Next(), random.Next());
 
-    public IStoreProvider Stores => new CoreStores(this);
+    public IStoreProvider? Stores => hasStores ? new CoreStores(this) : null;
+
+    public ProcessHandle StartProcess(ProcessLaunch launch, CoreId near, Action<ProcessStream, ReadOnlyMemory<byte>> output) =>
+        !Core.IsProcess ? system.StartProcess(this, launch, near, output)
+        : throw new FosException(FosError.BadRequest, $"{Core} is an application's core: it cannot start processes");
 
     /// <summary>Stores opened from this core, so the disk knows whose crash loses what.</summary>
     private sealed class CoreStores(SimCore core) : IStoreProvider

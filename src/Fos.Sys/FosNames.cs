@@ -1,6 +1,5 @@
 using Fos.Kernel;
 using Fos.Kernel.Naming;
-using Fos.Services.Processes;
 
 namespace Fos.Sys;
 
@@ -12,35 +11,20 @@ namespace Fos.Sys;
 public static class FosNames
 {
     /// <summary>Opens a mailbox on this core whose messages run <paramref name="handler"/>.</summary>
-    /// <remarks>The mailbox closes when the process ends, if it has not closed it before.</remarks>
-    public static Endpoint OpenMailbox(Func<Message, ValueTask<object?>> handler, int capacity = 0)
-    {
-        var mailbox = SysCall.Enter().CreateMailbox(new MessageHandler(handler), capacity);
-        ProcessContext.Current?.Mailboxes.Add(mailbox);
-        return mailbox;
-    }
+    /// <remarks>The mailbox closes when the process ends (its core goes with it), if it has not closed it before.</remarks>
+    public static Endpoint OpenMailbox(Func<Message, ValueTask<object?>> handler, int capacity = 0) =>
+        SysCall.Enter().CreateMailbox(new MessageHandler(handler), capacity);
 
     /// <summary>Closes a mailbox this code opened; later messages to it are refused.</summary>
-    public static void CloseMailbox(Endpoint mailbox)
-    {
-        SysCall.Enter().CloseMailbox(mailbox.Address);
-        ProcessContext.Current?.Mailboxes.Remove(mailbox);
-    }
+    public static void CloseMailbox(Endpoint mailbox) => SysCall.Enter().CloseMailbox(mailbox.Address);
 
-    /// <summary>Adds <paramref name="member"/> to the members of <paramref name="name"/>; withdrawn when the process ends.</summary>
-    public static async Task<NameRecord> RegisterAsync(string name, Endpoint member)
-    {
-        var record = await SysCall.Enter().Register(name, member);
-        ProcessContext.Current?.Names.Add((name, member));
-        return record;
-    }
+    /// <summary>
+    /// Adds <paramref name="member"/> to the members of <paramref name="name"/>; withdrawn when the
+    /// process ends. An application names only its own mailboxes, under <c>/user/</c>.
+    /// </summary>
+    public static Task<NameRecord> RegisterAsync(string name, Endpoint member) => SysCall.Enter().Register(name, member);
 
-    public static async Task<NameRecord> UnregisterAsync(string name, Endpoint member)
-    {
-        var record = await SysCall.Enter().Unregister(name, member);
-        ProcessContext.Current?.Names.Remove((name, member));
-        return record;
-    }
+    public static Task<NameRecord> UnregisterAsync(string name, Endpoint member) => SysCall.Enter().Unregister(name, member);
 
     /// <summary>The nearest member of <paramref name="name"/> (cached by the kernel).</summary>
     public static Task<Endpoint> LookupAsync(string name) => SysCall.Enter().Lookup(name);

@@ -1,8 +1,8 @@
 using Fos.Kernel;
 using Fos.Kernel.Naming;
+using Fos.Kernel.Processes;
 using Fos.Protocols.FileSystem;
 using Fos.Protocols.Processes;
-using Fos.Services.Processes;
 
 namespace Fos.Sys;
 
@@ -45,7 +45,7 @@ internal static class SysCall
     /// <summary>A call to the nearest member of the process fleet.</summary>
     public static Task<T> Proc<T>(object request) =>
         // Waiting for a process takes as long as the process does.
-        Errors(kernel => kernel.Call<T>(WellKnownNames.Processes, request, request is ProcWait ? Timeout.InfiniteTimeSpan : default));
+        Errors(kernel => kernel.Call<T>(WellKnownNames.Processes, request, request is ProcWait or ProcReadOutput ? Timeout.InfiniteTimeSpan : default));
 
     /// <summary>A call to a memory member (or the nearest one).</summary>
     public static Task<T> Mem<T>(Endpoint? member, object request) => Errors(async kernel =>

@@ -77,8 +77,11 @@ public sealed class NodeTests : IAsyncLifetime
         Assert.True(wc.ExitCode == 0, wc.Stderr);
         Assert.EndsWith(" " + odd, Assert.Single(wc.Stdout));
 
-        var ps = (await Shell("ps")).Stdout;
-        Assert.Equal(2, ps.Where(l => l.Contains("pwc-worker", StringComparison.Ordinal)).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[2]).Distinct().Count());
+        // pwc starts itself as its workers: the rows after the first pwc's, each on its own core.
+        var ps = (await Shell("ps")).Stdout.Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Where(r => r[2] == "pwc").ToList();
+        Assert.Equal(3, ps.Count);
+        Assert.All(ps, r => Assert.True(int.Parse(r[1], System.Globalization.CultureInfo.InvariantCulture) > 0)); // each ran as a host process
+        Assert.Equal(2, ps.Skip(1).Select(r => r[3]).Distinct().Count());
     }
 
     [Fact]

@@ -163,7 +163,7 @@ public class WireRefusalTests
     [Fact]
     public void An_enum_value_the_enum_does_not_have_is_refused()
     {
-        var bytes = WireCodec.ToArray(new ProcInfo(1, "x", new CoreId(1, 1), ProcState.Killed, 0, 0));
+        var bytes = WireCodec.ToArray(new ProcInfo(1, "x", new CoreId(1, 1), ProcState.Killed, 0, 0, CoreId.Process(1, 0), 0));
         var state = Array.IndexOf(bytes, (byte)ProcState.Killed, Array.IndexOf(bytes, (byte)'S') + 5);
         bytes[state] = 99;
         Assert.Contains("ProcInfo.State is 99", Refused(bytes).Message);

@@ -60,7 +60,7 @@ public class WireRoundTripTests
         Assert.Equal(new NameLookup("/sys/fs", new CoreId(1, 2), member), RoundTrip(new NameLookup("/sys/fs", new CoreId(1, 2), member)));
         Assert.Equal(new KernelFault(FosError.ServiceError, "ENOENT: x", "ENOENT"), RoundTrip(new KernelFault(FosError.ServiceError, "ENOENT: x", "ENOENT")));
         Assert.Equal(new FsReadDir("/a", null, 0), RoundTrip(new FsReadDir("/a")));
-        var info = (ProcInfo)RoundTrip(new ProcInfo(7, "wc", new CoreId(1, 3), ProcState.Running, null, 12))!;
+        var info = (ProcInfo)RoundTrip(new ProcInfo(7, "wc", new CoreId(1, 3), ProcState.Running, null, 12, CoreId.Process(1, 2), 4242))!;
         Assert.Null(info.ExitCode);
         Assert.Equal(ProcState.Running, info.State);
     }

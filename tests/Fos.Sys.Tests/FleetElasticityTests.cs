@@ -1,7 +1,8 @@
 using System.Text;
 using Fos.Kernel;
-using Fos.Protocols.FileSystem;
+using Fos.Kernel.Processes;
 using Fos.Protocols.Processes;
+using Fos.Protocols.FileSystem;
 using Fos.Runtime;
 using Fos.Services;
 using Fos.Services.FileSystem;

@@ -1,6 +1,7 @@
 using Fos.Kernel;
-using Fos.Protocols.FileSystem;
+using Fos.Kernel.Processes;
 using Fos.Protocols.Processes;
+using Fos.Protocols.FileSystem;
 using Fos.Runtime;
 using Fos.Services;
 using Fos.Services.Memory;

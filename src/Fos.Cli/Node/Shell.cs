@@ -35,7 +35,7 @@ internal sealed partial class Shell(Machine machine, SystemLayout layout)
         ("rmdir", "rmdir PATH...", "remove empty directories"),
         ("mv", "mv FROM TO | FROM... DIR", "rename, or move into a directory"),
         ("stat", "stat PATH...", "kind, size, inode and version"),
-        ("ps", "ps", "every process: pid, name, core, state, system calls"),
+        ("ps", "ps", "every process: fos pid, host pid, name, core, state, messages sent"),
         ("run", "run APP.DLL [ARG]...", "run a fos application and wait for it"),
         ("kill", "kill PID", "end a process"),
         ("names", "names [PREFIX]", "the naming service's names and their members"),
@@ -186,32 +186,46 @@ internal sealed partial class Shell(Machine machine, SystemLayout layout)
     private async Task<int> Processes(Call call, string[] _)
     {
         var list = await OnFos(FosProcess.ListAsync);
-        await call.Out.WriteLineAsync($"{"PID",6}  {"NAME",-16} {"CORE",-7} {"STATE",-8} {"EXIT",4}  CALLS");
+        await call.Out.WriteLineAsync($"{"PID",6} {"HOSTPID",8}  {"NAME",-16} {"CORE",-7} {"STATE",-8} {"EXIT",4}  CALLS");
         foreach (var p in list)
-            await call.Out.WriteLineAsync($"{p.Pid,6}  {p.Name,-16} {p.Core,-7} {p.State.ToString().ToLowerInvariant(),-8} {p.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "-",4}  {p.SystemCalls}");
+            await call.Out.WriteLineAsync($"{p.Pid,6} {(p.HostPid == 0 ? "-" : p.HostPid.ToString(CultureInfo.InvariantCulture)),8}  {p.Name,-16} {p.Core,-7} {p.State.ToString().ToLowerInvariant(),-8} {p.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "-",4}  {p.SystemCalls}");
         return 0;
     }
 
+    /// <summary>
+    /// Runs an application in a process of its own and streams what it writes as it writes it; the
+    /// status is the program's (137 when killed, as a shell reports SIGKILL).
+    /// </summary>
     private async Task<int> RunProgram(Call call, string[] args)
     {
         var app = Path.GetFullPath(args[0], call.HostDirectory);
-        AppProgram program;
+        if (!File.Exists(app)) throw new ShellFailure(ShellErrors.Line(null, args[0], ShellErrors.Strerror(Errno.ENOENT)));
+        long pid;
         try
         {
-            program = AssemblyPrograms.Load(app);
+            pid = await OnFos(() => FosProcess.StartAsync(app, args[1..]));
         }
-        catch (FileNotFoundException)
+        catch (FosIOException ex) when (ex.Errno is Errno.ENOEXEC or Errno.EACCES or Errno.EISDIR)
         {
-            throw new ShellFailure(ShellErrors.Line(null, args[0], ShellErrors.Strerror(Errno.ENOENT)));
+            // The machine's reason names the file and says what would run.
+            throw new ShellFailure(ex.Message[(ex.Errno.ToString().Length + 2)..]);
         }
-        catch (BadImageFormatException ex)
+        var output = await call.Bytes();
+        var from = 0L;
+        while (true)
         {
-            throw new ShellFailure(ex.Message);
+            // Each read waits until the program writes or ends, however long that takes.
+            var page = await machine.Execute(layout.SystemCores[0], _ => FosProcess.ReadOutputAsync(pid, from));
+            foreach (var chunk in page.Chunks)
+            {
+                if (chunk.Error) await call.Error.WriteAsync(Encoding.UTF8.GetString(chunk.Bytes));
+                else await output.WriteAsync(chunk.Bytes);
+            }
+            await output.FlushAsync();
+            await call.Error.FlushAsync();
+            from = page.Next;
+            if (page.Exit is { } exit) return exit.ExitCode;
         }
-        var exit = await OnFos(async () => await FosProcess.WaitAsync(await FosProcess.StartAsync(program, args[1..])));
-        await call.Out.WriteAsync(exit.Output);
-        await call.Error.WriteAsync(exit.Error);
-        return exit.ExitCode;
     }
 
     private async Task<int> Kill(Call call, string text)

@@ -34,6 +34,10 @@ internal static class ShellErrors
         Errno.ESRCH => "No such process",
         Errno.ENOMEM => "Cannot allocate memory",
         Errno.EAGAIN => "Resource temporarily unavailable",
+        Errno.EMFILE => "Too many open files",
+        Errno.ENOEXEC => "Exec format error",
+        Errno.EACCES => "Permission denied",
+        Errno.EPIPE => "Broken pipe",
         _ => errno.ToString(),
     };
 

@@ -36,6 +36,15 @@ public sealed record NameList(string Prefix);
 /// <summary>The answer to <see cref="NameList"/>.</summary>
 public sealed record NameListing(ImmutableArray<NameRecord> Names);
 
+/// <summary>Removes every member on <paramref name="Core"/> from every name (its process ended) → Ack. System cores only.</summary>
+public sealed record NameWithdrawCore(CoreId Core);
+
+/// <summary>Where application processes may register names: under here, and only their own mailboxes.</summary>
+public static class ProcessNames
+{
+    public const string Prefix = "/user/";
+}
+
 /// <summary>Sent by the name server to caching kernels: drop anything older than <paramref name="Version"/>.</summary>
 public sealed record NameChanged(string Name, long Version);
 

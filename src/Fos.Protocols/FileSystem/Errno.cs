@@ -20,6 +20,9 @@ public enum Errno
     ENOMEM,
     EAGAIN,
     EMFILE,
+    ENOEXEC,
+    EACCES,
+    EPIPE,
 }
 
 /// <summary>Builds file-system errors that reach the caller with their POSIX name.</summary>
@@ -28,7 +31,6 @@ public static class FsError
     public static FosException Of(Errno errno, string message) =>
         new(FosError.ServiceError, $"{errno}: {message}", errno.ToString());
 
-    /// <summary>The POSIX error a failed call carried, if it was one of the file system's.</summary>
     /// <summary>The description of a file-system error without its errno prefix.</summary>
     public static string Detail(FosException error)
     {
@@ -37,6 +39,7 @@ public static class FsError
         return error.Message.StartsWith(prefix, StringComparison.Ordinal) ? error.Message[prefix.Length..] : error.Message;
     }
 
+    /// <summary>The POSIX error a failed call carried, if it was one of the file system's.</summary>
     public static Errno? ErrnoOf(FosException error) =>
         error is { Error: FosError.ServiceError, Code: { } code } && Enum.TryParse<Errno>(code, out var errno) ? errno : null;
 }

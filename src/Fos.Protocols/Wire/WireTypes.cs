@@ -41,6 +41,7 @@ public static class WireTypes
         (54, typeof(NameList)),
         (55, typeof(NameListing)),
         (56, typeof(NameChanged)),
+        (57, typeof(NameWithdrawCore)),
 
         // ---- plain replies: 100-149 ----
         (100, typeof(bool)),
@@ -139,8 +140,11 @@ public static class WireTypes
         (503, typeof(ProcExit)),
         (504, typeof(ProcKill)),
         (505, typeof(ProcList)),
-        (506, typeof(ProcCalls)),
-        (507, typeof(ProcEnded)),
+        (506, typeof(ProcSpawn)),
+        (507, typeof(ProcReadOutput)),
+        (508, typeof(ProcChunk)),
+        (509, typeof(ProcOutputPage)),
+        (510, typeof(ProcWriteInput)),
     ];
 
     private static readonly FrozenDictionary<Type, WireType> ByType;

@@ -17,7 +17,18 @@ public sealed class LayoutServer : Server
     private CoreId[] system = [];
     private readonly SortedDictionary<CoreId, int> applications = [];
 
-    protected override ValueTask<object?> Handle(Message message) => ValueTask.FromResult<object?>(message.Body switch
+    private long refusals;
+
+    /// <summary>Requests refused because an application sent what only the system may (configure, place, release).</summary>
+    public long Refusals => refusals;
+
+    protected override ValueTask<object?> Handle(Message message)
+    {
+        if (message.Body is not LayoutTable) message.RequireSystem(ref refusals);
+        return Serve(message);
+    }
+
+    private ValueTask<object?> Serve(Message message) => ValueTask.FromResult<object?>(message.Body switch
     {
         LayoutConfigure c => Configure(c),
         LayoutPlace => Place(),

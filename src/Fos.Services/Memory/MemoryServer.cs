@@ -27,7 +27,20 @@ public sealed class MemoryServer : Server
 
     private sealed record Allocation(long Owner, long Bytes, long[] Pages);
 
-    protected override ValueTask<object?> Handle(Message message) => message.Body switch
+    private long refusals;
+
+    /// <summary>Requests refused because an application sent what only the fleet and boot may.</summary>
+    public long Refusals => refusals;
+
+    protected override ValueTask<object?> Handle(Message message)
+    {
+        // Configuration, the fleet's own traffic and reclaiming a process's memory are the system's.
+        if (message.Body is MemConfigure or MemReleaseAll or MemLend or MemMembers or MemFleetState or MemHandOver or MemAdopt)
+            message.RequireSystem(ref refusals);
+        return Serve(message);
+    }
+
+    private ValueTask<object?> Serve(Message message) => message.Body switch
     {
         MemConfigure c => Reply(Configure(c)),
         MemAlloc a => ReplyWhenDone(Allocate(a)),

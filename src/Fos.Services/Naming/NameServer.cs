@@ -15,11 +15,13 @@ public sealed class NameServer : Server
 
     private readonly Dictionary<string, Binding> names = new(StringComparer.Ordinal);
     private long version;
+    private long refusals;
 
     protected override ValueTask<object?> Handle(Message message) => ValueTask.FromResult<object?>(message.Body switch
     {
-        NameRegister register => Register(register, message.From.CoreId),
-        NameUnregister unregister => Unregister(unregister, message.From.CoreId),
+        NameRegister register => Register(register, Allowed(message, register.Name, register.Member)),
+        NameUnregister unregister => Unregister(unregister, Allowed(message, unregister.Name, unregister.Member)),
+        NameWithdrawCore withdraw => Withdraw(message, withdraw.Core),
         NameLookup lookup => Lookup(lookup),
         NameList list => List(list, message.From.CoreId),
         _ => throw new FosException(FosError.BadRequest, $"the name server does not understand {message.Body?.GetType().Name ?? "null"}"),
@@ -45,6 +47,42 @@ public sealed class NameServer : Server
         Changed(request.Name, binding);
         return binding.Record(request.Name, asker);
     }
+
+    /// <summary>
+    /// An application process changes only names under <see cref="ProcessNames.Prefix"/>, and only
+    /// with members on its own core: it cannot take over a system name or withdraw someone else.
+    /// </summary>
+    private CoreId Allowed(Message message, string name, Endpoint member)
+    {
+        var asker = message.From.CoreId;
+        if (!message.FromProcess) return asker;
+        if (!name.StartsWith(ProcessNames.Prefix, StringComparison.Ordinal))
+        {
+            refusals++;
+            throw new FosException(FosError.CapabilityRefused,
+                $"{asker} may not change '{name}': an application's names live under {ProcessNames.Prefix}");
+        }
+        if (member.Address.CoreId != asker)
+        {
+            refusals++;
+            throw new FosException(FosError.CapabilityRefused,
+                $"{asker} may not register or withdraw {member.Address}: an application names only its own mailboxes");
+        }
+        return asker;
+    }
+
+    /// <summary>A process ended: every member it had under any name goes, and those who cached the names hear of it.</summary>
+    private Ack Withdraw(Message message, CoreId core)
+    {
+        message.RequireSystem(ref refusals);
+        foreach (var (name, binding) in names)
+            if (binding.Members.RemoveAll(m => m.Address.CoreId == core) > 0)
+                Changed(name, binding);
+        return Ack.Instance;
+    }
+
+    /// <summary>Requests refused because their sender may not make them.</summary>
+    public long Refusals => refusals;
 
     private NameRecord Lookup(NameLookup request)
     {

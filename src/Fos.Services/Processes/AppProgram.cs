@@ -1,19 +1,11 @@
 using Fos.Kernel;
+using Fos.Kernel.Processes;
 
 namespace Fos.Services.Processes;
 
-// A program travels as a delegate, so these two stay with the servers that run programs in this
-// process: they never cross a process boundary and are not part of the wire protocol.
-
 /// <summary>
-/// A program fos can run: a name and an entry point. The host side makes one from an assembly
-/// (<c>fos run app.dll</c>); tests and the simulator make them from code. The entry point runs on
-/// a fos core and must be asynchronous all the way: a blocking wait would stall the core.
+/// Starts a program given as code → the pid (long). Code travels as a delegate, which cannot cross
+/// a process boundary, so this is not part of the wire protocol: only the system's own code inside
+/// the machine (tests, tools) can send it, and the program runs on a process core inside the machine.
 /// </summary>
-public sealed record AppProgram(string Name, Func<string[], Task<int>> Main)
-{
-    public override string ToString() => Name;
-}
-
-/// <summary>Starts a program → the pid (long). <paramref name="Core"/>: where, or null to let the layout choose.</summary>
-public sealed record ProcSpawn(AppProgram Program, string[] Args, CoreId? Core = null);
+public sealed record ProcSpawnProgram(AppProgram Program, string[] Args, CoreId? Core = null);

@@ -1,5 +1,6 @@
 using Fos.Kernel;
 using Fos.Kernel.Naming;
+using Fos.Kernel.Processes;
 using Fos.Protocols.FileSystem;
 using Fos.Protocols.Layout;
 using Fos.Protocols.Memory;
@@ -8,20 +9,24 @@ using Fos.Protocols.Processes;
 namespace Fos.Services.Processes;
 
 /// <summary>
-/// A member of the process fleet (<c>/sys/proc</c>): starts programs on the cores the layout
-/// chooses, waits for them, kills them, lists them, and reclaims what an ended process held (its
-/// open files) by telling the fleets that hold it. A pid names its member in its low bits
-/// (pid mod <see cref="MaxMembers"/>), so any member can pass a request to the one that knows.
+/// A member of the process fleet (<c>/sys/proc</c>): starts applications as processes on the cores
+/// the layout chooses (each on a process core of its own, see <see cref="IKernel.StartProcess"/>),
+/// keeps what they write for whoever streams it, waits for them, kills them, lists them, and when
+/// one ends, however it ends, reclaims what it held (its open files, its memory, its names) before
+/// any waiter hears of the end. A pid names its member in its low bits (pid mod
+/// <see cref="MaxMembers"/>), so any member can pass a request to the one that knows.
 /// </summary>
 public sealed class ProcessServer : Server
 {
     public const int MaxMembers = 64;
 
     private readonly Dictionary<long, Proc> processes = [];
+    private readonly Queue<long> ended = new();
     private Endpoint[] members = [];
     private FsMember[] fileSystem = [];
     private int index;
     private long next = 1;
+    private long refusals;
 
     public static readonly ServerImage Image = new("proc", () => new ProcessServer());
 
@@ -31,29 +36,52 @@ public sealed class ProcessServer : Server
     /// </summary>
     public sealed record Configure(int Index, Endpoint[] Members, FsMember[]? FileSystem = null);
 
-    private sealed class Proc(long pid, string name, CoreId core)
+    private sealed class Proc(long pid, string name, CoreId core, bool placed)
     {
         public long Pid { get; } = pid;
         public string Name { get; } = name;
         public CoreId Core { get; } = core;
-        public Endpoint Host;
-        public bool Placed; // the layout chose its core, so the layout hears when it ends
-        public bool Ending;
+        public bool Placed { get; } = placed; // the layout chose its core, so the layout hears when it ends
+        public ProcessHandle? Handle;
         public ProcExit? Exit;
-        public long SystemCalls;
-        public readonly List<TaskCompletionSource<ProcExit>> Waiters = [];
+        public readonly OutputLog Output = new();
+        public readonly TaskCompletionSource<ProcExit> Finished = new();
+        public TaskCompletionSource? NewOutput;
     }
 
-    protected override ValueTask<object?> Handle(Message message) => message.Body switch
+    protected override ValueTask<object?> Handle(Message message)
     {
-        Configure c => Reply(Configured(c)),
-        ProcSpawn s => ReplyWhenDone(Spawn(s)),
-        ProcWait w => Mine(w.Pid) ? ReplyWhenDone(Wait(w.Pid)) : Forward(w.Pid, w),
-        ProcKill k => Mine(k.Pid) ? ReplyWhenDone(Kill(k.Pid)) : Forward(k.Pid, k),
-        ProcEnded e => ReplyWhenDone(Ended(e)),
-        ProcList => ReplyWhenDone(List()),
-        _ => throw new FosException(FosError.BadRequest, $"the process service does not understand {message.Body?.GetType().Name ?? "null"}"),
-    };
+        switch (message.Body)
+        {
+            case Configure c:
+                message.RequireSystem(ref refusals);
+                return Reply(Configured(c));
+            case ProcSpawnProgram p:
+                message.RequireSystem(ref refusals);
+                return ReplyWhenDone(Spawn(p.Program.Name, p.Core, pid => new ProcessLaunch(pid, p.Program.Name, p.Args ?? []) { Main = p.Program.Main }));
+            case ProcSpawn s:
+                return ReplyWhenDone(Spawn(ProgramName(s.Path), s.Core, pid => new ProcessLaunch(pid, ProgramName(s.Path), s.Args ?? []) { AssemblyPath = s.Path }));
+            case ProcWait w:
+                return Mine(w.Pid) ? ReplyWhenDone(Find(w.Pid).Finished.Task) : Forward(w.Pid, w);
+            case ProcKill k:
+                return Mine(k.Pid) ? ReplyWhenDone(Kill(k.Pid)) : Forward(k.Pid, k);
+            case ProcReadOutput r:
+                return Mine(r.Pid) ? ReplyWhenDone(ReadOutput(r)) : Forward(r.Pid, r);
+            case ProcWriteInput i:
+                return Mine(i.Pid) ? Reply(WriteInput(i)) : Forward(i.Pid, i);
+            case ProcList:
+                return Reply(List());
+            default:
+                throw new FosException(FosError.BadRequest, $"the process service does not understand {message.Body?.GetType().Name ?? "null"}");
+        }
+    }
+
+    /// <summary>Requests refused because their sender may not make them.</summary>
+    public long Refusals => refusals;
+
+    private static string ProgramName(string? path) =>
+        string.IsNullOrWhiteSpace(path) ? throw new FosException(FosError.BadRequest, "a program to run needs the path of its .dll")
+        : Path.GetFileNameWithoutExtension(path);
 
     private Ack Configured(Configure configure)
     {
@@ -71,76 +99,99 @@ public sealed class ProcessServer : Server
     {
         var member = (int)(pid % MaxMembers);
         if (pid <= 0 || member >= members.Length) throw NoSuchProcess(pid);
-        return await Kernel.Call(members[member], request);
+        return await Kernel.Call(members[member], request, request is ProcWait or ProcReadOutput ? Timeout.InfiniteTimeSpan : default);
     }
+
+    private Proc Find(long pid) => processes.TryGetValue(pid, out var proc) ? proc : throw NoSuchProcess(pid);
 
     private static FosException NoSuchProcess(long pid) => new(FosError.ServiceError, $"ESRCH: no process {pid}", "ESRCH");
 
-    private async Task<long> Spawn(ProcSpawn request)
+    private async Task<long> Spawn(string name, CoreId? where, Func<long, ProcessLaunch> launch)
     {
-        ArgumentNullException.ThrowIfNull(request.Program);
-        var core = request.Core ?? await Kernel.Call<CoreId>(WellKnownNames.Layout, new LayoutPlace());
+        var core = where ?? await Kernel.Call<CoreId>(WellKnownNames.Layout, new LayoutPlace());
         var pid = next++ * MaxMembers + index;
-        var proc = new Proc(pid, request.Program.Name, core) { Placed = request.Core is null };
-        processes.Add(pid, proc);
+        var proc = new Proc(pid, name, core, placed: where is null);
         try
         {
-            proc.Host = await Kernel.Spawn(ApplicationHost.Image(pid, request.Program, request.Args ?? [], Endpoint), core);
+            proc.Handle = Kernel.StartProcess(launch(pid), core, (stream, bytes) => Output(proc, stream, bytes));
         }
         catch (FosException ex)
         {
-            processes.Remove(pid);
             if (proc.Placed) await Release(core);
-            throw new FosException(ex.Error, $"cannot start {request.Program.Name} on {core}: {ex.Message}", ex.Code);
+            throw ex.Code is not null ? ex : new FosException(ex.Error, $"cannot start {name}: {ex.Message}");
         }
+        processes.Add(pid, proc);
+        _ = Watch(proc, proc.Handle);
         return pid;
     }
 
-    private async Task<ProcExit> Wait(long pid)
+    private static void Output(Proc proc, ProcessStream stream, ReadOnlyMemory<byte> bytes)
     {
-        if (!processes.TryGetValue(pid, out var proc)) throw NoSuchProcess(pid);
-        if (proc.Exit is { } exit) return exit;
-        var waiter = new TaskCompletionSource<ProcExit>();
-        proc.Waiters.Add(waiter);
-        return await waiter.Task;
+        proc.Output.Append(stream, bytes.ToArray());
+        Wake(proc);
     }
 
+    private static void Wake(Proc proc)
+    {
+        var readers = proc.NewOutput;
+        proc.NewOutput = null;
+        readers?.TrySetResult();
+    }
+
+    private async Task Watch(Proc proc, ProcessHandle handle)
+    {
+        var end = await handle.Ended;
+        await Finish(proc, handle, end);
+    }
+
+    /// <summary>Kills a process: answered once it is gone (SIGKILL delivered and its rings released); what it held is reclaimed before <c>wait</c> answers.</summary>
     private async Task<Ack> Kill(long pid)
     {
-        if (!processes.TryGetValue(pid, out var proc)) throw NoSuchProcess(pid);
-        if (proc.Ending) return Ack.Instance;
-        if (proc.Host == default) throw new FosException(FosError.ServiceError, $"EAGAIN: process {pid} is still starting; try again", "EAGAIN");
-        proc.Ending = true; // from here on, its end is this kill's to report
-        try
-        {
-            await Kernel.Call(proc.Host, new ProcKill(pid)); // its next system call fails
-            await Kernel.Stop(proc.Host);
-        }
-        catch (FosException)
-        {
-            // It ended (or its core died) on the way: it is gone either way.
-        }
-        await Finish(proc, new ProcExit(pid, ProcState.Killed, 137, "", "killed\n"), systemCalls: proc.SystemCalls);
-        return Ack.Instance;
-    }
-
-    private async Task<Ack> Ended(ProcEnded ended)
-    {
-        if (processes.TryGetValue(ended.Pid, out var proc) && !proc.Ending)
-            await Finish(proc, new ProcExit(ended.Pid, ended.State, ended.ExitCode, ended.Output, ended.Error), ended.SystemCalls);
+        var proc = Find(pid);
+        if (proc.Handle is not { } handle) return Ack.Instance;
+        handle.Kill();
+        await handle.Ended;
         return Ack.Instance;
     }
 
     // A waiter hears of the end only once what the process held is back, as wait(2) after exit.
-    private async Task Finish(Proc proc, ProcExit exit, long systemCalls)
+    private async Task Finish(Proc proc, ProcessHandle handle, ProcessEnd end)
     {
-        proc.Ending = true;
-        proc.SystemCalls = systemCalls;
+        var state = end.Killed ? ProcState.Killed : end.Failure is not null ? ProcState.Failed : ProcState.Exited;
+        if (end.Failure is not null && handle.HostPid != 0)
+            proc.Output.Append(ProcessStream.Error, System.Text.Encoding.UTF8.GetBytes($"{proc.Name}: {end.Failure}\n"));
+        if (end.Killed) proc.Output.Append(ProcessStream.Error, "killed\n"u8.ToArray());
         if (proc.Placed) await Release(proc.Core);
-        await Reclaim(proc.Pid, proc.Core);
+        await Reclaim(proc.Pid, handle.Core);
+        var exit = new ProcExit(proc.Pid, state, end.ExitCode, proc.Output.Text(error: false), proc.Output.Text(error: true));
         proc.Exit = exit;
-        foreach (var waiter in proc.Waiters) waiter.TrySetResult(exit);
-        proc.Waiters.Clear();
+        proc.Finished.TrySetResult(exit);
+        Wake(proc);
+        ended.Enqueue(proc.Pid);
+        while (ended.Count > ProcLimits.KeptEnded) processes.Remove(ended.Dequeue());
+    }
+
+    private async Task<ProcOutputPage> ReadOutput(ProcReadOutput request)
+    {
+        var proc = Find(request.Pid);
+        while (true)
+        {
+            if (request.From < proc.Output.End || proc.Exit is not null)
+            {
+                var (chunks, lost) = proc.Output.Read(request.From);
+                return new ProcOutputPage(proc.Output.End, chunks, lost, proc.Exit);
+            }
+            await (proc.NewOutput ??= new TaskCompletionSource()).Task;
+        }
+    }
+
+    private Ack WriteInput(ProcWriteInput request)
+    {
+        var proc = Find(request.Pid);
+        if (proc.Exit is not null || proc.Handle is null) throw new FosException(FosError.ServiceError, $"EPIPE: process {request.Pid} has ended", "EPIPE");
+        if (request.Bytes is { Length: > 0 } bytes) proc.Handle.WriteInput(bytes);
+        if (request.Close) proc.Handle.CloseInput();
+        return Ack.Instance;
     }
 
     private async Task Release(CoreId core)
@@ -155,7 +206,7 @@ public sealed class ProcessServer : Server
         }
     }
 
-    /// <summary>What an ended process held goes back: its open files are closed, its memory freed.</summary>
+    /// <summary>What an ended process held goes back: its open files are closed, its memory freed, its names withdrawn.</summary>
     private async Task Reclaim(long pid, CoreId core)
     {
         // One file-system member tells the others; the first one that answers will do.
@@ -172,6 +223,7 @@ public sealed class ProcessServer : Server
             }
         }
         await TellEvery(WellKnownNames.Memory, new MemReleaseAll(pid));
+        await TellEvery(WellKnownNames.NameService, new NameWithdrawCore(core));
     }
 
     private async Task TellEvery(string fleet, object request)
@@ -198,24 +250,7 @@ public sealed class ProcessServer : Server
         }
     }
 
-    private async Task<ProcInfo[]> List()
-    {
-        var rows = new List<ProcInfo>();
-        foreach (var p in processes.Values.OrderBy(p => p.Pid))
-        {
-            if (p.Exit is null)
-            {
-                try
-                {
-                    p.SystemCalls = await Kernel.Call<long>(p.Host, new ProcCalls()); // a running program counts its own
-                }
-                catch (FosException)
-                {
-                    // Ending right now: the last count stands.
-                }
-            }
-            rows.Add(new ProcInfo(p.Pid, p.Name, p.Core, p.Exit?.State ?? ProcState.Running, p.Exit?.ExitCode, p.SystemCalls));
-        }
-        return [.. rows];
-    }
+    private ProcInfo[] List() =>
+        [.. processes.Values.OrderBy(p => p.Pid).Select(p => new ProcInfo(p.Pid, p.Name, p.Core, p.Exit?.State ?? ProcState.Running,
+            p.Exit?.ExitCode, p.Handle?.MessagesSent ?? 0, p.Handle?.Core ?? default, p.Handle?.HostPid ?? 0))];
 }

@@ -1,20 +1,17 @@
 using System.Reflection;
 using System.Runtime.Loader;
-using Fos.Services.Processes;
 
-namespace Fos.Cli.Node;
+namespace Fos.AppHost;
 
 /// <summary>
-/// Turns a .NET assembly into a program fos can run: its entry point, loaded in a context of its
-/// own (so two programs may bring different versions of a library) that shares fos's own
-/// assemblies with the node, so the program's Fos.Sys is the node's. The entry point may return
-/// int, Task&lt;int&gt;, Task or nothing; it runs on a fos core, so it must not block.
+/// Turns a .NET assembly into the program a process core runs: its asynchronous entry point, loaded
+/// in a context of its own whose fos assemblies are the host's (so the program's Fos.Sys is the one
+/// wired to this process's kernel). The entry point may return int, Task&lt;int&gt;, Task or nothing.
 /// </summary>
-internal static class AssemblyPrograms
+internal static class AssemblyProgram
 {
-    public static AppProgram Load(string path)
+    public static Func<string[], Task<int>> Load(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"no such file: {path}");
         var context = new ProgramContext(path);
         Assembly assembly;
         try
@@ -23,18 +20,21 @@ internal static class AssemblyPrograms
         }
         catch (BadImageFormatException)
         {
-            throw new BadImageFormatException($"{path} is not a .NET assembly; fos runs applications built with `dotnet build` (their .dll)");
+            throw new CannotStart($"{path} is not a .NET assembly; fos runs applications built with `dotnet build` (their .dll)");
         }
-        var entry = AsyncMain(assembly.EntryPoint
-            ?? throw new BadImageFormatException($"{path} has no entry point (Main); build it as an application (OutputType Exe)"));
-        var takesArgs = entry.GetParameters().Length == 1;
-        var name = Path.GetFileNameWithoutExtension(path);
-        return new AppProgram(name, async args =>
+        catch (FileNotFoundException)
+        {
+            throw new CannotStart($"{path}: no such file");
+        }
+        var entry = assembly.EntryPoint ?? throw new CannotStart($"{path} has no entry point (Main); build it as an application (OutputType Exe)");
+        var main = AsyncMain(entry);
+        var takesArgs = main.GetParameters().Length == 1;
+        return async args =>
         {
             object? result;
             try
             {
-                result = entry.Invoke(null, takesArgs ? [args] : []);
+                result = main.Invoke(null, takesArgs ? [args] : []);
             }
             catch (TargetInvocationException ex) when (ex.InnerException is not null)
             {
@@ -50,13 +50,13 @@ internal static class AssemblyPrograms
                 case int code: return code;
                 default: return 0;
             }
-        });
+        };
     }
 
     /// <summary>
     /// For an async Main the compiler emits a synchronous entry point that blocks on the real one,
-    /// which would stall a fos core; the real one ("Main", or "&lt;Main&gt;$" for top-level statements)
-    /// is what fos calls.
+    /// which would stall the core's loop; the real one ("Main", or "&lt;Main&gt;$" for top-level
+    /// statements) is what runs. A program whose Main is synchronous runs as it is, on the loop.
     /// </summary>
     private static MethodInfo AsyncMain(MethodInfo entry)
     {
@@ -68,16 +68,19 @@ internal static class AssemblyPrograms
             ?? entry;
     }
 
-    private sealed class ProgramContext(string path) : AssemblyLoadContext($"fos app {Path.GetFileName(path)}", isCollectible: true)
+    private sealed class ProgramContext(string path) : AssemblyLoadContext($"fos app {Path.GetFileName(path)}")
     {
         private readonly AssemblyDependencyResolver resolver = new(path);
 
         protected override Assembly? Load(AssemblyName name)
         {
-            // fos's own assemblies come from the node, so types like FosFile are the same on both sides.
-            if (name.Name is { } n && n.StartsWith("Fos.", StringComparison.Ordinal)) return null;
+            // fos's own assemblies (and what they bring) come from the host, so the program talks through this process's kernel.
+            if (name.Name is { } n && (n.StartsWith("Fos.", StringComparison.Ordinal) || n.StartsWith("MessagePack", StringComparison.Ordinal))) return null;
             var located = resolver.ResolveAssemblyToPath(name);
             return located is null ? null : LoadFromAssemblyPath(located);
         }
     }
 }
+
+/// <summary>The program cannot start: said once on stderr, and recorded as the process's failure.</summary>
+internal sealed class CannotStart(string message) : Exception(message);

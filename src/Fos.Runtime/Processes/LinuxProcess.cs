@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using System.Text;
+using System.Threading.Channels;
+using Fos.Kernel.Processes;
+
+namespace Fos.Runtime.Processes;
+
+/// <summary>
+/// An application in a Linux process of its own: the application host (Fos.AppHost) runs its
+/// program on the process core's kernel, joined to the machine only by its channel. Its standard
+/// output and error are pipes read as they are written; a kill is SIGKILL to the whole tree; how
+/// it ended comes from what it recorded in its channel, else from its exit status and the crash
+/// report .NET printed.
+/// </summary>
+internal sealed class LinuxProcess : ApplicationProcess
+{
+    private static readonly string[] CrashReports = ["Unhandled exception.", "Process terminated.", "Stack overflow.", "Out of memory.", "Fatal error."];
+
+    private readonly Process process;
+    private readonly ProcessChannel channel;
+    private readonly Channel<ReadOnlyMemory<byte>?> input = System.Threading.Channels.Channel.CreateUnbounded<ReadOnlyMemory<byte>?>();
+    private readonly StringBuilder crash = new();
+    private volatile bool killed;
+
+    public LinuxProcess(Machine machine, RealCore starter, ProcessPort port, ProcessChannel channel, Process process, Action<ProcessStream, ReadOnlyMemory<byte>> output)
+        : base(machine, starter, port, output)
+    {
+        this.process = process;
+        this.channel = channel;
+        HostPid = process.Id;
+        var outputs = Task.WhenAll(Pump(process.StandardOutput.BaseStream, ProcessStream.Output), Pump(process.StandardError.BaseStream, ProcessStream.Error));
+        _ = FeedInput();
+        _ = Watch(outputs);
+    }
+
+    public override int HostPid { get; }
+
+    public override void Kill()
+    {
+        killed = true;
+        try
+        {
+            // SIGKILL to the child alone (no walk of the process tree): inside the sandbox the
+            // application dies with it (its PID namespace ends, and it dies with its parent);
+            // without one, the child is the application host itself.
+            process.Kill();
+        }
+        catch (InvalidOperationException)
+        {
+            // It has exited already.
+        }
+    }
+
+    public override void WriteInput(ReadOnlyMemory<byte> data) => input.Writer.TryWrite(data);
+
+    public override void CloseInput() => input.Writer.TryWrite(null);
+
+    private async Task Pump(Stream from, ProcessStream stream)
+    {
+        var buffer = new byte[64 << 10];
+        try
+        {
+            int read;
+            while ((read = await from.ReadAsync(buffer)) > 0)
+            {
+                var chunk = buffer[..read];
+                if (stream == ProcessStream.Error) NoteCrash(chunk);
+                Output(stream, chunk);
+            }
+        }
+        catch (IOException)
+        {
+            // The pipe broke with the process.
+        }
+    }
+
+    private async Task FeedInput()
+    {
+        var stdin = process.StandardInput.BaseStream;
+        try
+        {
+            await foreach (var data in input.Reader.ReadAllAsync())
+            {
+                if (data is not { } bytes) break;
+                await stdin.WriteAsync(bytes);
+                await stdin.FlushAsync();
+            }
+        }
+        catch (IOException)
+        {
+            // The process stopped reading: what it did not take is lost, as with a pipe.
+        }
+        finally
+        {
+            try
+            {
+                stdin.Close();
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    /// <summary>The first line of a crash report .NET writes to stderr before it aborts.</summary>
+    private void NoteCrash(byte[] chunk)
+    {
+        lock (crash)
+        {
+            if (crash.Length > 0 && crash[^1] == '\0') return; // found already
+            crash.Append(Encoding.UTF8.GetString(chunk));
+            var text = crash.ToString();
+            foreach (var line in text.Split('\n'))
+            {
+                var trimmed = line.Trim();
+                if (!CrashReports.Any(r => trimmed.StartsWith(r, StringComparison.Ordinal))) continue;
+                crash.Clear().Append(trimmed.Length > 300 ? trimmed[..300] : trimmed).Append('\0');
+                return;
+            }
+            if (crash.Length > 8192) crash.Remove(0, crash.Length - 4096);
+        }
+    }
+
+    private async Task Watch(Task outputs)
+    {
+        await process.WaitForExitAsync();
+        await outputs; // everything it wrote is read before its end is told
+        input.Writer.TryComplete();
+        var status = process.ExitCode;
+        var said = channel.ReadEnd();
+        string? report;
+        lock (crash) report = crash.Length > 0 && crash[^1] == '\0' ? crash.ToString(0, crash.Length - 1) : null;
+        var end = killed ? ProcessEnd.KilledNow
+            : said is { } record ? new ProcessEnd(record.ExitCode, Killed: false, record.Failure)
+            : status >= 128 ? new ProcessEnd(status, Killed: false, $"crashed ({Signal(status - 128)}){(report is null ? "" : ": " + report)}")
+            : new ProcessEnd(status, Killed: false, Failure: null); // it called exit itself
+        process.Dispose();
+        Finish(end);
+    }
+
+    private static string Signal(int number) => number switch
+    {
+        4 => "SIGILL",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        11 => "SIGSEGV",
+        15 => "SIGTERM",
+        _ => $"signal {number}",
+    };
+}
