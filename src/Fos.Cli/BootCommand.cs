@@ -83,11 +83,25 @@ internal static class BootCommand
 
     private static async Task<int> Run(MachineOptions options, long quotaBytes, bool headless)
     {
-        // Ctrl+C and SIGTERM stop the node cleanly, even one that is still booting; a second one,
-        // while it stops, ends the process at once.
+        // SIGTERM stops the node cleanly, even one that is still booting; a second one, while it
+        // stops, ends the process at once. Ctrl+C does the same while it boots and when headless;
+        // at the shell's prompt it does what it does in bash: it kills the program running, or
+        // gives a fresh prompt, and the node stops only on exit, fos stop or SIGTERM.
         var signalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var prompt = new Prompt();
         void OnSignal(PosixSignalContext context) => context.Cancel = signalled.TrySetResult();
-        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        void OnInterrupt(PosixSignalContext context)
+        {
+            if (!prompt.Open)
+            {
+                OnSignal(context);
+                return;
+            }
+            context.Cancel = true;
+            if (prompt.Running is { } running) running.Interrupt();
+            else Console.Write("\nfos> ");
+        }
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnInterrupt);
         using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         NodeHost node;
         try
@@ -105,6 +119,11 @@ internal static class BootCommand
             _ = signalled.Task.ContinueWith(_ => node.RequestStop(), TaskScheduler.Default);
             Layout.Print(node.Machine, await SystemBoot.Layout(node.Machine));
             AnsiConsole.MarkupLine($"[green]fos is up[/] on {node.Machine.CoreCount} cores, data in {Markup.Escape(options.DataDirectory!)}.");
+            // Said once: whether applications run behind the sandbox's walls, and if not, why.
+            var sandbox = node.Machine.Sandbox;
+            AnsiConsole.MarkupLine(sandbox.Available
+                ? "Applications run sandboxed: each its own process, no host writes, no network, no other processes in sight."
+                : $"[yellow]warning:[/] {Markup.Escape(sandbox.Unavailable!)}.");
             if (headless)
             {
                 AnsiConsole.MarkupLine("Headless: attach with [bold]fos shell[/], stop with [bold]fos stop[/] or Ctrl+C.");
@@ -113,7 +132,7 @@ internal static class BootCommand
             else
             {
                 AnsiConsole.MarkupLine("Type [bold]help[/] for the commands, [bold]exit[/] to stop fos.");
-                await Repl(node);
+                await Repl(node, prompt);
             }
             AnsiConsole.MarkupLine("stopping fos…");
         }
@@ -122,9 +141,10 @@ internal static class BootCommand
     }
 
     /// <summary>The shell on this terminal: a line at a time until exit, end of input, or a stop from elsewhere.</summary>
-    private static async Task Repl(NodeHost node)
+    private static async Task Repl(NodeHost node, Prompt prompt)
     {
         var interactive = !Console.IsInputRedirected;
+        prompt.Open = interactive;
         await using var stdout = Console.OpenStandardOutput(); // bytes as the commands make them: cat of a binary file stays exact
         while (!node.StopRequested.IsCompleted)
         {
@@ -142,10 +162,35 @@ internal static class BootCommand
             }
             foreach (var command in Shell.Commands(line))
             {
-                // A stop (a signal, fos stop) does not wait for a command that may never end.
-                var running = node.Shell.Run(command, Environment.CurrentDirectory, stdout, Console.Error);
-                if (await Task.WhenAny(running, node.StopRequested) != running) return;
+                // A stop (a signal, fos stop) does not wait for a command that may never end. A program
+                // run here reads an empty input (the prompt keeps the terminal); Ctrl+C kills it.
+                var input = new ProgramInput();
+                input.Close();
+                prompt.Running = input;
+                var running = node.Shell.Run(command, Environment.CurrentDirectory, stdout, Console.Error, input);
+                var finished = await Task.WhenAny(running, node.StopRequested) == running;
+                prompt.Running = null;
+                if (!finished) return;
             }
+        }
+    }
+
+    /// <summary>The interactive prompt, as the Ctrl+C handler sees it: whether it is up, and the command running there.</summary>
+    private sealed class Prompt
+    {
+        private volatile bool open;
+        private volatile ProgramInput? running;
+
+        public bool Open
+        {
+            get => open;
+            set => open = value;
+        }
+
+        public ProgramInput? Running
+        {
+            get => running;
+            set => running = value;
         }
     }
 

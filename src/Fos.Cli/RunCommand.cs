@@ -1,9 +1,14 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using Fos.Cli.Node;
 
 namespace Fos.Cli;
 
-/// <summary><c>fos run app.dll args</c>: runs an application on the running node and exits with its status.</summary>
+/// <summary>
+/// <c>fos run app.dll args</c>: runs an application on the running node, its output printed as it
+/// is written, this command's standard input as its input, Ctrl+C as a kill of that program (a
+/// second one leaves at once), and exits with its status.
+/// </summary>
 internal static class RunCommand
 {
     public static Command Create()
@@ -19,7 +24,14 @@ internal static class RunCommand
                 using var client = await NodeProtocol.Client.Connect(Path.GetFullPath(result.GetValue(data)!));
                 var words = new[] { "run", Path.GetFullPath(result.GetValue(app)!) }.Concat(result.GetValue(args) ?? []);
                 await using var stdout = Console.OpenStandardOutput();
-                return await client.Run(string.Join(' ', words.Select(Quote)), stdout, Console.Error);
+                await using var stdin = Console.OpenStandardInput();
+                using var interrupt = new CancellationTokenSource();
+                using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context =>
+                {
+                    context.Cancel = !interrupt.IsCancellationRequested; // the second Ctrl+C ends fos run itself
+                    interrupt.Cancel();
+                });
+                return await client.Run(string.Join(' ', words.Select(Quote)), stdout, Console.Error, stdin, interrupt.Token);
             }
             catch (IOException ex)
             {

@@ -1,7 +1,6 @@
 using Fos.Kernel.Processes;
 using Fos.Protocols.Layout;
 using Fos.Protocols.Processes;
-using Fos.Services.Processes;
 
 namespace Fos.Sys;
 

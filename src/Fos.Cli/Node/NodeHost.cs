@@ -121,9 +121,11 @@ internal sealed class NodeHost : IAsyncDisposable
             }
             await Send(stream, NodeProtocol.Greeting + "\n");
             var reader = new NodeProtocol.RequestReader(stream);
+            Task<(NodeProtocol.Read Kind, string Line)>? pending = null;
             while (true)
             {
-                var (kind, line) = await reader.ReadLine(closing.Token);
+                var (kind, line) = await (pending ?? reader.ReadLine(closing.Token));
+                pending = null;
                 if (kind == NodeProtocol.Read.End) return;
                 if (kind == NodeProtocol.Read.TooLong)
                 {
@@ -146,8 +148,27 @@ internal sealed class NodeHost : IAsyncDisposable
                 }
                 var error = new StringWriter();
                 int status;
+                var input = new ProgramInput();
                 await using (var output = new NodeProtocol.OutputFrames(stream))
-                    status = await Shell.Run(command, cwd, output, error);
+                {
+                    var running = Shell.Run(command, cwd, output, error, input);
+                    // While it runs, the client's lines are its program's input and its Ctrl+C.
+                    while (!running.IsCompleted)
+                    {
+                        pending ??= reader.ReadLine(closing.Token);
+                        if (await Task.WhenAny(running, pending) == running) break;
+                        var (inputKind, inputLine) = await pending;
+                        pending = null;
+                        if (inputKind != NodeProtocol.Read.Line)
+                        {
+                            input.Interrupt(); // the client is gone: its program goes with it, as on a hang-up
+                            pending = Task.FromResult((inputKind, inputLine));
+                            break;
+                        }
+                        NodeProtocol.ApplyInput(inputLine, input);
+                    }
+                    status = await running;
+                }
                 await Send(stream, NodeProtocol.Result("", error.ToString(), status));
             }
         }

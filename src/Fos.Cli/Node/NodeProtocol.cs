@@ -11,7 +11,9 @@ namespace Fos.Cli.Node;
 /// most <see cref="FrameBytes"/> a line) or "o TEXT" lines of text that each end with a newline,
 /// then lines of error ("e TEXT"), then one "x STATUS"; "! REASON" instead ends the connection (a
 /// request too long, say). Lines are UTF-8; a tab or newline never appears inside one. The answer
-/// to "stop" comes once the node has stopped.
+/// to "stop" comes once the node has stopped. While a command runs, the client may send its
+/// program's standard input as "i BASE64" lines, its end as "c", and Ctrl+C as "k" (the program
+/// is killed); a client that goes away mid-command takes its program with it.
 /// </summary>
 internal static class NodeProtocol
 {
@@ -33,6 +35,24 @@ internal static class NodeProtocol
         cwd = tab > 0 ? line[..tab] : "";
         command = tab > 0 ? line[(tab + 1)..] : "";
         return tab > 0 && Path.IsPathRooted(cwd);
+    }
+
+    /// <summary>A line the client sent while its command runs: input, its end, or Ctrl+C (anything else is ignored).</summary>
+    public static void ApplyInput(string line, ProgramInput input)
+    {
+        if (line == "c") input.Close();
+        else if (line == "k") input.Interrupt();
+        else if (line.StartsWith("i ", StringComparison.Ordinal))
+        {
+            try
+            {
+                input.Write(Convert.FromBase64String(line[2..]));
+            }
+            catch (FormatException)
+            {
+                // Not base64: not input from a fos client; dropped.
+            }
+        }
     }
 
     /// <summary>An answer as the node sends it, in one piece.</summary>
@@ -190,8 +210,12 @@ internal static class NodeProtocol
             }
         }
 
-        /// <summary>Runs one command line on the node; its output bytes and its errors go out as they are read.</summary>
-        public async Task<int> Run(string command, Stream output, TextWriter error)
+        /// <summary>
+        /// Runs one command line on the node; its output bytes and its errors go out as they are read.
+        /// With <paramref name="input"/>, what it holds is the program's standard input (sent as it is
+        /// read, then its end); <paramref name="interrupt"/> (Ctrl+C) kills the program.
+        /// </summary>
+        public async Task<int> Run(string command, Stream output, TextWriter error, Stream? input = null, CancellationToken interrupt = default)
         {
             if (command.Contains('\n', StringComparison.Ordinal)) throw new ArgumentException("one command per line", nameof(command));
             var request = $"{Environment.CurrentDirectory}\t{command}";
@@ -199,6 +223,60 @@ internal static class NodeProtocol
                 throw new IOException($"the command is too long: a request may have at most {MaxRequestBytes} bytes");
             await writer.WriteLineAsync(request);
             await writer.FlushAsync();
+            using var done = new CancellationTokenSource();
+            var sending = input is null ? Task.CompletedTask : SendInput(input, done.Token);
+            await using var killing = interrupt.Register(() => _ = Say("k"));
+            try
+            {
+                return await Answer(output, error);
+            }
+            finally
+            {
+                // Not awaited: a read of a terminal does not stop for a cancellation, and the
+                // program it was for has ended.
+                await done.CancelAsync();
+                _ = sending;
+            }
+        }
+
+        private readonly SemaphoreSlim sayLock = new(1, 1);
+
+        private async Task Say(string line)
+        {
+            await sayLock.WaitAsync();
+            try
+            {
+                await writer.WriteLineAsync(line);
+                await writer.FlushAsync();
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+            {
+                // The node went away; the answer loop says so.
+            }
+            finally
+            {
+                sayLock.Release();
+            }
+        }
+
+        private async Task SendInput(Stream input, CancellationToken done)
+        {
+            var buffer = new byte[FrameBytes];
+            try
+            {
+                int read;
+                while ((read = await input.ReadAsync(buffer, done)) > 0)
+                    await Say("i " + Convert.ToBase64String(buffer, 0, read));
+                await Say("c");
+            }
+            catch (OperationCanceledException)
+            {
+                // The command ended before its input did.
+            }
+        }
+
+        private async Task<int> Answer(Stream output, TextWriter error)
+        {
             while (await reader.ReadLineAsync() is { } line)
             {
                 if (line.StartsWith("d ", StringComparison.Ordinal)) await output.WriteAsync(Convert.FromBase64String(line[2..]));

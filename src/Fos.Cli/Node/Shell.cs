@@ -60,7 +60,8 @@ internal sealed partial class Shell(Machine machine, SystemLayout layout)
     /// status; <paramref name="hostDirectory"/> resolves relative host paths. Output goes to
     /// <paramref name="output"/> as bytes, exactly as the commands make them.
     /// </summary>
-    public async Task<int> Run(string line, string hostDirectory, Stream output, TextWriter error)
+    /// <param name="input">The standard input and Ctrl+C for a program the line runs; null: none (its input is empty).</param>
+    public async Task<int> Run(string line, string hostDirectory, Stream output, TextWriter error, ProgramInput? input = null)
     {
         var status = 0;
         foreach (var command in Commands(line))
@@ -77,7 +78,7 @@ internal sealed partial class Shell(Machine machine, SystemLayout layout)
                 continue;
             }
             if (words.Length == 0) continue;
-            await using var call = new Call(words[0], hostDirectory, output, error);
+            await using var call = new Call(words[0], hostDirectory, output, error, input);
             status = await RunOne(call, words[1..]);
         }
         return status;
@@ -211,6 +212,9 @@ internal sealed partial class Shell(Machine machine, SystemLayout layout)
             throw new ShellFailure(ex.Message[(ex.Errno.ToString().Length + 2)..]);
         }
         var output = await call.Bytes();
+        using var stop = new CancellationTokenSource();
+        var feeding = Feed(pid, call.Input, stop.Token);
+        await using var killing = call.Input?.Interrupted.Register(() => _ = OnFos(() => FosProcess.KillAsync(pid)));
         var from = 0L;
         while (true)
         {
@@ -224,7 +228,25 @@ internal sealed partial class Shell(Machine machine, SystemLayout layout)
             await output.FlushAsync();
             await call.Error.FlushAsync();
             from = page.Next;
-            if (page.Exit is { } exit) return exit.ExitCode;
+            if (page.Exit is not { } exit) continue;
+            await stop.CancelAsync();
+            await feeding;
+            return exit.ExitCode;
+        }
+    }
+
+    /// <summary>The program's standard input: what the caller gives, as it comes, then its end; without a caller, the end at once.</summary>
+    private async Task Feed(long pid, ProgramInput? input, CancellationToken stop)
+    {
+        try
+        {
+            while (input is not null && await input.Read(stop) is { } bytes)
+                await OnFos(() => FosProcess.WriteInputAsync(pid, bytes));
+            await OnFos(() => FosProcess.WriteInputAsync(pid, ReadOnlyMemory<byte>.Empty, close: true));
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or FosIOException)
+        {
+            // The program ended (EPIPE) or stopped reading: what it did not take is dropped, as with a pipe.
         }
     }
 
@@ -300,9 +322,10 @@ internal sealed partial class Shell(Machine machine, SystemLayout layout)
     /// One command as it runs: its name, its text output (written through to the byte output,
     /// which <see cref="Bytes"/> hands out after flushing the text), and its error lines.
     /// </summary>
-    private sealed class Call(string name, string hostDirectory, Stream output, TextWriter error) : IAsyncDisposable
+    private sealed class Call(string name, string hostDirectory, Stream output, TextWriter error, ProgramInput? input) : IAsyncDisposable
     {
         public string Name { get; } = name;
+        public ProgramInput? Input { get; } = input;
         public string HostDirectory { get; } = hostDirectory;
         public TextWriter Error { get; } = error;
         public StreamWriter Out { get; } = new(output, new UTF8Encoding(false), bufferSize: 16 << 10, leaveOpen: true) { NewLine = "\n" };

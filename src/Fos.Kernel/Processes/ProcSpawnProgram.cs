@@ -1,7 +1,4 @@
-using Fos.Kernel;
-using Fos.Kernel.Processes;
-
-namespace Fos.Services.Processes;
+namespace Fos.Kernel.Processes;
 
 /// <summary>
 /// Starts a program given as code → the pid (long). Code travels as a delegate, which cannot cross
