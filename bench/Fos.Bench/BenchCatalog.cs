@@ -5,11 +5,12 @@ public static class BenchCatalog
 {
     public static IReadOnlyList<(string Name, string Description)> Scenarios { get; } =
     [
-        (NullCallScenario.Name, "a call to a null server on another core, ns per call, against Linux getppid and a raw spin ping-pong"),
+        (NullCallScenario.Name, "a call to a null server on another core, ns per call, against Linux getppid and a raw spin ping-pong; and from an application process against that call"),
         (MsgThroughputScenario.Name, "one-way messages per second to a sink on another core, unbatched and 64 per turn, against a raw SPSC ring"),
         (WakeupScenario.Name, "a null call after the server's core idled 20 µs or 200 µs, spinning 50 µs or parking at once, against a raw spin ping-pong"),
         (FsScenarios.Small, "create, write 4 KiB and close (synced) file after file, on RocksDB and on SQLite, against the host file system"),
         (FsScenarios.Sequential, "write a 256 MiB file in 64 KiB writes and close it, then read it back, on each engine, against the host file system"),
+        (ProcessScenarios.Spawn, "an application process started and ended (hello world), ms each, against dotnet hello.dll on the host"),
         (FsScenarios.Stat, "stat of a cached path three directories deep through Fos.Sys, against a raw spin ping-pong"),
     ];
 
@@ -23,6 +24,7 @@ public static class BenchCatalog
         return scenario switch
         {
             NullCallScenario.Name => NullCallScenario.Run(settings, progress),
+            ProcessScenarios.Spawn => ProcessScenarios.RunSpawn(settings, progress),
             MsgThroughputScenario.Name => MsgThroughputScenario.Run(settings, progress),
             WakeupScenario.Name => WakeupScenario.Run(settings, progress),
             FsScenarios.Small => FsScenarios.RunSmall(settings, progress),

@@ -8,7 +8,8 @@ namespace Fos.Bench;
 /// <summary>
 /// nullcall: the fos "null system call", a call from core 0 to a server on core 1 that does nothing
 /// and answers at once, in nanoseconds per call, against the Linux null system call and against a
-/// raw cross-core round trip of two pinned threads.
+/// raw cross-core round trip of two pinned threads; and the same call made from an application
+/// process (its own Linux process, on core 0's CPU) against the call between the machine's cores.
 /// </summary>
 internal static class NullCallScenario
 {
@@ -20,19 +21,24 @@ internal static class NullCallScenario
         {
             var client = machine.Cores[0];
             var nullServer = await machine.Execute(client, k => k.Spawn(NullServer.Image, machine.Cores[1]), Scenarios.Deadline);
+            var (caller, control) = await ProcessScenarios.StartCaller(machine, client, nullServer);
 
             var samples = await Interleaved.Measure(
             [
                 new("fos null call", count => machine.Execute(client, k => CallLoop(k, nullServer, count), Scenarios.Deadline)),
+                new("fos null call from a process", count => ProcessScenarios.CallsFromProcess(machine, control, count)),
                 new(LinuxNullSyscall.Id, LinuxNullSyscall.Measure),
                 new(SpinPingPong.Id, SpinPingPong.Measure),
             ], settings, progress);
+            caller.Kill();
+            await caller.Ended;
 
             var fos = Scenarios.Nanoseconds(samples[0]);
             return
             [
-                new(Name, Metric, fos, "ns", LinuxNullSyscall.Id, Scenarios.Nanoseconds(samples[1])),
-                new(Name, Metric, fos, "ns", SpinPingPong.Id, Scenarios.Nanoseconds(samples[2])),
+                new(Name, Metric, fos, "ns", LinuxNullSyscall.Id, Scenarios.Nanoseconds(samples[2])),
+                new(Name, Metric, fos, "ns", SpinPingPong.Id, Scenarios.Nanoseconds(samples[3])),
+                new(Name, "ns_per_call_from_process", Scenarios.Nanoseconds(samples[1]), "ns", ProcessScenarios.FosNullCall, fos),
             ];
         });
 

@@ -9,18 +9,28 @@ public class ScenarioTests
     private static readonly BenchSettings Quick = new() { Quick = true };
 
     [Fact]
-    public async Task Nullcall_reports_the_fos_call_against_getppid_and_the_spin_ping_pong()
+    public async Task Nullcall_reports_the_fos_call_against_getppid_and_the_spin_ping_pong_and_the_call_from_a_process_against_it()
     {
         var progress = new List<string>();
         var results = await BenchCatalog.Run("nullcall", Quick, progress.Add);
 
         Assert.Equal(
-            [("ns_per_call", "linux-getppid"), ("ns_per_call", "raw-spin-pingpong")],
+            [("ns_per_call", "linux-getppid"), ("ns_per_call", "raw-spin-pingpong"), ("ns_per_call_from_process", "fos-nullcall")],
             results.Select(r => (r.Metric, r.Baseline)));
         Assert.All(results, r => Assert.Equal(("nullcall", "ns"), (r.Scenario, r.Unit)));
-        Assert.Single(results.Select(r => r.Value).Distinct()); // one fos figure, two baselines
+        Assert.Single(results.Take(2).Select(r => r.Value).Distinct()); // one fos figure, two baselines
+        Assert.Equal(results[0].Value, results[2].BaselineValue); // the call from a process is judged against that figure
         AssertWellFormed(results);
         Assert.Contains(progress, p => p.Contains($"chunk {Quick.Chunks}/{Quick.Chunks}", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Spawn_reports_an_application_process_started_and_ended_against_dotnet_on_the_host()
+    {
+        var results = await BenchCatalog.Run("spawn", Quick with { Chunks = 1 });
+        var spawn = Assert.Single(results);
+        Assert.Equal(("spawn", "ms_per_spawn", "ms", "host-dotnet"), (spawn.Scenario, spawn.Metric, spawn.Unit, spawn.Baseline));
+        AssertWellFormed(results);
     }
 
     [Fact]
@@ -70,7 +80,7 @@ public class ScenarioTests
     [Fact]
     public void The_catalog_lists_every_scenario_with_a_description()
     {
-        Assert.Equal(["nullcall", "msg-throughput", "wakeup", "fs-small", "fs-seq", "sys-stat"], BenchCatalog.Scenarios.Select(s => s.Name));
+        Assert.Equal(["nullcall", "msg-throughput", "wakeup", "fs-small", "fs-seq", "spawn", "sys-stat"], BenchCatalog.Scenarios.Select(s => s.Name));
         Assert.All(BenchCatalog.Scenarios, s => Assert.False(string.IsNullOrWhiteSpace(s.Description)));
     }
 

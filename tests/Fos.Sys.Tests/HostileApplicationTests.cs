@@ -74,6 +74,32 @@ public sealed class HostileApplicationTests : TestSystems
     }
 
     [Fact]
+    public async Task A_crash_in_the_middle_of_a_file_write_leaves_the_file_system_consistent()
+    {
+        var (machine, layout) = await Boot();
+        await using (machine)
+        {
+            var crashed = await Run(machine, layout, "write-then-crash", "/half");
+            Assert.Equal(ProcState.Failed, crashed.State);
+            var size = await OnSystem(machine, layout, async () => (await FosFile.StatAsync("/half")).Size);
+            Assert.True(size >= 256 << 10, $"the synced half is there ({size} bytes)");
+            await StillServes(machine, layout);
+        }
+        // Stopped: every store checked offline, as fos fsck does.
+        using var disk = new Fos.Runtime.Storage.DiskStores(Data, Fos.Runtime.Storage.StoreEngine.RocksDb);
+        var stores = Directory.GetDirectories(Path.Combine(Data, "stores", "fs"), "member-*").Order(StringComparer.Ordinal)
+            .Select(d => disk.Open("fs/" + Path.GetFileName(d))).ToList();
+        try
+        {
+            Assert.Empty(new Fos.Services.FileSystem.FsChecker(stores).Check().Problems);
+        }
+        finally
+        {
+            foreach (var store in stores) store.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task A_program_may_not_touch_what_is_not_its_own()
     {
         var (machine, layout) = await Boot();

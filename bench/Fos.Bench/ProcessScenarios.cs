@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using Fos.Kernel;
+using Fos.Kernel.Processes;
+using Fos.Runtime;
+
+namespace Fos.Bench;
+
+/// <summary>
+/// Applications as processes:
+/// <list type="bullet">
+/// <item><c>nullcall</c>'s second figure: the same null call made from an application process (its
+/// own Linux process, joined by the shared-memory rings), against the call between two of the
+/// machine's cores measured in the same run (baseline <c>fos-nullcall</c>).</item>
+/// <item><c>spawn</c>: an application process started and ended (a hello world, from the kernel's
+/// start to its end being reported, as <c>fos run</c> does inside the node), against
+/// <c>dotnet hello.dll</c> on the host (<c>host-dotnet</c>). Neither hides .NET's start-up.</item>
+/// </list>
+/// </summary>
+internal static class ProcessScenarios
+{
+    public const string Spawn = "spawn";
+    public const string FosNullCall = "fos-nullcall";
+    public const string HostDotnet = "host-dotnet";
+
+    private static string Client => Path.Combine(AppContext.BaseDirectory, "Fos.Bench.Client.dll");
+
+    /// <summary>
+    /// Starts the benchmark client in a process of its own on <paramref name="near"/>'s CPU, serving
+    /// null calls to <paramref name="target"/>, and answers the endpoint that takes chunk requests.
+    /// </summary>
+    public static async Task<(ProcessHandle Process, Endpoint Control)> StartCaller(Machine machine, CoreId near, Endpoint target)
+    {
+        var system = machine.Cores[0];
+        await machine.Execute(system, k => k.Register("/user/bench-null", target), Scenarios.Deadline);
+        var process = await machine.Execute(system, k => Task.FromResult(k.StartProcess(
+            new ProcessLaunch(1, "bench-client", ["serve", "/user/bench-caller", "/user/bench-null"]) { AssemblyPath = Client }, near, (_, _) => { })), Scenarios.Deadline);
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            var members = await machine.Execute(system, k => k.LookupAll("/user/bench-caller"), Scenarios.Deadline);
+            if (members.Members.Length > 0) return (process, members.Members[0]);
+            if (process.Ended.IsCompleted) throw new InvalidOperationException($"the benchmark client ended before it served: {await process.Ended}");
+            if (deadline.Elapsed > Scenarios.Deadline) throw new TimeoutException("the benchmark client did not register within the deadline");
+            await machine.Execute(system, async k =>
+            {
+                await k.Delay(TimeSpan.FromMilliseconds(5));
+                return true;
+            }, Scenarios.Deadline);
+        }
+    }
+
+    /// <summary>A chunk of null calls made by the client process; the time is what it measured itself.</summary>
+    public static async Task<TimeSpan> CallsFromProcess(Machine machine, Endpoint control, long count) =>
+        TimeSpan.FromTicks(await machine.Execute(machine.Cores[0], k => k.Call<long>(control, count, Timeout.InfiniteTimeSpan), Scenarios.Deadline));
+
+    public static Task<IReadOnlyList<BenchResult>> RunSpawn(BenchSettings settings, Action<string>? progress) =>
+        Scenarios.OnMachine<IReadOnlyList<BenchResult>>(progress, async machine =>
+        {
+            var pid = 0L;
+            var samples = await Interleaved.Measure(
+            [
+                new("fos spawn", async count =>
+                {
+                    var start = Stopwatch.GetTimestamp();
+                    for (var i = 0; i < count; i++)
+                    {
+                        var end = await machine.Execute(machine.Cores[0], k => k.StartProcess(
+                            new ProcessLaunch(++pid, "hello", ["hello"]) { AssemblyPath = Client }, machine.Cores[^1], (_, _) => { }).Ended, Scenarios.Deadline);
+                        if (end.ExitCode != 0) throw new InvalidOperationException($"hello ended with {end}");
+                    }
+                    return Stopwatch.GetElapsedTime(start);
+                }, FixedCount: 4),
+                new(HostDotnet, async count =>
+                {
+                    var start = Stopwatch.GetTimestamp();
+                    for (var i = 0; i < count; i++)
+                    {
+                        var hello = new ProcessStartInfo(Path.Combine(Path.GetDirectoryName(Environment.ProcessPath!)!, "dotnet"), [Client, "hello"])
+                        { RedirectStandardOutput = true };
+                        using var process = Process.Start(hello)!;
+                        await process.StandardOutput.ReadToEndAsync();
+                        await process.WaitForExitAsync();
+                    }
+                    return Stopwatch.GetElapsedTime(start);
+                }, FixedCount: 4),
+            ], settings, progress);
+            return [new(Spawn, "ms_per_spawn", Scenarios.Nanoseconds(samples[0]) / 1e6, "ms", HostDotnet, Scenarios.Nanoseconds(samples[1]) / 1e6)];
+        }, new MachineOptions { Cores = 2 });
+}
