@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Fos.Integration.Tests;
+
+/// <summary>
+/// The <c>fos&gt;</c> prompt on a real terminal (a pseudo-terminal made by <c>script</c>), where
+/// Ctrl+C is a byte typed into the terminal and the line discipline turns it into SIGINT: it kills
+/// the running program, at an empty prompt it gives a fresh one, and neither stops the node.
+/// </summary>
+public sealed class PromptTests : IAsyncDisposable
+{
+    private readonly string data = Path.Combine(Path.GetTempPath(), "fos-prompt-" + Guid.NewGuid().ToString("N")[..8]);
+    private readonly StringBuilder screen = new();
+    private Process? terminal;
+
+    private static string Hostile()
+    {
+        var bin = new DirectoryInfo(AppContext.BaseDirectory);
+        var (framework, configuration) = (bin.Name, bin.Parent!.Name);
+        var tests = bin.Parent!.Parent!.Parent!.Parent!.FullName;
+        return Path.Combine(tests, "Apps", "hostile", "bin", configuration, framework, "hostile.dll");
+    }
+
+    [Fact]
+    public async Task Ctrl_C_at_the_prompt_kills_the_running_program_and_never_the_node()
+    {
+        if (!File.Exists("/usr/bin/script")) return; // no way to make a terminal here (util-linux's script)
+        var fos = Path.Combine(AppContext.BaseDirectory, "fos.dll");
+        var boot = $"dotnet {fos} boot --cores 3 --data {data}";
+        var start = new ProcessStartInfo("/usr/bin/script", ["-qfec", boot, "/dev/null"])
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        start.Environment["TERM"] = "dumb";
+        start.Environment["XDG_RUNTIME_DIR"] = Path.Combine(data, "run");
+        Directory.CreateDirectory(Path.Combine(data, "run"));
+        terminal = Process.Start(start)!;
+        _ = Task.Run(async () =>
+        {
+            var buffer = new char[4096];
+            int read;
+            while ((read = await terminal.StandardOutput.ReadAsync(buffer)) > 0)
+                lock (screen) screen.Append(buffer, 0, read);
+        });
+
+        await Until("fos> ", 1);
+        await Type($"run {Hostile()} spin\r");
+        await Until("spinning", 1);
+        await Type("\u0003"); // Ctrl+C
+        await Until("fos> ", 2); // the program was killed and the prompt is back
+        await Type("\u0003"); // at an empty prompt: a fresh one
+        await Until("fos> ", 3);
+        await Type("ps\r");
+        await Until("killed    137", 1); // the row ps shows for it
+        await Type("exit\r");
+        using var cancel = new CancellationTokenSource(FosCommand.Deadline);
+        await terminal.WaitForExitAsync(cancel.Token);
+        Assert.Equal(0, terminal.ExitCode);
+        Assert.Contains("fos stopped", Screen());
+    }
+
+    private string Screen()
+    {
+        lock (screen) return screen.ToString();
+    }
+
+    private async Task Type(string keys)
+    {
+        await terminal!.StandardInput.WriteAsync(keys);
+        await terminal.StandardInput.FlushAsync();
+    }
+
+    /// <summary>Waits until <paramref name="text"/> has appeared <paramref name="times"/> times on the terminal.</summary>
+    private async Task Until(string text, int times)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            var shown = Screen();
+            var count = 0;
+            for (var at = shown.IndexOf(text, StringComparison.Ordinal); at >= 0; at = shown.IndexOf(text, at + text.Length, StringComparison.Ordinal)) count++;
+            if (count >= times) return;
+            if (terminal!.HasExited || deadline.Elapsed > FosCommand.Deadline)
+                throw new TimeoutException($"'{text}' did not appear {times} times; the terminal shows:\n{shown}");
+            await Task.Delay(20); // polling the screen; the condition, not the delay, decides
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (terminal is { HasExited: false })
+        {
+            terminal.Kill(entireProcessTree: true);
+            await terminal.WaitForExitAsync();
+        }
+        terminal?.Dispose();
+        if (Directory.Exists(data)) Directory.Delete(data, recursive: true);
+    }
+}
