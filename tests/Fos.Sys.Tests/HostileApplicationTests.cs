@@ -113,6 +113,10 @@ public sealed class HostileApplicationTests : TestSystems
         }
         var admin = await Run(machine, layout, "admin");
         Assert.Equal("refused 9 of 9\n", admin.Output.ReplaceLineEndings("\n"));
+        var many = await Run(machine, layout, "register-many", "300");
+        Assert.Equal("registered 256, refused 44\n", many.Output.ReplaceLineEndings("\n"));
+        var left = await OnSystem(machine, layout, () => FosNames.ListAsync("/user/many/"));
+        Assert.Empty(left); // withdrawn when it ended
         var stop = await Run(machine, layout, "stop");
         Assert.Equal(3, stop.ExitCode);
         var forge = await Run(machine, layout, "forge");

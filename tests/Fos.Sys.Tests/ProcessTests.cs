@@ -138,6 +138,30 @@ public sealed class ProcessTests : TestSystems
         Assert.Equal(layout.ApplicationCores.Order(), cores.Order());
     }
 
+    [Fact]
+    public async Task Processes_in_the_simulator_run_the_same_way_for_the_same_seed()
+    {
+        async Task<(string Digest, string Output)> Once(ulong seed)
+        {
+            var system = new SimulatedSystem(new SimOptions { Seed = seed, CoresPerMachine = 4, Faults = new FaultPlan { DelayRate = 0.2, MaxExtraDelay = TimeSpan.FromMicroseconds(50) } });
+            await using var _ = system;
+            await SystemBoot.StartSystem(system);
+            var output = await system.Execute(system.Cores[0], async _ =>
+            {
+                var pids = new List<long>();
+                for (var i = 0; i < 3; i++) pids.Add(await FosProcess.StartAsync(Writer, [$"/w{i}", new string('x', i + 1)]));
+                pids.Add(await FosProcess.StartAsync(Thrower));
+                var text = new System.Text.StringBuilder();
+                foreach (var pid in pids) text.Append((await FosProcess.WaitAsync(pid)).Output);
+                return text.ToString();
+            }, TimeSpan.FromSeconds(60));
+            return (system.TraceDigest, output);
+        }
+        var (first, again, other) = (await Once(5), await Once(5), await Once(6));
+        Assert.Equal(first, again);
+        Assert.NotEqual(first.Digest, other.Digest);
+    }
+
     [Theory]
     [MemberData(nameof(Both))]
     public async Task Waiting_for_or_killing_a_process_that_never_was_is_ESRCH(string kind)

@@ -39,7 +39,7 @@ public sealed record NameListing(ImmutableArray<NameRecord> Names);
 /// <summary>Removes every member on <paramref name="Core"/> from every name (its process ended) → Ack. System cores only.</summary>
 public sealed record NameWithdrawCore(CoreId Core);
 
-/// <summary>Where application processes may register names: under here, and only their own mailboxes.</summary>
+/// <summary>Where application processes may register names: under here, only their own mailboxes, at most 256 at once.</summary>
 public static class ProcessNames
 {
     public const string Prefix = "/user/";

@@ -19,7 +19,7 @@ public sealed class NameServer : Server
 
     protected override ValueTask<object?> Handle(Message message) => ValueTask.FromResult<object?>(message.Body switch
     {
-        NameRegister register => Register(register, Allowed(message, register.Name, register.Member)),
+        NameRegister register => Register(register, Limited(message, Allowed(message, register.Name, register.Member))),
         NameUnregister unregister => Unregister(unregister, Allowed(message, unregister.Name, unregister.Member)),
         NameWithdrawCore withdraw => Withdraw(message, withdraw.Core),
         NameLookup lookup => Lookup(lookup),
@@ -69,6 +69,19 @@ public sealed class NameServer : Server
                 $"{asker} may not register or withdraw {member.Address}: an application names only its own mailboxes");
         }
         return asker;
+    }
+
+    /// <summary>The most members a process may have under names at once: a name server's memory is not its to fill.</summary>
+    public const int MaxNamesPerProcess = 256;
+
+    private CoreId Limited(Message message, CoreId asker)
+    {
+        if (!message.FromProcess) return asker;
+        var held = names.Values.Sum(b => b.Members.Count(m => m.Address.CoreId == asker));
+        if (held < MaxNamesPerProcess) return asker;
+        refusals++;
+        throw new FosException(FosError.ServiceError,
+            $"ENOSPC: {asker} already has {held} members under names, the most a process may ({MaxNamesPerProcess}); withdraw one first", "ENOSPC");
     }
 
     /// <summary>A process ended: every member it had under any name goes, and those who cached the names hear of it.</summary>

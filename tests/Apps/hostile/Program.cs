@@ -74,6 +74,24 @@ switch (mode)
         Console.WriteLine("registered /user/hostile");
         await Task.Delay(Timeout.Infinite);
         return 0;
+    case "register-many":
+        // More names than a process may hold: the name server stops it at its limit.
+        var mailbox = FosNames.OpenMailbox(_ => ValueTask.FromResult<object?>(null));
+        var (registered, limited) = (0, 0);
+        for (var i = 0; i < int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture); i++)
+        {
+            try
+            {
+                await FosNames.RegisterAsync($"/user/many/{i}", mailbox);
+                registered++;
+            }
+            catch (FosException ex) when (ex.Code == "ENOSPC")
+            {
+                limited++;
+            }
+        }
+        Console.WriteLine($"registered {registered}, refused {limited}");
+        return 0;
     case "withdraw":
         // Takes a core's members out of every name: only the system may.
         return await Refused(() => FosNames.CallAsync<Ack>(WellKnownNames.NameService, new NameWithdrawCore(CoreId.Parse(args[1]))));
