@@ -4,7 +4,8 @@ namespace Fos.Runtime.Processes;
 
 /// <summary>
 /// The walls around an application process, built with bubblewrap (the sandbox Flatpak uses): a
-/// user namespace in which it is nobody, a mount namespace that shows it the system's programs and
+/// user namespace in which it keeps the user's id (so it reads its own files, wherever they are)
+/// but holds no capability, a mount namespace that shows it the system's programs and
 /// libraries read-only, the fos host and its own directory read-only, a private /tmp and /dev, and
 /// nothing else of the host's files; a network namespace with no interfaces; a PID namespace in
 /// which it sees no other process; a new session, so it cannot push input into the node's
@@ -70,6 +71,10 @@ public sealed record Sandbox(string? Bwrap, string? Unavailable)
         yield return "--ro-bind-try";
         yield return "/etc/ssl";
         yield return "/etc/ssl";
+        // The private /tmp, /proc and /dev first: the directories bound after them may lie below
+        // them (an application under /tmp), and a later mount would hide them.
+        foreach (var arg in new[] { "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp" })
+            yield return arg;
         foreach (var directory in readOnly.Distinct(StringComparer.Ordinal))
         {
             yield return "--ro-bind";
@@ -78,8 +83,7 @@ public sealed record Sandbox(string? Bwrap, string? Unavailable)
         }
         foreach (var arg in new[]
         {
-            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-            "--unshare-all", "--uid", "65534", "--gid", "65534",
+            "--unshare-all",
             "--die-with-parent", "--new-session", "--clearenv", "--setenv", "PATH", "/usr/bin:/bin",
             "--setenv", "HOME", "/tmp",
         })
