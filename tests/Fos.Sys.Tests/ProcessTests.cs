@@ -201,20 +201,21 @@ public class NamesTests
             var server = new AppProgram("upper-server", async _ =>
             {
                 var box = FosNames.OpenMailbox(m => ValueTask.FromResult<object?>(((string)m.Body!).ToUpperInvariant()));
-                await FosNames.RegisterAsync("/app/upper", box);
+                await FosNames.RegisterAsync("/user/upper", box); // an application's names live under /user/
                 FosProcess.Out.WriteLine("serving");
                 while (true) await FosFile.StatAsync("/"); // stays up until killed
             });
             var pid = await FosProcess.StartAsync(server);
-            while ((await FosNames.ListAsync("/app/")).Length == 0) await FosFile.StatAsync("/");
-            var reply = await FosNames.CallAsync<string>("/app/upper", "hello fleet");
-            var names = (await FosNames.ListAsync("/app/")).Select(n => n.Name).ToList();
+            await FosProcess.ReadOutputAsync(pid, 0); // "serving", or its end
+            var reply = await FosNames.CallAsync<string>("/user/upper", "hello fleet");
+            var names = (await FosNames.ListAsync("/user/")).Select(n => n.Name).ToList();
             await FosProcess.KillAsync(pid);
-            var after = (await FosNames.ListAsync("/app/")).Length; // a dead process's names are withdrawn
+            await FosProcess.WaitAsync(pid);
+            var after = (await FosNames.ListAsync("/user/")).Length; // a dead process's names are withdrawn
             return (reply, names, after);
         }, TimeSpan.FromSeconds(30));
         Assert.Equal("HELLO FLEET", answers.reply);
-        Assert.Equal(["/app/upper"], answers.names);
+        Assert.Equal(["/user/upper"], answers.names);
         Assert.Equal(0, answers.after);
     }
 }
