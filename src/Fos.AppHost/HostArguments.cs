@@ -5,10 +5,10 @@ namespace Fos.AppHost;
 /// <summary>
 /// What the machine tells the host on its command line: the fds it inherited (channel, its own
 /// wake-up, every machine core's wake-up), the CPU to run on, how long to poll before parking, the
-/// program's name, and after <c>--</c> the program's .dll and arguments. Nothing secret is here:
+/// memory the process may have, the program's name, and after <c>--</c> the program's .dll and arguments. Nothing secret is here:
 /// capabilities travel in the channel.
 /// </summary>
-internal sealed record HostArguments(int Channel, int Wake, int[] CoreWakes, int Cpu, TimeSpan SpinBeforePark, string Name, string Program, string[] Arguments)
+internal sealed record HostArguments(int Channel, int Wake, int[] CoreWakes, int Cpu, TimeSpan SpinBeforePark, long Memory, string Name, string Program, string[] Arguments)
 {
     public static HostArguments Parse(string[] args)
     {
@@ -29,6 +29,7 @@ internal sealed record HostArguments(int Channel, int Wake, int[] CoreWakes, int
             [.. Need("core-wakes").Split(',').Select(Number)],
             named.TryGetValue("cpu", out var cpu) ? Number(cpu) : -1,
             TimeSpan.FromMicroseconds(named.TryGetValue("spin-us", out var spin) ? Number(spin) : 50),
+            named.TryGetValue("memory", out var memory) && long.TryParse(memory, NumberStyles.None, CultureInfo.InvariantCulture, out var bytes) ? bytes : 0,
             named.TryGetValue("name", out var name) ? name : Path.GetFileNameWithoutExtension(args[split + 1]),
             args[split + 1],
             args[(split + 2)..]);

@@ -21,6 +21,7 @@ catch (FormatException ex)
 
 using var channel = ProcessChannel.Open(options.Channel);
 if (options.Cpu >= 0) Affinity.PinCurrentThread(options.Cpu);
+if (options.Memory > 0) ResourceLimits.LimitMemory(options.Memory); // before any of the program's code
 Func<string[], Task<int>> main;
 try
 {

@@ -139,6 +139,9 @@ public sealed class Machine : IFosRuntime
 
     private static readonly Lock launching = new();
 
+    /// <summary>Memory a .NET process maps beyond its heap (thread stacks, code, the runtime's own data).</summary>
+    private const long ProcessRuntimeHeadroom = 1L << 30;
+
     /// <summary>
     /// Starts an application process: a channel and a port for it, every core told to read it, then
     /// either a Linux process running the application host on the channel (an assembly), or a
@@ -191,6 +194,7 @@ public sealed class Machine : IFosRuntime
             "--core-wakes", string.Join(',', CoreWakes.Select(w => w.Fd.ToString(System.Globalization.CultureInfo.InvariantCulture))),
             "--cpu", cpu.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--spin-us", ((int)SpinBeforePark.TotalMicroseconds).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--memory", (Options.ProcessMemoryLimit > 0 ? Options.ProcessMemoryLimit + ProcessRuntimeHeadroom : 0).ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--name", launch.Name, "--", app, .. launch.Args];
         var environment = new Dictionary<string, string>(StringComparer.Ordinal)
         {

@@ -50,8 +50,10 @@ public sealed record MachineOptions
     public string? ApplicationHost { get; init; }
 
     /// <summary>
-    /// The most memory an application's .NET heap may take (the runtime's hard heap limit); past it
-    /// the program fails with OutOfMemoryException, and the machine is untouched. 0: no limit.
+    /// The most memory an application's .NET heap may take (the runtime's hard heap limit), and with
+    /// 1 GiB more for the runtime itself, all the private memory it may map (RLIMIT_DATA, which
+    /// catches native allocations too); past either the program fails with OutOfMemoryException,
+    /// and the machine is untouched. 0: no limit.
     /// </summary>
     public long ProcessMemoryLimit { get; init; } = 1L << 30;
 

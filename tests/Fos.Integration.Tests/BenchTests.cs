@@ -5,7 +5,7 @@ namespace Fos.Integration.Tests;
 public class BenchTests
 {
     [Theory]
-    [InlineData("nullcall", new[] { "linux-getppid", "raw-spin-pingpong" })]
+    [InlineData("nullcall", new[] { "fos-nullcall", "linux-getppid", "raw-spin-pingpong" })]
     [InlineData("msg-throughput", new[] { "raw-spsc-ring" })]
     [InlineData("wakeup", new[] { "raw-spin-pingpong" })]
     public async Task Bench_json_prints_one_result_per_line_then_a_summary(string scenario, string[] baselines)

@@ -66,6 +66,10 @@ public sealed class HostileApplicationTests : TestSystems
         var allocate = await Run(machine, layout, "allocate");
         Assert.Equal(ProcState.Failed, allocate.State);
 
+        var native = await Run(machine, layout, "native-allocate");
+        Assert.Equal(ProcState.Failed, native.State);
+        Assert.Contains("OutOfMemoryException", native.Error);
+
         var segfault = await Run(machine, layout, "segfault");
         Assert.Equal(ProcState.Failed, segfault.State);
 

@@ -33,6 +33,16 @@ switch (mode)
             Array.Fill(block, (byte)1);
             hoard.Add(block);
         }
+    case "native-allocate":
+        // Memory the .NET heap does not see: only the address-space limit stops it.
+        while (true)
+        {
+            var block = System.Runtime.InteropServices.Marshal.AllocHGlobal(64 << 20);
+            unsafe
+            {
+                new Span<byte>((void*)block, 64 << 20).Fill(1);
+            }
+        }
     case "spin":
         Console.WriteLine("spinning");
         while (true) { }
