@@ -1,4 +1,3 @@
-using System.Text;
 using Fos.Kernel;
 using Fos.Kernel.Processes;
 
@@ -26,7 +25,8 @@ internal sealed class SimProcess : ProcessHandle
         this.core = core;
         this.starter = starter;
         this.output = output;
-        context = new ProcessContext(launch.Pid, launch.Name, launch.Args, new Stream(this, ProcessStream.Output), new Stream(this, ProcessStream.Error));
+        context = new ProcessContext(launch.Pid, launch.Name, launch.Args, new ChunkWriter(bytes => Written(ProcessStream.Output, bytes)),
+            new ChunkWriter(bytes => Written(ProcessStream.Error, bytes)));
     }
 
     public override CoreId Core => core.Core;
@@ -58,25 +58,14 @@ internal sealed class SimProcess : ProcessHandle
         system.After(starter, TimeSpan.Zero, () => ended.TrySetResult(end));
     }
 
+    /// <summary>Each write reaches the starter as a chunk, in order, while the process lives.</summary>
+    private void Written(ProcessStream stream, byte[] bytes)
+    {
+        if (!over) system.After(starter, TimeSpan.Zero, () => output(stream, bytes));
+    }
+
     // A program started as code has no standard input to read.
     public override void WriteInput(ReadOnlyMemory<byte> data) { }
 
     public override void CloseInput() { }
-
-    /// <summary>A standard stream: each write reaches the starter as a chunk, in order.</summary>
-    private sealed class Stream(SimProcess process, ProcessStream stream) : TextWriter
-    {
-        public override Encoding Encoding => Encoding.UTF8;
-
-        public override void Write(char value) => Write(value.ToString());
-
-        public override void Write(string? value)
-        {
-            if (string.IsNullOrEmpty(value) || process.over) return;
-            var bytes = Encoding.UTF8.GetBytes(value);
-            process.system.After(process.starter, TimeSpan.Zero, () => process.output(stream, bytes));
-        }
-
-        public override void Write(char[] buffer, int index, int count) => Write(new string(buffer, index, count));
-    }
 }

@@ -1,4 +1,3 @@
-using System.Text;
 using Fos.Kernel.Processes;
 
 namespace Fos.Runtime.Processes;
@@ -20,7 +19,8 @@ internal sealed class InMachineProcess : ApplicationProcess
         : base(machine, starter, port, output)
     {
         host = new ProcessCoreHost(channel, wake, machine.CoreWakes, machine.SpinBeforePark);
-        context = new ProcessContext(launch.Pid, launch.Name, launch.Args, new Writer(this, ProcessStream.Output), new Writer(this, ProcessStream.Error));
+        context = new ProcessContext(launch.Pid, launch.Name, launch.Args,
+            new ChunkWriter(bytes => Output(ProcessStream.Output, bytes)), new ChunkWriter(bytes => Output(ProcessStream.Error, bytes)));
         var thread = new Thread(() =>
         {
             ProcessEnd end;
@@ -55,19 +55,4 @@ internal sealed class InMachineProcess : ApplicationProcess
     public override void WriteInput(ReadOnlyMemory<byte> data) { }
 
     public override void CloseInput() { }
-
-    /// <summary>A standard stream: each write goes to the starting core as it is made.</summary>
-    private sealed class Writer(InMachineProcess process, ProcessStream stream) : TextWriter
-    {
-        public override Encoding Encoding => Encoding.UTF8;
-
-        public override void Write(char value) => Write(value.ToString());
-
-        public override void Write(string? value)
-        {
-            if (!string.IsNullOrEmpty(value)) process.Output(stream, Encoding.UTF8.GetBytes(value));
-        }
-
-        public override void Write(char[] buffer, int index, int count) => Write(new string(buffer, index, count));
-    }
 }
