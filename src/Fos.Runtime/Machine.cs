@@ -174,11 +174,12 @@ public sealed class Machine : IFosRuntime
             RemovePort(port);
             throw new FosException(FosError.ServiceError, $"EAGAIN: cannot start {launch.Name}: {ex.Message}", "EAGAIN");
         }
-        lock (running) running.Add(process);
         port.OnReleased += () =>
         {
             lock (running) running.Remove(process);
         };
+        lock (running)
+            if (!port.IsReleased) running.Add(process); // a program that ended already is not running
         return process;
     }
 

@@ -335,6 +335,7 @@ internal sealed class RealCore : ICoreHost
                 port.Release();
                 continue;
             }
+            if (port.Broken is not null) continue; // its process broke the rules: nothing more of it is read
             var ring = port.Inbound(index);
             for (var n = 0; n < 64; n++)
             {

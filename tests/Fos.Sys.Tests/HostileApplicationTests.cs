@@ -70,6 +70,10 @@ public sealed class HostileApplicationTests : TestSystems
         Assert.Equal(ProcState.Failed, native.State);
         Assert.Contains("OutOfMemoryException", native.Error);
 
+        var corrupt = await Run(machine, layout, "corrupt-ring");
+        Assert.Equal(ProcState.Failed, corrupt.State);
+        Assert.Contains("ended by the machine", corrupt.Error);
+
         var segfault = await Run(machine, layout, "segfault");
         Assert.Equal(ProcState.Failed, segfault.State);
 

@@ -58,6 +58,9 @@ internal sealed class ProcessPort(ProcessChannel channel, EventFd processWake, i
 
     public void Close() => Volatile.Write(ref closed, 1);
 
+    /// <summary>Whether every core has let go of the port (its channel is unmapped).</summary>
+    public bool IsReleased => Volatile.Read(ref released) >= cores;
+
     /// <summary>A core lets go of the port; the last one unmaps the channel.</summary>
     public void Release()
     {

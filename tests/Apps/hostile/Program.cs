@@ -149,6 +149,18 @@ switch (mode)
         }
         Console.WriteLine($"refused {attempts.Length - allowed} of {attempts.Length}");
         return allowed == 0 ? 3 : 0;
+    case "corrupt-ring":
+        // Writes a frame that is no envelope straight into its ring to core 0, then calls core 0.
+        var own = (CoreKernel)KernelContext.Current;
+        var runtime = (Fos.Runtime.Processes.ProcessCoreHost)typeof(CoreKernel).GetField("host", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(own)!;
+        var rings = (Fos.Runtime.Processes.FrameRing[])typeof(Fos.Runtime.Processes.ProcessCoreHost)
+            .GetField("outbound", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(runtime)!;
+        var garbage = new byte[64];
+        Array.Fill(garbage, (byte)0xEE);
+        rings[0].TryWrite(garbage);
+        await FosNames.ListAsync("/");
+        Console.WriteLine("the machine took the garbage");
+        return 0;
     case "unserializable":
         return await Refused(() => FosNames.CallAsync<object>(WellKnownNames.NameService, new Thread(() => { })));
     case "print-slowly":
