@@ -1,32 +1,39 @@
 // The application side of the process benchmarks.
-//   hello                  prints a line and exits: what `spawn` times, with fos and without.
-//   serve NAME TARGET      registers a mailbox under NAME; each long N sent to it runs N null
-//                          calls to the nearest member of TARGET and answers the ticks they took.
+//   hello                      prints a line and exits: what `spawn` times, with fos and without.
+//   serve NAME call TARGET     registers a mailbox under NAME; each long N sent to it runs N null
+//                              calls to the nearest member of TARGET and answers the ticks they took.
+//   serve NAME stat PATH       the same with N stats of PATH through Fos.Sys.
 using System.Diagnostics;
 using Fos.Kernel;
 using Fos.Sys;
 
-switch (args.FirstOrDefault())
+switch (args)
 {
-    case "hello":
+    case ["hello"]:
         Console.WriteLine("hello from a process");
         return 0;
-    case "serve" when args.Length == 3:
-        var target = await FosNames.LookupAsync(args[2]);
+    case ["serve", var name, "call", var fleet]:
+        var target = await FosNames.LookupAsync(fleet);
         var kernel = KernelContext.Current;
-        var control = FosNames.OpenMailbox(async message => message.Body is long count ? await Calls(kernel, target, count)
-            : throw new FosException(FosError.BadRequest, "send a count of calls"));
-        await FosNames.RegisterAsync(args[1], control);
-        await new TaskCompletionSource().Task; // serves until killed
-        return 0;
+        return await Serve(name, () => kernel.Call(target, null));
+    case ["serve", var name, "stat", var path]:
+        return await Serve(name, () => FosFile.StatAsync(path));
     default:
-        Console.Error.WriteLine("usage: Fos.Bench.Client hello | serve NAME TARGET");
+        Console.Error.WriteLine("usage: Fos.Bench.Client hello | serve NAME call TARGET | serve NAME stat PATH");
         return 2;
 }
 
-static async ValueTask<object?> Calls(IKernel kernel, Endpoint target, long count)
+// Serves chunk requests until killed: each long N runs the operation N times and answers the ticks taken.
+static async Task<int> Serve(string name, Func<Task> operation)
 {
-    var start = Stopwatch.GetTimestamp();
-    for (var i = 0L; i < count; i++) await kernel.Call(target, null);
-    return Stopwatch.GetElapsedTime(start).Ticks;
+    var control = FosNames.OpenMailbox(async message =>
+    {
+        if (message.Body is not long count) throw new FosException(FosError.BadRequest, "send a count of operations");
+        var start = Stopwatch.GetTimestamp();
+        for (var i = 0L; i < count; i++) await operation();
+        return Stopwatch.GetElapsedTime(start).Ticks;
+    });
+    await FosNames.RegisterAsync(name, control);
+    await new TaskCompletionSource().Task;
+    return 0;
 }

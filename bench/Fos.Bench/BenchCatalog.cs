@@ -11,7 +11,7 @@ public static class BenchCatalog
         (FsScenarios.Small, "create, write 4 KiB and close (synced) file after file, on RocksDB and on SQLite, against the host file system"),
         (FsScenarios.Sequential, "write a 256 MiB file in 64 KiB writes and close it, then read it back, on each engine, against the host file system"),
         (ProcessScenarios.Spawn, "an application process started and ended (hello world), ms each, against dotnet hello.dll on the host"),
-        (FsScenarios.Stat, "stat of a cached path three directories deep through Fos.Sys, against a raw spin ping-pong"),
+        (FsScenarios.Stat, "stat of a cached path three directories deep through Fos.Sys, against a raw spin ping-pong; and from an application process against that stat"),
     ];
 
     /// <summary>Runs a scenario: every fos figure next to its baselines, measured in alternating chunks in this run.</summary>

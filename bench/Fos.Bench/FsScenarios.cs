@@ -107,12 +107,21 @@ internal static class FsScenarios
                 await FosFile.WriteAllTextAsync("/bench/a/b/c.txt", "stat me");
                 return true;
             }, Scenarios.Deadline);
+            var (process, control) = await ProcessScenarios.StartClient(machine, client, "stat", "/bench/a/b/c.txt");
             var samples = await Interleaved.Measure(
             [
                 new("fos stat through Fos.Sys", count => machine.Execute(client, _ => Stats("/bench/a/b/c.txt", count), Scenarios.Deadline)),
+                new("fos stat from a process", count => ProcessScenarios.FromProcess(machine, control, count)),
                 new(SpinPingPong.Id, SpinPingPong.Measure),
             ], settings, progress);
-            return [new(Stat, "ns_per_stat", Scenarios.Nanoseconds(samples[0]), "ns", SpinPingPong.Id, Scenarios.Nanoseconds(samples[1]))];
+            process.Kill();
+            await process.Ended;
+            var stat = Scenarios.Nanoseconds(samples[0]);
+            return
+            [
+                new(Stat, "ns_per_stat", stat, "ns", SpinPingPong.Id, Scenarios.Nanoseconds(samples[2])),
+                new(Stat, "ns_per_stat_from_process", Scenarios.Nanoseconds(samples[1]), "ns", ProcessScenarios.FosStat, stat),
+            ];
         }
         finally
         {

@@ -26,7 +26,7 @@ internal static class NullCallScenario
             var samples = await Interleaved.Measure(
             [
                 new("fos null call", count => machine.Execute(client, k => CallLoop(k, nullServer, count), Scenarios.Deadline)),
-                new("fos null call from a process", count => ProcessScenarios.CallsFromProcess(machine, control, count)),
+                new("fos null call from a process", count => ProcessScenarios.FromProcess(machine, control, count)),
                 new(LinuxNullSyscall.Id, LinuxNullSyscall.Measure),
                 new(SpinPingPong.Id, SpinPingPong.Measure),
             ], settings, progress);

@@ -21,6 +21,7 @@ internal static class ProcessScenarios
     public const string Spawn = "spawn";
     public const string FosNullCall = "fos-nullcall";
     public const string HostDotnet = "host-dotnet";
+    public const string FosStat = "fos-stat";
 
     private static string Client => Path.Combine(AppContext.BaseDirectory, "Fos.Bench.Client.dll");
 
@@ -30,10 +31,16 @@ internal static class ProcessScenarios
     /// </summary>
     public static async Task<(ProcessHandle Process, Endpoint Control)> StartCaller(Machine machine, CoreId near, Endpoint target)
     {
+        await machine.Execute(machine.Cores[0], k => k.Register("/user/bench-null", target), Scenarios.Deadline);
+        return await StartClient(machine, near, "call", "/user/bench-null");
+    }
+
+    /// <summary>Starts the benchmark client serving chunks of <paramref name="operation"/> on <paramref name="argument"/>.</summary>
+    public static async Task<(ProcessHandle Process, Endpoint Control)> StartClient(Machine machine, CoreId near, string operation, string argument)
+    {
         var system = machine.Cores[0];
-        await machine.Execute(system, k => k.Register("/user/bench-null", target), Scenarios.Deadline);
         var process = await machine.Execute(system, k => Task.FromResult(k.StartProcess(
-            new ProcessLaunch(1, "bench-client", ["serve", "/user/bench-caller", "/user/bench-null"]) { AssemblyPath = Client }, near, (_, _) => { })), Scenarios.Deadline);
+            new ProcessLaunch(1, "bench-client", ["serve", "/user/bench-caller", operation, argument]) { AssemblyPath = Client }, near, (_, _) => { })), Scenarios.Deadline);
         var deadline = Stopwatch.StartNew();
         while (true)
         {
@@ -49,8 +56,8 @@ internal static class ProcessScenarios
         }
     }
 
-    /// <summary>A chunk of null calls made by the client process; the time is what it measured itself.</summary>
-    public static async Task<TimeSpan> CallsFromProcess(Machine machine, Endpoint control, long count) =>
+    /// <summary>A chunk of operations made by the client process; the time is what it measured itself.</summary>
+    public static async Task<TimeSpan> FromProcess(Machine machine, Endpoint control, long count) =>
         TimeSpan.FromTicks(await machine.Execute(machine.Cores[0], k => k.Call<long>(control, count, Timeout.InfiniteTimeSpan), Scenarios.Deadline));
 
     public static Task<IReadOnlyList<BenchResult>> RunSpawn(BenchSettings settings, Action<string>? progress) =>

@@ -37,6 +37,7 @@ var host = new ProcessCoreHost(channel, EventFd.FromFd(options.Wake), [.. option
 // Standard input read asynchronously (the console's own reader would block the core's loop).
 var input = new StreamReader(Console.OpenStandardInput(), System.Text.Encoding.UTF8);
 var context = new ProcessContext(channel.Pid, options.Name, options.Arguments, Console.Out, Console.Error, input);
+ProcessContext.ProcessWide = context; // this process runs one program: no context need flow with its awaits
 var end = host.Run(() => ProgramHost.Run(context, main));
 channel.WriteEnd(end.ExitCode, end.Failure);
 Console.Out.Flush();

@@ -9,11 +9,29 @@ namespace Fos.Kernel.Processes;
 public sealed class ProcessContext(long pid, string name, string[] args, TextWriter output, TextWriter error, TextReader? input = null)
 {
     private static readonly AsyncLocal<ProcessContext?> current = new();
+    private static ProcessContext? processWide;
 
+    /// <summary>
+    /// The process of the code running now: the process itself when it has a Linux process of its
+    /// own (<see cref="ProcessWide"/>), else the one that flows with the awaits of code the machine runs.
+    /// </summary>
     public static ProcessContext? Current
     {
-        get => current.Value;
-        set => current.Value = value;
+        get => processWide ?? current.Value;
+        set
+        {
+            if (processWide is null) current.Value = value;
+        }
+    }
+
+    /// <summary>
+    /// Set once by an application host: every line of code in its Linux process is this process's,
+    /// so no AsyncLocal needs to flow with each await (a cost on every system call).
+    /// </summary>
+    public static ProcessContext? ProcessWide
+    {
+        get => processWide;
+        set => processWide = value;
     }
 
     public long Pid { get; } = pid;
