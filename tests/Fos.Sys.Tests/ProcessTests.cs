@@ -139,6 +139,33 @@ public sealed class ProcessTests : TestSystems
     }
 
     [Fact]
+    public async Task The_process_table_and_each_process_output_stay_bounded()
+    {
+        var system = new SimulatedSystem(new SimOptions { Seed = 3, CoresPerMachine = 3 });
+        await using var _ = system;
+        await SystemBoot.StartSystem(system);
+        var chatty = new AppProgram("chatty", _ =>
+        {
+            var line = new string('x', 1023);
+            for (var i = 0; i < 3 * 1024; i++) FosProcess.Out.WriteLine(line); // 3 MiB
+            return Task.FromResult(0);
+        });
+        var quiet = new AppProgram("quiet", _ => Task.FromResult(0));
+        var (exit, page, listed) = await system.Execute(system.Cores[0], async _ =>
+        {
+            var pid = await FosProcess.StartAsync(chatty);
+            var exit = await FosProcess.WaitAsync(pid);
+            var page = await FosProcess.ReadOutputAsync(pid, 0);
+            for (var i = 0; i < ProcLimits.KeptEnded + 20; i++) await FosProcess.WaitAsync(await FosProcess.StartAsync(quiet));
+            return (exit, page, (await FosProcess.ListAsync()).Length);
+        }, TimeSpan.FromMinutes(10));
+        Assert.Equal(ProcLimits.KeptOutput, exit.Output.Length); // the last 1 MiB of what it wrote
+        Assert.Equal(3L << 20, page.Next);
+        Assert.Equal(2L << 20, page.Lost); // a reader from the start is told what it missed
+        Assert.Equal(ProcLimits.KeptEnded, listed); // the oldest ended processes are forgotten
+    }
+
+    [Fact]
     public async Task Processes_in_the_simulator_run_the_same_way_for_the_same_seed()
     {
         async Task<(string Digest, string Output)> Once(ulong seed)
