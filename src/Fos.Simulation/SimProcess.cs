@@ -65,7 +65,7 @@ internal sealed class SimProcess : ProcessHandle
     }
 
     // A program started as code has no standard input to read.
-    public override void WriteInput(ReadOnlyMemory<byte> data) { }
+    public override Task WriteInput(ReadOnlyMemory<byte> data) => Task.CompletedTask;
 
     public override void CloseInput() { }
 }

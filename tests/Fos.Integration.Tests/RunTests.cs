@@ -41,6 +41,17 @@ public sealed class RunTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Megabytes_of_input_pass_through_whole_and_in_order()
+    {
+        // More than the node queues for a program: the client is held back, nothing is lost.
+        var lines = Enumerable.Range(0, 65_536).Select(i => $"{i:D8} {new string('x', 54)}").ToList();
+        var cat = await FosCommand.Run(new FosCommand.Setup { Input = string.Join('\n', lines) + "\n" }, "run", "--data", data, App("hostile"), "cat");
+        Assert.Equal(0, cat.ExitCode);
+        Assert.Equal(lines.Count, cat.Stdout.Count);
+        Assert.Equal(lines, cat.Stdout);
+    }
+
+    [Fact]
     public async Task Output_arrives_as_the_program_writes_it()
     {
         await using var run = FosCommand.Start("run", "--data", data, App("hostile"), "print-slowly", "3", "1000");

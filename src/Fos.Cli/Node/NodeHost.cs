@@ -165,7 +165,7 @@ internal sealed class NodeHost : IAsyncDisposable
                             pending = Task.FromResult((inputKind, inputLine));
                             break;
                         }
-                        NodeProtocol.ApplyInput(inputLine, input);
+                        await Task.WhenAny(NodeProtocol.ApplyInput(inputLine, input), running); // held back while the program is behind, never past its end
                     }
                     status = await running;
                 }

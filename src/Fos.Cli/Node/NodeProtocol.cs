@@ -38,20 +38,22 @@ internal static class NodeProtocol
     }
 
     /// <summary>A line the client sent while its command runs: input, its end, or Ctrl+C (anything else is ignored).</summary>
-    public static void ApplyInput(string line, ProgramInput input)
+    public static async Task ApplyInput(string line, ProgramInput input)
     {
         if (line == "c") input.Close();
         else if (line == "k") input.Interrupt();
         else if (line.StartsWith("i ", StringComparison.Ordinal))
         {
+            byte[] bytes;
             try
             {
-                input.Write(Convert.FromBase64String(line[2..]));
+                bytes = Convert.FromBase64String(line[2..]);
             }
             catch (FormatException)
             {
-                // Not base64: not input from a fos client; dropped.
+                return; // not base64: not input from a fos client; dropped
             }
+            await input.Write(bytes); // waits while the program is behind: the client's next lines wait in the socket
         }
     }
 
@@ -63,6 +65,9 @@ internal static class NodeProtocol
         foreach (var line in Lines(error)) answer.Append("e ").Append(line).Append('\n');
         return answer.Append("x ").Append(status).Append('\n').ToString();
     }
+
+    /// <summary>The most input bytes one "i" line carries: its base64 stays well inside a request line.</summary>
+    public const int InputBytes = 32 << 10;
 
     /// <summary>The most output bytes one "d" line carries (a multiple of 3, so its base64 has no padding inside).</summary>
     public const int FrameBytes = 48 << 10;
@@ -261,7 +266,7 @@ internal static class NodeProtocol
 
         private async Task SendInput(Stream input, CancellationToken done)
         {
-            var buffer = new byte[FrameBytes];
+            var buffer = new byte[InputBytes];
             try
             {
                 int read;
@@ -298,8 +303,10 @@ internal static class NodeProtocol
 
         public void Dispose()
         {
+            // An input line still being written finishes first (the sender is abandoned, not awaited).
+            var idle = sayLock.Wait(TimeSpan.FromSeconds(1));
             reader.Dispose();
-            writer.Dispose();
+            if (idle) writer.Dispose();
             socket.Dispose();
         }
     }

@@ -231,6 +231,7 @@ internal sealed partial class Shell(Machine machine, SystemLayout layout)
             if (page.Exit is not { } exit) continue;
             await stop.CancelAsync();
             await feeding;
+            call.Input?.Close(); // input still on its way is dropped, as a pipe's after its reader ended
             return exit.ExitCode;
         }
     }

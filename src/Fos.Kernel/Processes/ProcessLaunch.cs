@@ -56,9 +56,23 @@ public abstract class ProcessHandle
     /// <summary>Ends the process at once (SIGKILL for a Linux process).</summary>
     public abstract void Kill();
 
-    /// <summary>Bytes for the process's standard input.</summary>
-    public abstract void WriteInput(ReadOnlyMemory<byte> data);
+    /// <summary>
+    /// Bytes for the process's standard input; completes, on the starting core, once they are
+    /// queued for it (a bounded queue: a process that does not read holds its writer back).
+    /// </summary>
+    public abstract Task WriteInput(ReadOnlyMemory<byte> data);
 
     /// <summary>End of the process's standard input.</summary>
     public abstract void CloseInput();
+
+    /// <summary>
+    /// Someone streams the output and has taken it up to <paramref name="position"/> (bytes of both
+    /// streams, in the order they came). From the first call on, a process that writes more than
+    /// <see cref="OutputWindow"/> ahead of that waits, as a writer to a full pipe does; a process
+    /// nobody streams never waits (what it wrote is kept, the last of it, for whoever waits for it).
+    /// </summary>
+    public virtual void Acknowledge(long position) { }
+
+    /// <summary>How far a streamed process's output may run ahead of its reader.</summary>
+    public const int OutputWindow = 256 << 10;
 }

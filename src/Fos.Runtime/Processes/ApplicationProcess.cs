@@ -41,6 +41,19 @@ internal abstract class ApplicationProcess : ProcessHandle
     /// <summary>Why the machine ended the process itself (it broke a ring's rules), if it did.</summary>
     protected string? AbortReason { get; private set; }
 
+    /// <summary>A task that completes on the starting core when <paramref name="work"/> does (failed: the process has ended).</summary>
+    protected Task OnStarter(Task work)
+    {
+        if (work.IsCompletedSuccessfully) return work;
+        var done = new TaskCompletionSource();
+        work.ContinueWith(t => Starter.Inject(() =>
+        {
+            if (t.IsCompletedSuccessfully) done.TrySetResult();
+            else done.TrySetException(new FosException(FosError.ServiceError, "EPIPE: the process has ended", "EPIPE"));
+        }), TaskScheduler.Default);
+        return done.Task;
+    }
+
     /// <summary>Output of the process, handed to the starting core in order.</summary>
     protected void Output(ProcessStream stream, byte[] bytes) => Starter.Inject(() => output(stream, bytes));
 

@@ -52,7 +52,7 @@ internal sealed class InMachineProcess : ApplicationProcess
     }
 
     // A program given as code reads no standard input.
-    public override void WriteInput(ReadOnlyMemory<byte> data) { }
+    public override Task WriteInput(ReadOnlyMemory<byte> data) => Task.CompletedTask;
 
     public override void CloseInput() { }
 }

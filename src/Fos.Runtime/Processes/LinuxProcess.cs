@@ -18,9 +18,14 @@ internal sealed class LinuxProcess : ApplicationProcess
 
     private readonly Process process;
     private readonly ProcessChannel channel;
-    private readonly Channel<ReadOnlyMemory<byte>?> input = System.Threading.Channels.Channel.CreateUnbounded<ReadOnlyMemory<byte>?>();
+    // At most this many writes wait for the process to read its input: past them the writer waits.
+    private readonly Channel<ReadOnlyMemory<byte>?> input = System.Threading.Channels.Channel.CreateBounded<ReadOnlyMemory<byte>?>(16);
     private readonly StringBuilder crash = new();
     private volatile bool killed;
+    private readonly Lock flow = new(); // one order of chunks and their positions, and the reader's
+    private long produced;
+    private long acknowledged = -1; // -1: nobody streams the output, so nothing holds it back
+    private TaskCompletionSource caughtUp = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public LinuxProcess(Machine machine, RealCore starter, ProcessPort port, ProcessChannel channel, Process process, Action<ProcessStream, ReadOnlyMemory<byte>> output)
         : base(machine, starter, port, output)
@@ -38,6 +43,7 @@ internal sealed class LinuxProcess : ApplicationProcess
     public override void Kill()
     {
         killed = true;
+        Acknowledge(long.MaxValue); // a pump held back for a reader lets go: the process is ending
         try
         {
             // SIGKILL to the child alone (no walk of the process tree): inside the sandbox the
@@ -51,9 +57,9 @@ internal sealed class LinuxProcess : ApplicationProcess
         }
     }
 
-    public override void WriteInput(ReadOnlyMemory<byte> data) => input.Writer.TryWrite(data);
+    public override Task WriteInput(ReadOnlyMemory<byte> data) => OnStarter(input.Writer.WriteAsync(data).AsTask());
 
-    public override void CloseInput() => input.Writer.TryWrite(null);
+    public override void CloseInput() => _ = input.Writer.WriteAsync(null).AsTask().ContinueWith(_ => { }, TaskScheduler.Default);
 
     private async Task Pump(Stream from, ProcessStream stream)
     {
@@ -65,12 +71,45 @@ internal sealed class LinuxProcess : ApplicationProcess
             {
                 var chunk = buffer[..read];
                 if (stream == ProcessStream.Error) NoteCrash(chunk);
-                Output(stream, chunk);
+                lock (flow)
+                {
+                    Output(stream, chunk);
+                    produced += read;
+                }
+                await Behind();
             }
         }
         catch (IOException)
         {
             // The pipe broke with the process.
+        }
+    }
+
+    public override void Acknowledge(long position)
+    {
+        TaskCompletionSource wake;
+        lock (flow)
+        {
+            if (position <= acknowledged) return;
+            acknowledged = position;
+            wake = caughtUp;
+            caughtUp = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+        wake.TrySetResult();
+    }
+
+    /// <summary>Holds the pipes' reading back while a streaming reader is more than a window behind.</summary>
+    private async Task Behind()
+    {
+        while (true)
+        {
+            Task wait;
+            lock (flow)
+            {
+                if (acknowledged < 0 || produced - acknowledged <= OutputWindow || killed) return;
+                wait = caughtUp.Task;
+            }
+            await wait;
         }
     }
 

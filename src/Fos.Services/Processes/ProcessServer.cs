@@ -68,7 +68,7 @@ public sealed class ProcessServer : Server
             case ProcReadOutput r:
                 return Mine(r.Pid) ? ReplyWhenDone(ReadOutput(r)) : Forward(r.Pid, r);
             case ProcWriteInput i:
-                return Mine(i.Pid) ? Reply(WriteInput(i)) : Forward(i.Pid, i);
+                return Mine(i.Pid) ? ReplyWhenDone(WriteInput(i)) : Forward(i.Pid, i);
             case ProcList:
                 return Reply(List());
             default:
@@ -174,6 +174,7 @@ public sealed class ProcessServer : Server
     private async Task<ProcOutputPage> ReadOutput(ProcReadOutput request)
     {
         var proc = Find(request.Pid);
+        proc.Handle?.Acknowledge(request.From); // a streaming reader: the process keeps no further ahead of it than a window
         while (true)
         {
             if (request.From < proc.Output.End || proc.Exit is not null)
@@ -185,11 +186,12 @@ public sealed class ProcessServer : Server
         }
     }
 
-    private Ack WriteInput(ProcWriteInput request)
+    /// <summary>Input for a process, answered once it is queued for it: a writer faster than the reader waits.</summary>
+    private async Task<Ack> WriteInput(ProcWriteInput request)
     {
         var proc = Find(request.Pid);
         if (proc.Exit is not null || proc.Handle is null) throw new FosException(FosError.ServiceError, $"EPIPE: process {request.Pid} has ended", "EPIPE");
-        if (request.Bytes is { Length: > 0 } bytes) proc.Handle.WriteInput(bytes);
+        if (request.Bytes is { Length: > 0 } bytes) await proc.Handle.WriteInput(bytes);
         if (request.Close) proc.Handle.CloseInput();
         return Ack.Instance;
     }
