@@ -23,7 +23,8 @@ internal abstract class ApplicationProcess : ProcessHandle
         Port = port;
         this.output = output;
         port.OnBroken = broken => Abort($"broke the rules of its ring: {broken.Broken}");
-        port.OnReleased = () => starter.Inject(() => ended.TrySetResult(end!));
+        // A machine that stops lets go of its ports before a running process's end is known: it was killed.
+        port.OnReleased = () => starter.Inject(() => ended.TrySetResult(end ?? ProcessEnd.KilledNow));
     }
 
     protected Machine Machine { get; }
