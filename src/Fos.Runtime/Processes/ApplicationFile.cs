@@ -25,7 +25,8 @@ internal static class ApplicationFile
                 throw Refused("ENOEXEC", $"{path} is not a .NET assembly; fos runs applications built with `dotnet build` (their .dll)");
             if (pe.PEHeaders.CorHeader is not { } cor || cor.EntryPointTokenOrRelativeVirtualAddress == 0)
                 throw Refused("ENOEXEC", $"{path} has no entry point (Main); build it as an application (OutputType Exe)");
-            pe.GetMetadataReader();
+            if (TargetVersion(pe.GetMetadataReader()) is { } wanted && wanted > Environment.Version)
+                throw Refused("ENOEXEC", $"{path} was built for .NET {wanted.Major}.{wanted.Minor}, and fos runs on .NET {Environment.Version.Major}.{Environment.Version.Minor}: build it for net{Environment.Version.Major}.0 or older");
         }
         catch (BadImageFormatException)
         {
@@ -38,4 +39,31 @@ internal static class ApplicationFile
     }
 
     private static FosException Refused(string errno, string message) => new(FosError.ServiceError, $"{errno}: {message}", errno);
+
+    /// <summary>The .NET version an assembly was built for, from its TargetFramework attribute (".NETCoreApp,Version=v10.0").</summary>
+    private static Version? TargetVersion(MetadataReader metadata)
+    {
+        foreach (var handle in metadata.GetAssemblyDefinition().GetCustomAttributes())
+        {
+            var attribute = metadata.GetCustomAttribute(handle);
+            if (attribute.Constructor.Kind != HandleKind.MemberReference) continue;
+            var constructor = metadata.GetMemberReference((MemberReferenceHandle)attribute.Constructor);
+            if (constructor.Parent.Kind != HandleKind.TypeReference) continue;
+            var type = metadata.GetTypeReference((TypeReferenceHandle)constructor.Parent);
+            if (metadata.GetString(type.Name) != "TargetFrameworkAttribute") continue;
+            var blob = metadata.GetBlobReader(attribute.Value);
+            if (blob.ReadUInt16() != 1) return null; // the prolog of a custom attribute's value
+            return ParseTargetFramework(blob.ReadSerializedString());
+        }
+        return null;
+    }
+
+    /// <summary>".NETCoreApp,Version=v10.0" → 10.0; anything else (another framework, no version) → null.</summary>
+    internal static Version? ParseTargetFramework(string? moniker)
+    {
+        const string prefix = ".NETCoreApp,Version=v";
+        return moniker is not null && moniker.StartsWith(prefix, StringComparison.Ordinal) && Version.TryParse(moniker[prefix.Length..], out var version)
+            ? version
+            : null;
+    }
 }
