@@ -331,6 +331,9 @@ public sealed class Machine : IFosRuntime
             .ToList();
         if (stuck.Count == 0)
         {
+            // Every core's eventfd is inherited by each application process started: close them,
+            // or a process that boots machine after machine would hand its children more each time.
+            foreach (var core in cores) core.Wake.Dispose();
             Stores?.Dispose();
             dataLock?.Dispose();
             return ValueTask.CompletedTask;

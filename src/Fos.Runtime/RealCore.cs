@@ -206,7 +206,15 @@ internal sealed class RealCore : ICoreHost
         // The producer's write must be visible before it reads our parked flag (a store-load fence),
         // and we set the flag before our last look at the queues: one of us always sees the other.
         Interlocked.MemoryBarrier();
-        if (Volatile.Read(ref parked) != 0) Wake.Signal();
+        if (Volatile.Read(ref parked) == 0) return;
+        try
+        {
+            Wake.Signal();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The machine has stopped: nobody is left to wake.
+        }
     }
 
     /// <summary>Tells the core's loop to end (servers get OnStop as it does); returns at once.</summary>
