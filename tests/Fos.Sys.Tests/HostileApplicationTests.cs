@@ -119,6 +119,9 @@ public sealed class HostileApplicationTests : TestSystems
             Assert.True(refused.ExitCode == 3, $"{mode}: {refused.Output}{refused.Error}");
             Assert.StartsWith("refused:", refused.Output);
         }
+        var garbage = await Run(machine, layout, "garbage-body");
+        Assert.Equal(("refused a garbage body and still served: True\n", 0), (garbage.Output.ReplaceLineEndings("\n"), garbage.ExitCode));
+        Assert.Equal(1, await machine.Execute(layout.SystemCores[0], k => Task.FromResult(k.Stats.RefusedUndecodable))); // counted where it arrived
         var admin = await Run(machine, layout, "admin");
         Assert.Equal("refused 9 of 9\n", admin.Output.ReplaceLineEndings("\n"));
         var many = await Run(machine, layout, "register-many", "300");

@@ -173,6 +173,7 @@ public sealed class ProcessServer : Server
 
     private async Task<ProcOutputPage> ReadOutput(ProcReadOutput request)
     {
+        if (request.From < 0) throw new FosException(FosError.ServiceError, $"EINVAL: output positions start at 0, not {request.From}", "EINVAL");
         var proc = Find(request.Pid);
         proc.Handle?.Acknowledge(request.From); // a streaming reader: the process keeps no further ahead of it than a window
         while (true)

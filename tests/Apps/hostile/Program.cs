@@ -151,15 +151,27 @@ switch (mode)
         return allowed == 0 ? 3 : 0;
     case "corrupt-ring":
         // Writes a frame that is no envelope straight into its ring to core 0, then calls core 0.
-        var own = (CoreKernel)KernelContext.Current;
-        var runtime = (Fos.Runtime.Processes.ProcessCoreHost)typeof(CoreKernel).GetField("host", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(own)!;
-        var rings = (Fos.Runtime.Processes.FrameRing[])typeof(Fos.Runtime.Processes.ProcessCoreHost)
-            .GetField("outbound", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(runtime)!;
         var garbage = new byte[64];
         Array.Fill(garbage, (byte)0xEE);
-        rings[0].TryWrite(garbage);
+        OwnRings()[0].TryWrite(garbage);
         await FosNames.ListAsync("/");
         Console.WriteLine("the machine took the garbage");
+        return 0;
+    case "garbage-body":
+        // A well-formed call to the name server whose body is no registered message: refused, and it goes on.
+        var nameServer = await FosNames.LookupAsync(WellKnownNames.NameService);
+        var frame = new byte[48 + 6];
+        frame[0] = (byte)EnvelopeKind.Send;
+        BitConverter.TryWriteBytes(frame.AsSpan(8), nameServer.Address.Machine);
+        BitConverter.TryWriteBytes(frame.AsSpan(10), nameServer.Address.Core);
+        BitConverter.TryWriteBytes(frame.AsSpan(12), nameServer.Address.Mailbox);
+        BitConverter.TryWriteBytes(frame.AsSpan(24), nameServer.Capability.High);
+        BitConverter.TryWriteBytes(frame.AsSpan(32), nameServer.Capability.Low);
+        frame[48] = 0xFF; // a type id no build has given out
+        frame[49] = 0xFE;
+        OwnRings()[0].TryWrite(frame);
+        var after = await FosNames.ListAsync("/sys/");
+        Console.WriteLine($"refused a garbage body and still served: {after.Length > 0}");
         return 0;
     case "unserializable":
         return await Refused(() => FosNames.CallAsync<object>(WellKnownNames.NameService, new Thread(() => { })));
@@ -187,6 +199,15 @@ switch (mode)
     default:
         Console.Error.WriteLine("usage: hostile MODE [ARGS] (see the source for the modes)");
         return 2;
+}
+
+// The rings this process writes to the machine's cores, reached past its own kernel.
+static Fos.Runtime.Processes.FrameRing[] OwnRings()
+{
+    var kernel = (CoreKernel)KernelContext.Current;
+    var host = typeof(CoreKernel).GetField("host", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(kernel)!;
+    return (Fos.Runtime.Processes.FrameRing[])typeof(Fos.Runtime.Processes.ProcessCoreHost)
+        .GetField("outbound", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(host)!;
 }
 
 static int Recurse(int depth) => depth == int.MaxValue ? depth : Recurse(depth + 1) + 1;
