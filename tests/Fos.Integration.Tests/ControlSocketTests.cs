@@ -85,6 +85,9 @@ public sealed class ControlSocketTests : IAsyncLifetime
                 Assert.Equal("x 2", await garbage.ReadLine());
             }
             Assert.Equal("x 0", (await garbage.ReadAnswer())[^1]); // the good request at the end
+            // Input for no program (late, or made up, with bad base64 too) is dropped unanswered.
+            await garbage.Send(Encoding.UTF8.GetBytes("i aGk=\ni !!!\nk\nc\n/\tls /\n"));
+            Assert.Equal("x 0", (await garbage.ReadAnswer())[^1]);
             await garbage.Close();
         }
 

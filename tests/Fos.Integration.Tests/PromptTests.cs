@@ -38,7 +38,7 @@ public sealed class PromptTests : IAsyncDisposable
         start.Environment["XDG_RUNTIME_DIR"] = Path.Combine(data, "run");
         Directory.CreateDirectory(Path.Combine(data, "run"));
         terminal = Process.Start(start)!;
-        _ = Task.Run(async () =>
+        var reading = Task.Run(async () =>
         {
             var buffer = new char[4096];
             int read;
@@ -58,6 +58,7 @@ public sealed class PromptTests : IAsyncDisposable
         await Type("exit\r");
         using var cancel = new CancellationTokenSource(FosCommand.Deadline);
         await terminal.WaitForExitAsync(cancel.Token);
+        await reading.WaitAsync(cancel.Token); // everything it wrote, to the end
         Assert.Equal(0, terminal.ExitCode);
         Assert.Contains("fos stopped", Screen());
     }

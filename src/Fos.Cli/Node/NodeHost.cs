@@ -132,6 +132,7 @@ internal sealed class NodeHost : IAsyncDisposable
                     await Send(stream, NodeProtocol.Refusal($"request line longer than {NodeProtocol.MaxRequestBytes} bytes: connection closed") + "\n");
                     return;
                 }
+                if (kind == NodeProtocol.Read.Line && NodeProtocol.IsInput(line)) continue; // input that came after its program ended
                 if (kind == NodeProtocol.Read.NotText || !NodeProtocol.TryParseRequest(line, out var cwd, out var command))
                 {
                     await Send(stream, NodeProtocol.Result("", "bad request: expected CWD<TAB>COMMAND in UTF-8\n", 2));

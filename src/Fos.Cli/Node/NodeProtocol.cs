@@ -37,6 +37,9 @@ internal static class NodeProtocol
         return tab > 0 && Path.IsPathRooted(cwd);
     }
 
+    /// <summary>Whether a line is a running program's input, its end or Ctrl+C rather than a request.</summary>
+    public static bool IsInput(string line) => line is "c" or "k" || line.StartsWith("i ", StringComparison.Ordinal);
+
     /// <summary>A line the client sent while its command runs: input, its end, or Ctrl+C (anything else is ignored).</summary>
     public static async Task ApplyInput(string line, ProgramInput input)
     {
