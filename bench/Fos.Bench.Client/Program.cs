@@ -3,6 +3,8 @@
 //   serve NAME call TARGET     registers a mailbox under NAME; each long N sent to it runs N null
 //                              calls to the nearest member of TARGET and answers the ticks they took.
 //   serve NAME stat PATH       the same with N stats of PATH through Fos.Sys.
+//   serve NAME map BYTES       the same with N buffers of BYTES from the memory fleet, each mapped,
+//                              a byte written on each of its pages, and freed.
 using System.Diagnostics;
 using Fos.Kernel;
 using Fos.Sys;
@@ -18,8 +20,17 @@ switch (args)
         return await Serve(name, () => kernel.Call(target, null));
     case ["serve", var name, "stat", var path]:
         return await Serve(name, () => FosFile.StatAsync(path));
+    case ["serve", var name, "map", var size]:
+        var bytes = int.Parse(size, System.Globalization.CultureInfo.InvariantCulture);
+        return await Serve(name, async () =>
+        {
+            var buffer = await FosMemory.AllocateAsync(bytes);
+            var span = buffer.Memory.Span;
+            for (var page = 0; page < span.Length; page += FosMemory.PageSize) span[page] = 1;
+            await buffer.FreeAsync();
+        });
     default:
-        Console.Error.WriteLine("usage: Fos.Bench.Client hello | serve NAME call TARGET | serve NAME stat PATH");
+        Console.Error.WriteLine("usage: Fos.Bench.Client hello | serve NAME call TARGET | serve NAME stat PATH | serve NAME map BYTES");
         return 2;
 }
 

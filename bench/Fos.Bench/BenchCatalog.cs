@@ -10,6 +10,7 @@ public static class BenchCatalog
         (WakeupScenario.Name, "a null call after the server's core idled 20 µs or 200 µs, spinning 50 µs or parking at once, against a raw spin ping-pong"),
         (FsScenarios.Small, "create, write 4 KiB and close (synced) file after file, on RocksDB and on SQLite, against the host file system"),
         (FsScenarios.Sequential, "write a 256 MiB file in 64 KiB writes and close it, then read it back, on each engine, against the host file system"),
+        (ProcessScenarios.MemMap, "2 MiB buffers from the memory fleet, mapped into an application process, each page touched, freed; against mmap and munmap on the host"),
         (ProcessScenarios.Spawn, "an application process started and ended (hello world), ms each, against dotnet hello.dll on the host"),
         (FsScenarios.Stat, "stat of a cached path three directories deep through Fos.Sys, against a raw spin ping-pong; and from an application process against that stat"),
     ];
@@ -25,6 +26,7 @@ public static class BenchCatalog
         {
             NullCallScenario.Name => NullCallScenario.Run(settings, progress),
             ProcessScenarios.Spawn => ProcessScenarios.RunSpawn(settings, progress),
+            ProcessScenarios.MemMap => ProcessScenarios.RunMemMap(settings, progress),
             MsgThroughputScenario.Name => MsgThroughputScenario.Run(settings, progress),
             WakeupScenario.Name => WakeupScenario.Run(settings, progress),
             FsScenarios.Small => FsScenarios.RunSmall(settings, progress),

@@ -2,6 +2,8 @@ using System.Diagnostics;
 using Fos.Kernel;
 using Fos.Kernel.Processes;
 using Fos.Runtime;
+using Fos.Services;
+using Fos.Sys;
 
 namespace Fos.Bench;
 
@@ -19,6 +21,7 @@ namespace Fos.Bench;
 internal static class ProcessScenarios
 {
     public const string Spawn = "spawn";
+    public const string MemMap = "mem-map";
     public const string FosNullCall = "fos-nullcall";
     public const string HostDotnet = "host-dotnet";
     public const string FosStat = "fos-stat";
@@ -59,6 +62,26 @@ internal static class ProcessScenarios
     /// <summary>A chunk of operations made by the client process; the time is what it measured itself.</summary>
     public static async Task<TimeSpan> FromProcess(Machine machine, Endpoint control, long count) =>
         TimeSpan.FromTicks(await machine.Execute(machine.Cores[0], k => k.Call<long>(control, count, Timeout.InfiniteTimeSpan), Scenarios.Deadline));
+
+    /// <summary>
+    /// mem-map: an application process takes 2 MiB buffers from the memory fleet, writes a byte on
+    /// each page and frees them (1 GiB per 512), against mmap, touch and munmap of the same on the host.
+    /// </summary>
+    public static Task<IReadOnlyList<BenchResult>> RunMemMap(BenchSettings settings, Action<string>? progress) =>
+        Scenarios.OnMachine<IReadOnlyList<BenchResult>>(progress, async machine =>
+        {
+            // A fleet of one member with 64 MiB of pages: each buffer goes back before the next is taken.
+            await SystemBoot.StartMemory(machine, [machine.Cores[0]], pages: (64 << 20) / FosMemory.PageSize);
+            var (process, control) = await StartClient(machine, machine.Cores[^1], "map", Baselines.HostMmap.BufferBytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            var samples = await Interleaved.Measure(
+            [
+                new("fos buffers from a process", count => FromProcess(machine, control, count)),
+                new(Baselines.HostMmap.Id, Baselines.HostMmap.Measure),
+            ], settings, progress);
+            process.Kill();
+            await process.Ended;
+            return [new(MemMap, "us_per_2mib_buffer", Scenarios.Nanoseconds(samples[0]) / 1e3, "us", Baselines.HostMmap.Id, Scenarios.Nanoseconds(samples[1]) / 1e3)];
+        });
 
     public static Task<IReadOnlyList<BenchResult>> RunSpawn(BenchSettings settings, Action<string>? progress) =>
         Scenarios.OnMachine<IReadOnlyList<BenchResult>>(progress, async machine =>

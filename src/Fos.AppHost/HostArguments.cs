@@ -8,7 +8,7 @@ namespace Fos.AppHost;
 /// memory the process may have, the program's name, and after <c>--</c> the program's .dll and arguments. Nothing secret is here:
 /// capabilities travel in the channel.
 /// </summary>
-internal sealed record HostArguments(int Channel, int Wake, int[] CoreWakes, int Cpu, TimeSpan SpinBeforePark, long Memory, string Name, string Program, string[] Arguments)
+internal sealed record HostArguments(int Channel, int Wake, int Fds, int[] CoreWakes, int Cpu, TimeSpan SpinBeforePark, long Memory, string Name, string Program, string[] Arguments)
 {
     public static HostArguments Parse(string[] args)
     {
@@ -26,6 +26,7 @@ internal sealed record HostArguments(int Channel, int Wake, int[] CoreWakes, int
         return new HostArguments(
             Number(Need("channel")),
             Number(Need("wake")),
+            Number(Need("fds")),
             [.. Need("core-wakes").Split(',').Select(Number)],
             named.TryGetValue("cpu", out var cpu) ? Number(cpu) : -1,
             TimeSpan.FromMicroseconds(named.TryGetValue("spin-us", out var spin) ? Number(spin) : 50),

@@ -33,7 +33,8 @@ catch (CannotStart ex)
     channel.WriteEnd(127, ex.Message);
     return 127;
 }
-var host = new ProcessCoreHost(channel, EventFd.FromFd(options.Wake), [.. options.CoreWakes.Select(EventFd.FromFd)], options.SpinBeforePark);
+var host = new ProcessCoreHost(channel, EventFd.FromFd(options.Wake), [.. options.CoreWakes.Select(EventFd.FromFd)], options.SpinBeforePark,
+    FdChannel.FromFd(options.Fds));
 // Standard input read asynchronously (the console's own reader would block the core's loop).
 var input = new StreamReader(Console.OpenStandardInput(), System.Text.Encoding.UTF8);
 var context = new ProcessContext(channel.Pid, options.Name, options.Arguments, Console.Out, Console.Error, input);

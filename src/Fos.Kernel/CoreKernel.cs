@@ -369,6 +369,18 @@ public sealed class CoreKernel : IKernel
         return Call(kernel, new StopRequest(server));
     }
 
+    public long GrantMemory(CoreId holder, long bytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(bytes);
+        return host.GrantMemory(holder, bytes);
+    }
+
+    public void RevokeMemory(long token) => host.RevokeMemory(token);
+
+    public Memory<byte> MapMemory(long token, long bytes) => host.MapMemory(token, bytes);
+
+    public void UnmapMemory(long token) => host.UnmapMemory(token);
+
     public Processes.ProcessHandle StartProcess(Processes.ProcessLaunch launch, CoreId near, Action<Processes.ProcessStream, ReadOnlyMemory<byte>> output)
     {
         ArgumentNullException.ThrowIfNull(launch);

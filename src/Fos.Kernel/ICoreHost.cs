@@ -30,6 +30,21 @@ public interface ICoreHost
     /// <summary>Where services on this core open their stores; null when the machine has no storage.</summary>
     Storage.IStoreProvider? Stores => null;
 
+    /// <summary>See <see cref="IKernel.GrantMemory"/>.</summary>
+    long GrantMemory(CoreId holder, long bytes) =>
+        throw new FosException(FosError.BadRequest, $"{Core} cannot grant memory: only the machine's own cores can");
+
+    /// <summary>See <see cref="IKernel.RevokeMemory"/>.</summary>
+    void RevokeMemory(long token) =>
+        throw new FosException(FosError.BadRequest, $"{Core} cannot revoke memory: only the machine's own cores can");
+
+    /// <summary>See <see cref="IKernel.MapMemory"/>.</summary>
+    Memory<byte> MapMemory(long token, long bytes) =>
+        throw new FosException(FosError.ServiceError, $"EBADF: no memory {token} was granted to {Core}", "EBADF");
+
+    /// <summary>See <see cref="IKernel.UnmapMemory"/>.</summary>
+    void UnmapMemory(long token) { }
+
     /// <summary>Starts an application process (see <see cref="IKernel.StartProcess"/>); a runtime that cannot says so.</summary>
     Processes.ProcessHandle StartProcess(Processes.ProcessLaunch launch, CoreId near, Action<Processes.ProcessStream, ReadOnlyMemory<byte>> output) =>
         throw new FosException(FosError.BadRequest, $"{Core} cannot start processes: only the machine's own cores can");

@@ -86,6 +86,23 @@ public interface IKernel
     /// <summary>What this kernel has counted since boot.</summary>
     KernelStats Stats { get; }
 
+    /// <summary>
+    /// The machine's side of memory a service grants: <paramref name="bytes"/> of zeroed shared
+    /// memory, delivered to <paramref name="holder"/> (an application process's core, or a machine
+    /// core for the system's own code) under the token returned, and to nobody else. Only the
+    /// machine's own cores may grant.
+    /// </summary>
+    long GrantMemory(CoreId holder, long bytes);
+
+    /// <summary>The machine lets go of a grant; its pages go back once its holder has unmapped them too (or ended).</summary>
+    void RevokeMemory(long token);
+
+    /// <summary>The holder's side: the memory granted to this core under <paramref name="token"/>, mapped; anything else is EBADF.</summary>
+    Memory<byte> MapMemory(long token, long bytes);
+
+    /// <summary>The holder lets go of its mapping; the memory must not be used after.</summary>
+    void UnmapMemory(long token);
+
     /// <summary>The servers running on this core.</summary>
     IReadOnlyList<ServerInfo> Servers { get; }
 }

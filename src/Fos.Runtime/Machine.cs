@@ -159,15 +159,19 @@ public sealed class Machine : IFosRuntime
         var core = CoreId.Process(Options.MachineId, slot);
         var channel = ProcessChannel.Create(core, launch.Pid, CoreCount, Options.ProcessRingCapacity, nameServer);
         var wake = EventFd.Create(inheritable: false);
-        var port = new ProcessPort(channel, wake, CoreCount);
+        var (fds, childFds) = FdChannel.CreatePair();
+        var port = new ProcessPort(channel, wake, fds, CoreCount);
         ApplicationProcess process;
         try
         {
             Volatile.Write(ref ports[slot], port);
             foreach (var c in cores) c.Adopt(port);
-            process = launch.Main is { } main
-                ? new InMachineProcess(this, starter, port, channel, wake, launch, main, output)
-                : new LinuxProcess(this, starter, port, channel, Launch(channel, wake, launch, near), output);
+            if (launch.Main is { } main) process = new InMachineProcess(this, starter, port, channel, wake, childFds, launch, main, output);
+            else
+            {
+                using (childFds) // the child has its own copy of its end
+                    process = new LinuxProcess(this, starter, port, channel, Launch(channel, wake, childFds, launch, near), output);
+            }
         }
         catch (Exception ex) when (ex is IOException or System.ComponentModel.Win32Exception)
         {
@@ -184,7 +188,7 @@ public sealed class Machine : IFosRuntime
     }
 
     /// <summary>The Linux process for an assembly: the application host, in the sandbox if there is one, inheriting its channel and wake-up fd only.</summary>
-    private Process Launch(ProcessChannel channel, EventFd wake, ProcessLaunch launch, CoreId near)
+    private Process Launch(ProcessChannel channel, EventFd wake, FdChannel fds, ProcessLaunch launch, CoreId near)
     {
         var host = Options.ApplicationHost ?? Path.Combine(AppContext.BaseDirectory, "Fos.AppHost.dll");
         if (!File.Exists(host)) throw new IOException($"the application host is missing: {host} (rebuild fos)");
@@ -192,6 +196,7 @@ public sealed class Machine : IFosRuntime
         var cpu = PinsCores ? cpus[near.Core % cpus.Count] : -1;
         string[] command = [Path.Combine(RuntimeDirectory(), "dotnet"), host, "--channel", channel.Fd.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--wake", wake.Fd.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--fds", fds.Fd.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--core-wakes", string.Join(',', CoreWakes.Select(w => w.Fd.ToString(System.Globalization.CultureInfo.InvariantCulture))),
             "--cpu", cpu.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--spin-us", ((int)SpinBeforePark.TotalMicroseconds).ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -229,6 +234,7 @@ public sealed class Machine : IFosRuntime
         {
             channel.SetInheritable(true);
             wake.SetInheritable(true);
+            fds.SetInheritable(true);
             try
             {
                 return Process.Start(start) ?? throw new IOException("the process did not start");
@@ -237,6 +243,7 @@ public sealed class Machine : IFosRuntime
             {
                 channel.SetInheritable(false);
                 wake.SetInheritable(false);
+                fds.SetInheritable(false);
             }
         }
     }
@@ -261,9 +268,54 @@ public sealed class Machine : IFosRuntime
         throw new FosException(FosError.ServiceError, $"EAGAIN: {ports.Length} processes run on this machine already", "EAGAIN");
     }
 
+    // ---- memory ------------------------------------------------------------------------------
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, (SharedMemory Memory, CoreId Holder)> grants = new();
+    private long lastGrant;
+
+    /// <summary>
+    /// Memory for <paramref name="holder"/>: a sealed memfd of its own (Linux has no way to hand a
+    /// process part of a larger one, and one fd per grant is what makes "only its own pages" true),
+    /// whose fd goes to the holder's process alone, before the grant is answered.
+    /// </summary>
+    internal long GrantMemory(CoreId holder, long bytes)
+    {
+        if (bytes is <= 0 or > int.MaxValue)
+            throw new FosException(FosError.ServiceError, $"EINVAL: a grant is 1 byte to 2 GiB, not {bytes}", "EINVAL");
+        var port = holder.IsProcess ? Port(holder) ?? throw new FosException(FosError.NoSuchCore, $"no process runs on {holder}") : null;
+        if (port is null && (holder.Machine != Options.MachineId || holder.Core >= CoreCount))
+            throw new FosException(FosError.NoSuchCore, $"{holder} is not a core of this machine");
+        var memory = SharedMemory.Create($"fos memory for {holder}", bytes);
+        var token = Interlocked.Increment(ref lastGrant);
+        try
+        {
+            port?.Fds.Send(token, memory.Fd);
+        }
+        catch (IOException ex)
+        {
+            memory.Dispose();
+            throw new FosException(FosError.ServiceError, $"EAGAIN: {holder} takes no memory now ({ex.Message})", "EAGAIN");
+        }
+        grants[token] = (memory, holder);
+        return token;
+    }
+
+    internal void RevokeMemory(long token)
+    {
+        if (grants.TryRemove(token, out var grant)) grant.Memory.Dispose();
+    }
+
+    /// <summary>A machine core's view of memory granted to it (the system's own code).</summary>
+    internal Memory<byte> MapMemory(CoreId core, long token, long bytes) =>
+        grants.TryGetValue(token, out var grant) && grant.Holder == core && bytes <= grant.Memory.Length
+            ? new MappedMemory(grant.Memory, (int)bytes).Memory
+            : throw new FosException(FosError.ServiceError, $"EBADF: no memory {token} was granted to {core}", "EBADF");
+
     /// <summary>The process is gone: messages to its core are refused from now on, and every core lets go of its port.</summary>
     internal void RemovePort(ProcessPort port)
     {
+        foreach (var (token, grant) in grants)
+            if (grant.Holder == port.Core) RevokeMemory(token); // its mappings went with it
         port.Close();
         Interlocked.CompareExchange(ref ports[port.Core.Core - CoreId.FirstProcessCore], null, port);
         foreach (var core in cores) core.Notify();
@@ -334,6 +386,7 @@ public sealed class Machine : IFosRuntime
             // Every core's eventfd is inherited by each application process started: close them,
             // or a process that boots machine after machine would hand its children more each time.
             foreach (var core in cores) core.Wake.Dispose();
+            foreach (var token in grants.Keys) RevokeMemory(token);
             Stores?.Dispose();
             dataLock?.Dispose();
             return ValueTask.CompletedTask;

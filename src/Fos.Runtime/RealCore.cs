@@ -178,6 +178,12 @@ internal sealed class RealCore : ICoreHost
 
     public Fos.Kernel.Storage.IStoreProvider? Stores => machine.Stores;
 
+    public long GrantMemory(CoreId holder, long bytes) => machine.GrantMemory(holder, bytes);
+
+    public void RevokeMemory(long token) => machine.RevokeMemory(token);
+
+    public Memory<byte> MapMemory(long token, long bytes) => machine.MapMemory(Core, token, bytes);
+
     public Fos.Kernel.Processes.ProcessHandle StartProcess(Fos.Kernel.Processes.ProcessLaunch launch, CoreId near,
         Action<Fos.Kernel.Processes.ProcessStream, ReadOnlyMemory<byte>> output) => machine.StartProcess(this, launch, near, output);
 

@@ -224,9 +224,32 @@ public sealed class SimulatedSystem : IFosRuntime
         return process;
     }
 
+    // ---- memory ------------------------------------------------------------------------------
+
+    private readonly Dictionary<long, (byte[] Bytes, CoreId Holder)> grants = [];
+    private long lastGrant;
+
+    /// <summary>Memory granted to a core: an array only that core's kernel can map (the simulator's memfd).</summary>
+    internal long GrantMemory(CoreId holder, long bytes)
+    {
+        if (bytes is <= 0 or > int.MaxValue)
+            throw new FosException(FosError.ServiceError, $"EINVAL: a grant is 1 byte to 2 GiB, not {bytes}", "EINVAL");
+        if (!cores.ContainsKey(holder)) throw new FosException(FosError.NoSuchCore, $"{holder} is not a core of this simulated system");
+        grants[++lastGrant] = (new byte[bytes], holder);
+        return lastGrant;
+    }
+
+    internal void RevokeMemory(long token) => grants.Remove(token);
+
+    internal Memory<byte> MapMemory(CoreId core, long token, long bytes) =>
+        grants.TryGetValue(token, out var grant) && grant.Holder == core && bytes <= grant.Bytes.Length
+            ? grant.Bytes.AsMemory(0, (int)bytes)
+            : throw new FosException(FosError.ServiceError, $"EBADF: no memory {token} was granted to {core}", "EBADF");
+
     /// <summary>A process ended: its core is gone, and what is still on its way to it is refused as to no core.</summary>
     internal void RemoveProcessCore(SimCore core)
     {
+        foreach (var token in grants.Where(g => g.Value.Holder == core.Core).Select(g => g.Key).ToList()) grants.Remove(token);
         core.Dead = true;
         cores.Remove(core.Core);
         Record($"end process core {core.Core}");
@@ -433,6 +456,18 @@ internal sealed class SimCore : ICoreHost
     public ProcessHandle StartProcess(ProcessLaunch launch, CoreId near, Action<ProcessStream, ReadOnlyMemory<byte>> output) =>
         !Core.IsProcess ? system.StartProcess(this, launch, near, output)
         : throw new FosException(FosError.BadRequest, $"{Core} is an application's core: it cannot start processes");
+
+    public long GrantMemory(CoreId holder, long bytes) =>
+        !Core.IsProcess ? system.GrantMemory(holder, bytes)
+        : throw new FosException(FosError.BadRequest, $"{Core} is an application's core: it cannot grant memory");
+
+    public void RevokeMemory(long token)
+    {
+        if (Core.IsProcess) throw new FosException(FosError.BadRequest, $"{Core} is an application's core: it cannot revoke memory");
+        system.RevokeMemory(token);
+    }
+
+    public Memory<byte> MapMemory(long token, long bytes) => system.MapMemory(Core, token, bytes);
 
     /// <summary>Stores opened from this core, so the disk knows whose crash loses what.</summary>
     private sealed class CoreStores(SimCore core) : IStoreProvider

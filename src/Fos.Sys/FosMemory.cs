@@ -4,23 +4,21 @@ using Fos.Protocols.Memory;
 namespace Fos.Sys;
 
 /// <summary>
-/// Memory from the memory fleet: buffers of whole pages for bulk data, owned by the calling
-/// process and given back when it ends. A buffer's id can be handed to another process, which
-/// opens it with <see cref="Open"/> and reads what the first one wrote.
+/// Memory from the memory fleet: buffers of whole pages, mapped into this process and read and
+/// written directly (no message per access), owned by the calling process and given back when it
+/// ends. The machine hands each buffer's memory to the process that asked, and to nobody else.
 /// </summary>
 public static class FosMemory
 {
     public const int PageSize = MemLimits.PageSize;
 
-    /// <summary>Allocates at least <paramref name="bytes"/> bytes (whole pages) from the nearest member.</summary>
+    /// <summary>Allocates at least <paramref name="bytes"/> bytes (whole pages, zeroed) from the nearest member, mapped.</summary>
     public static async Task<FosBuffer> AllocateAsync(long bytes)
     {
         var grant = await SysCall.Mem<MemGrant>(null, new MemAlloc(bytes, SysCall.CurrentProcess));
-        return new FosBuffer(grant.Id, grant.Bytes, grant.Pages.Length, grant.Member);
+        return new FosBuffer(grant.Id, grant.Bytes, grant.Pages.Length, grant.Member, grant.Token,
+            SysCall.Enter().MapMemory(grant.Token, grant.Bytes));
     }
-
-    /// <summary>A buffer someone else allocated, by the id and member they passed on.</summary>
-    public static FosBuffer Open(long id, long bytes, Endpoint member) => new(id, bytes, (int)((bytes + PageSize - 1) / PageSize), member);
 
     /// <summary>How each member's pages are used.</summary>
     public static async Task<MemUsage[]> UsageAsync()
@@ -32,12 +30,13 @@ public static class FosMemory
     }
 }
 
-/// <summary>A buffer of pages held by a memory-fleet member; every read and write is a message to it.</summary>
-public sealed record FosBuffer(long Id, long Length, int Pages, Endpoint Member)
+/// <summary>A buffer of pages from a memory-fleet member, mapped here: <see cref="Memory"/> is its bytes.</summary>
+public sealed record FosBuffer(long Id, long Length, int Pages, Endpoint Member, long Token, Memory<byte> Memory)
 {
-    public Task WriteAsync(long offset, ReadOnlySpan<byte> data) => SysCall.Mem<Ack>(Member, new MemWrite(Id, offset, data.ToArray()));
-
-    public Task<byte[]> ReadAsync(long offset, int count) => SysCall.Mem<byte[]>(Member, new MemRead(Id, offset, count));
-
-    public Task FreeAsync() => SysCall.Mem<Ack>(Member, new MemFree(Id));
+    /// <summary>Unmaps the buffer and gives its pages back; the <see cref="Memory"/> must not be used after.</summary>
+    public Task FreeAsync()
+    {
+        SysCall.Enter().UnmapMemory(Token);
+        return SysCall.Mem<Ack>(Member, new MemFree(Id));
+    }
 }

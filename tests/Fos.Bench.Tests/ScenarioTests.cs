@@ -25,6 +25,15 @@ public class ScenarioTests
     }
 
     [Fact]
+    public async Task Mem_map_reports_buffers_from_a_process_against_mmap_on_the_host()
+    {
+        var results = await BenchCatalog.Run("mem-map", Quick with { Chunks = 1 });
+        var map = Assert.Single(results);
+        Assert.Equal(("mem-map", "us_per_2mib_buffer", "us", "host-mmap"), (map.Scenario, map.Metric, map.Unit, map.Baseline));
+        AssertWellFormed(results);
+    }
+
+    [Fact]
     public async Task Spawn_reports_an_application_process_started_and_ended_against_dotnet_on_the_host()
     {
         var results = await BenchCatalog.Run("spawn", Quick with { Chunks = 1 });
@@ -81,7 +90,7 @@ public class ScenarioTests
     [Fact]
     public void The_catalog_lists_every_scenario_with_a_description()
     {
-        Assert.Equal(["nullcall", "msg-throughput", "wakeup", "fs-small", "fs-seq", "spawn", "sys-stat"], BenchCatalog.Scenarios.Select(s => s.Name));
+        Assert.Equal(["nullcall", "msg-throughput", "wakeup", "fs-small", "fs-seq", "mem-map", "spawn", "sys-stat"], BenchCatalog.Scenarios.Select(s => s.Name));
         Assert.All(BenchCatalog.Scenarios, s => Assert.False(string.IsNullOrWhiteSpace(s.Description)));
     }
 

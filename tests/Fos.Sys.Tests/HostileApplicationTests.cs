@@ -77,6 +77,10 @@ public sealed class HostileApplicationTests : TestSystems
         var segfault = await Run(machine, layout, "segfault");
         Assert.Equal(ProcState.Failed, segfault.State);
 
+        var memory = await Run(machine, layout, "memory");
+        Assert.Equal("mapped, written and freed: True\n", memory.Output.ReplaceLineEndings("\n"));
+        Assert.Equal(0, await OnSystem(machine, layout, async () => (await FosMemory.UsageAsync()).Sum(u => u.AllocatedPages)));
+
         await StillServes(machine, layout);
         Assert.Empty(machine.Faults);
     }
@@ -128,6 +132,15 @@ public sealed class HostileApplicationTests : TestSystems
         Assert.Equal("registered 256, refused 44\n", many.Output.ReplaceLineEndings("\n"));
         var left = await OnSystem(machine, layout, () => FosNames.ListAsync("/user/many/"));
         Assert.Empty(left); // withdrawn when it ended
+        var (holder, others) = await OnSystem(machine, layout, async () =>
+        {
+            var holder = await FosMemory.AllocateAsync(1 << 20); // memory granted to this core: not the process's to map
+            var others = await FosProcess.WaitAsync(await FosProcess.StartAsync(Hostile, ["map-others"]));
+            await holder.FreeAsync();
+            return (holder.Token, others);
+        });
+        Assert.True(holder <= 50);
+        Assert.Equal("refused 50 of 50\n", others.Output.ReplaceLineEndings("\n"));
         var stop = await Run(machine, layout, "stop");
         Assert.Equal(3, stop.ExitCode);
         var forge = await Run(machine, layout, "forge");

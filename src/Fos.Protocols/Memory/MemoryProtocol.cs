@@ -8,14 +8,11 @@ public sealed record MemConfigure(int Index, Endpoint[] Members, long FirstPage,
 /// <summary>Allocates <paramref name="Bytes"/> (rounded up to whole pages) for process <paramref name="Owner"/> → <see cref="MemGrant"/>.</summary>
 public sealed record MemAlloc(long Bytes, long Owner);
 
-/// <summary>An allocation: its id, its pages, and the member that keeps it (send reads and writes there).</summary>
-public sealed record MemGrant(long Id, long Bytes, long[] Pages, Endpoint Member);
-
-/// <summary>Reads <paramref name="Count"/> bytes of allocation <paramref name="Id"/> from <paramref name="Offset"/> → byte[].</summary>
-public sealed record MemRead(long Id, long Offset, int Count);
-
-/// <summary>Writes into allocation <paramref name="Id"/> at <paramref name="Offset"/> → Ack. The data is never changed after sending.</summary>
-public sealed record MemWrite(long Id, long Offset, byte[] Data);
+/// <summary>
+/// An allocation: its id, its pages, the member that keeps it (free it there), and the token under
+/// which the machine delivered its memory to the caller alone (map it with the kernel's MapMemory).
+/// </summary>
+public sealed record MemGrant(long Id, long Bytes, long[] Pages, Endpoint Member, long Token);
 
 /// <summary>Frees an allocation → Ack.</summary>
 public sealed record MemFree(long Id);
@@ -31,11 +28,11 @@ public sealed record MemStats;
 
 public sealed record MemUsage(int Member, long FreePages, long AllocatedPages, int Allocations);
 
-/// <summary>To a member that is leaving: give every free page and every allocation (with its bytes) to member <paramref name="To"/> → Ack.</summary>
+/// <summary>To a member that is leaving: give every free page and every allocation to member <paramref name="To"/> → Ack.</summary>
 public sealed record MemHandOver(int To);
 
-/// <summary>An allocation on its way to another member, with its bytes page by page.</summary>
-public sealed record MemAllocationState(long Id, long Owner, long Bytes, long[] Pages, KeyValuePair<long, byte[]>[] Contents);
+/// <summary>An allocation on its way to another member (its bytes stay where they are: in the holder's memory).</summary>
+public sealed record MemAllocationState(long Id, long Owner, long Bytes, long[] Pages, long Token);
 
 /// <summary>What a leaving member hands over: its free pages and its allocations → Ack.</summary>
 public sealed record MemAdopt(long[] FreePages, MemAllocationState[] Allocations);

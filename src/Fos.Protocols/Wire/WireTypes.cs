@@ -112,8 +112,7 @@ public static class WireTypes
         (400, typeof(MemConfigure)),
         (401, typeof(MemAlloc)),
         (402, typeof(MemGrant)),
-        (403, typeof(MemRead)),
-        (404, typeof(MemWrite)),
+        // 403 and 404 were reads and writes of a buffer through its member: buffers are mapped now.
         (405, typeof(MemFree)),
         (406, typeof(MemReleaseAll)),
         (407, typeof(MemLend)),

@@ -14,11 +14,11 @@ internal sealed class InMachineProcess : ApplicationProcess
     private readonly ProcessContext context;
     private int ending;
 
-    public InMachineProcess(Machine machine, RealCore starter, ProcessPort port, ProcessChannel channel, EventFd wake,
+    public InMachineProcess(Machine machine, RealCore starter, ProcessPort port, ProcessChannel channel, EventFd wake, FdChannel fds,
         ProcessLaunch launch, Func<string[], Task<int>> main, Action<ProcessStream, ReadOnlyMemory<byte>> output)
         : base(machine, starter, port, output)
     {
-        host = new ProcessCoreHost(channel, wake, machine.CoreWakes, machine.SpinBeforePark);
+        host = new ProcessCoreHost(channel, wake, machine.CoreWakes, machine.SpinBeforePark, fds);
         context = new ProcessContext(launch.Pid, launch.Name, launch.Args,
             new ChunkWriter(bytes => Output(ProcessStream.Output, bytes)), new ChunkWriter(bytes => Output(ProcessStream.Error, bytes)));
         var thread = new Thread(() =>
@@ -37,6 +37,8 @@ internal sealed class InMachineProcess : ApplicationProcess
                 end = new ProcessEnd(1, Killed: false, $"its core failed: {ex.GetType().Name}: {ex.Message}");
             }
             if (context.Killed) end = ProcessEnd.KilledNow;
+            host.UnmapAll();
+            fds.Dispose();
             if (Interlocked.Exchange(ref ending, 1) == 0) Finish(end);
         })
         { IsBackground = true, Name = $"fos {port.Core} ({launch.Name})" };

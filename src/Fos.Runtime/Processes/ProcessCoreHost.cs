@@ -39,9 +39,15 @@ public sealed class ProcessCoreHost : ICoreHost
     private int backlogged;
     private volatile bool stopping;
 
+    private readonly FdChannel? fds;
+    private readonly Dictionary<long, int> arrived = [];
+    private readonly Dictionary<long, SharedMemory> mapped = [];
+
     /// <param name="coreWakes">Each machine core's eventfd, by core number.</param>
-    public ProcessCoreHost(ProcessChannel channel, EventFd wake, IReadOnlyList<EventFd> coreWakes, TimeSpan spinBeforePark)
+    /// <param name="fds">The socket memory grants arrive on (their fds, each with its token).</param>
+    public ProcessCoreHost(ProcessChannel channel, EventFd wake, IReadOnlyList<EventFd> coreWakes, TimeSpan spinBeforePark, FdChannel? fds = null)
     {
+        this.fds = fds;
         if (coreWakes.Count != channel.Cores) throw new ArgumentException($"{channel.Cores} machine cores need as many wake-up fds, not {coreWakes.Count}", nameof(coreWakes));
         this.channel = channel;
         this.wake = wake;
@@ -140,6 +146,45 @@ public sealed class ProcessCoreHost : ICoreHost
     }
 
     public void Schedule(KernelTimer timer) => timers.Enqueue(timer, timer.DueNanoseconds);
+
+    /// <summary>
+    /// Maps memory granted to this process: the machine sends its fd on the grant socket before it
+    /// answers the grant, so it is there already; a token whose fd is not is not this process's.
+    /// </summary>
+    public Memory<byte> MapMemory(long token, long bytes)
+    {
+        if (mapped.TryGetValue(token, out var known) && bytes <= known.Length) return new MappedMemory(known, (int)bytes).Memory;
+        if (bytes is <= 0 or > int.MaxValue) throw new FosException(FosError.ServiceError, $"EINVAL: {bytes} bytes cannot be mapped", "EINVAL");
+        while (fds is not null && !arrived.ContainsKey(token))
+        {
+            try
+            {
+                if (!fds.TryReceive(out var received, out var receivedFd)) break;
+                arrived[received] = receivedFd;
+            }
+            catch (InvalidDataException)
+            {
+                // Not a grant the machine sent: dropped (its fds were closed).
+            }
+        }
+        if (!arrived.Remove(token, out var fd))
+            throw new FosException(FosError.ServiceError, $"EBADF: no memory {token} was granted to {Core}", "EBADF");
+        var mapping = SharedMemory.Map(fd, bytes);
+        mapped[token] = mapping;
+        return new MappedMemory(mapping, (int)bytes).Memory;
+    }
+
+    public void UnmapMemory(long token)
+    {
+        if (mapped.Remove(token, out var mapping)) mapping.Dispose();
+    }
+
+    /// <summary>Unmaps everything (the program has ended).</summary>
+    public void UnmapAll()
+    {
+        foreach (var mapping in mapped.Values) mapping.Dispose();
+        mapped.Clear();
+    }
 
     public ulong NextRandom() => BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
 

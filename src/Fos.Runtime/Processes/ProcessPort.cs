@@ -9,8 +9,11 @@ namespace Fos.Runtime.Processes;
 /// machine kills the process. The channel is unmapped only after every core has let go of the port
 /// (<see cref="Release"/>), so no core ever touches memory that is gone.
 /// </summary>
-internal sealed class ProcessPort(ProcessChannel channel, EventFd processWake, int cores)
+internal sealed class ProcessPort(ProcessChannel channel, EventFd processWake, FdChannel fds, int cores)
 {
+    /// <summary>The machine's end of the socket that carries memory grants' fds into the process.</summary>
+    public FdChannel Fds { get; } = fds;
+
     private readonly FrameRing?[] toProcess = new FrameRing?[cores];
     private readonly FrameRing?[] fromProcess = new FrameRing?[cores];
     private int released;
@@ -67,6 +70,7 @@ internal sealed class ProcessPort(ProcessChannel channel, EventFd processWake, i
         if (Interlocked.Increment(ref released) != cores) return;
         channel.Dispose();
         processWake.Dispose();
+        Fds.Dispose();
         OnReleased?.Invoke();
     }
 }

@@ -8,9 +8,10 @@ namespace Fos.Services.Memory;
 /// A member of the memory fleet (<c>/sys/mem</c>): a page allocator over a pool of page numbers
 /// split by range across the members, as the fos paper describes. A client asks its nearest
 /// member; a member that runs dry takes free pages from its siblings by messages, and the pages it
-/// takes become its own. Every allocation belongs to a process and goes back to the pool when that
-/// process ends. The bytes of an allocation live with the member that granted it, so a buffer can
-/// be handed from one process to another by its id: reads and writes are messages to that member.
+/// takes become its own. An allocation's bytes are real memory the machine grants the asking core
+/// alone (<see cref="IKernel.GrantMemory"/>): the client maps it and reads and writes it in place,
+/// with no message per access. Every allocation belongs to a process and goes back to the pool,
+/// its memory revoked, when it is freed or that process ends.
 /// </summary>
 public sealed class MemoryServer : Server
 {
@@ -20,12 +21,11 @@ public sealed class MemoryServer : Server
 
     private readonly Stack<long> free = new();
     private readonly Dictionary<long, Allocation> allocations = [];
-    private readonly Dictionary<long, byte[]> contents = [];
     private Endpoint[] members = [];
     private int index;
     private long nextId = 1;
 
-    private sealed record Allocation(long Owner, long Bytes, long[] Pages);
+    private sealed record Allocation(long Owner, long Bytes, long[] Pages, long Token);
 
     private long refusals;
 
@@ -43,9 +43,7 @@ public sealed class MemoryServer : Server
     private ValueTask<object?> Serve(Message message) => message.Body switch
     {
         MemConfigure c => Reply(Configure(c)),
-        MemAlloc a => ReplyWhenDone(Allocate(a)),
-        MemRead r => Reply(Read(r)),
-        MemWrite w => Reply(Write(w)),
+        MemAlloc a => ReplyWhenDone(Allocate(a, message.From.CoreId)),
         MemFree f => Reply(Free(f.Id)),
         MemReleaseAll r => Reply(ReleaseAll(r.Owner)),
         MemLend l => Reply(Lend(l.Pages)),
@@ -68,7 +66,8 @@ public sealed class MemoryServer : Server
         return Ack.Instance;
     }
 
-    private async Task<MemGrant> Allocate(MemAlloc request)
+    /// <summary>Pages from this member's range (borrowed when it runs dry), as memory the machine maps for <paramref name="holder"/> alone.</summary>
+    private async Task<MemGrant> Allocate(MemAlloc request, CoreId holder)
     {
         if (request.Bytes <= 0) throw FsError.Of(Errno.EINVAL, "an allocation needs at least one byte");
         var pages = (int)Math.Min(int.MaxValue, (request.Bytes + PageSize - 1) / PageSize);
@@ -87,11 +86,23 @@ public sealed class MemoryServer : Server
         }
         if (free.Count < pages)
             throw FsError.Of(Errno.ENOMEM, $"out of memory: {pages} pages wanted, {free.Count} to be had in the whole fleet");
+        if ((long)pages * PageSize > int.MaxValue)
+            throw FsError.Of(Errno.EINVAL, $"an allocation is at most 2 GiB, not {request.Bytes} bytes");
         var granted = new long[pages];
         for (var i = 0; i < pages; i++) granted[i] = free.Pop();
+        long token;
+        try
+        {
+            token = Kernel.GrantMemory(holder, (long)pages * PageSize);
+        }
+        catch (FosException)
+        {
+            foreach (var page in granted) free.Push(page);
+            throw;
+        }
         var id = nextId++ * 64 + index;
-        allocations.Add(id, new Allocation(request.Owner, request.Bytes, granted));
-        return new MemGrant(id, request.Bytes, granted, Endpoint);
+        allocations.Add(id, new Allocation(request.Owner, request.Bytes, granted, token));
+        return new MemGrant(id, request.Bytes, granted, Endpoint, token);
     }
 
     private Ack SetMembers(Endpoint[] all)
@@ -111,12 +122,10 @@ public sealed class MemoryServer : Server
         if (to < 0 || to >= members.Length || to == index) throw new FosException(FosError.BadRequest, $"member {to} cannot take this member's pages");
         // Everything leaves at once, before the await: a lend or a write arriving meanwhile finds
         // nothing here (EBADF sends the client to the heir) instead of pages the heir also has.
-        var states = allocations.Select(a => new MemAllocationState(a.Key, a.Value.Owner, a.Value.Bytes, a.Value.Pages,
-            [.. a.Value.Pages.Where(contents.ContainsKey).Select(p => new KeyValuePair<long, byte[]>(p, contents[p]))])).ToArray();
+        var states = allocations.Select(a => new MemAllocationState(a.Key, a.Value.Owner, a.Value.Bytes, a.Value.Pages, a.Value.Token)).ToArray();
         var pages = free.ToArray();
         free.Clear();
         allocations.Clear();
-        contents.Clear();
         try
         {
             await Kernel.Call(members[to], new MemAdopt(pages, states));
@@ -132,11 +141,7 @@ public sealed class MemoryServer : Server
     private Ack Adopt(MemAdopt adopt)
     {
         foreach (var page in adopt.FreePages) free.Push(page);
-        foreach (var a in adopt.Allocations)
-        {
-            allocations.Add(a.Id, new Allocation(a.Owner, a.Bytes, a.Pages));
-            foreach (var (page, bytes) in a.Contents) contents[page] = bytes;
-        }
+        foreach (var a in adopt.Allocations) allocations.Add(a.Id, new Allocation(a.Owner, a.Bytes, a.Pages, a.Token));
         return Ack.Instance;
     }
 
@@ -151,46 +156,6 @@ public sealed class MemoryServer : Server
 
     private Allocation Find(long id) =>
         allocations.TryGetValue(id, out var allocation) ? allocation : throw FsError.Of(Errno.EBADF, $"no allocation {id} here (freed already, or never made)");
-
-    private byte[] Read(MemRead request)
-    {
-        var allocation = Find(request.Id);
-        Bounds(allocation, request.Offset, request.Count);
-        var result = new byte[request.Count];
-        Copy(allocation, request.Offset, result.Length, (page, at, from, n) => { if (contents.TryGetValue(page, out var bytes)) bytes.AsSpan(at, n).CopyTo(result.AsSpan(from)); });
-        return result;
-    }
-
-    private Ack Write(MemWrite request)
-    {
-        var allocation = Find(request.Id);
-        Bounds(allocation, request.Offset, request.Data.Length);
-        Copy(allocation, request.Offset, request.Data.Length, (page, at, from, n) =>
-        {
-            if (!contents.TryGetValue(page, out var bytes)) contents[page] = bytes = new byte[PageSize];
-            request.Data.AsSpan(from, n).CopyTo(bytes.AsSpan(at));
-        });
-        return Ack.Instance;
-    }
-
-    private static void Bounds(Allocation allocation, long offset, int count)
-    {
-        if (offset < 0 || count < 0 || offset + count > allocation.Bytes)
-            throw FsError.Of(Errno.EINVAL, $"bytes {offset}..{offset + count} are outside the allocation of {allocation.Bytes} bytes");
-    }
-
-    /// <summary>Walks the pages a byte range covers: (page, offset in page, offset in range, length).</summary>
-    private static void Copy(Allocation allocation, long offset, int count, Action<long, int, int, int> each)
-    {
-        for (var done = 0; done < count;)
-        {
-            var position = offset + done;
-            var within = (int)(position % PageSize);
-            var n = Math.Min(PageSize - within, count - done);
-            each(allocation.Pages[position / PageSize], within, done, n);
-            done += n;
-        }
-    }
 
     private Ack Free(long id)
     {
@@ -209,10 +174,7 @@ public sealed class MemoryServer : Server
     private void Return(long id, Allocation allocation)
     {
         allocations.Remove(id);
-        foreach (var page in allocation.Pages)
-        {
-            contents.Remove(page); // a page goes back clean
-            free.Push(page);
-        }
+        Kernel.RevokeMemory(allocation.Token); // the machine lets go; the pages are freed once the holder has unmapped them too
+        foreach (var page in allocation.Pages) free.Push(page);
     }
 }

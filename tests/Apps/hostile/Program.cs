@@ -173,6 +173,30 @@ switch (mode)
         var after = await FosNames.ListAsync("/sys/");
         Console.WriteLine($"refused a garbage body and still served: {after.Length > 0}");
         return 0;
+    case "memory":
+        // 64 MiB mapped from the memory fleet, written and read back in place, then freed.
+        var buffer = await FosMemory.AllocateAsync(64 << 20);
+        buffer.Memory.Span.Fill(0x5A);
+        var whole = buffer.Memory.Span.IndexOfAnyExcept((byte)0x5A) < 0 && buffer.Memory.Length == 64 << 20;
+        await buffer.FreeAsync();
+        Console.WriteLine($"mapped, written and freed: {whole}");
+        return 0;
+    case "map-others":
+        // Maps memory by tokens it was never granted (another process's, or none): each is EBADF.
+        var refusedMaps = 0;
+        for (var token = 1; token <= 50; token++)
+        {
+            try
+            {
+                KernelContext.Current.MapMemory(token, 4096);
+            }
+            catch (FosException ex) when (ex.Code == "EBADF")
+            {
+                refusedMaps++;
+            }
+        }
+        Console.WriteLine($"refused {refusedMaps} of 50");
+        return 0;
     case "unserializable":
         return await Refused(() => FosNames.CallAsync<object>(WellKnownNames.NameService, new Thread(() => { })));
     case "print-slowly":
