@@ -377,6 +377,8 @@ public sealed class CoreKernel : IKernel
 
     public void RevokeMemory(long token) => host.RevokeMemory(token);
 
+    public long ShareMemory(long token, CoreId holder) => host.ShareMemory(token, holder);
+
     public Memory<byte> MapMemory(long token, long bytes) => host.MapMemory(token, bytes);
 
     public void UnmapMemory(long token) => host.UnmapMemory(token);

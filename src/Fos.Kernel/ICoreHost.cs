@@ -38,6 +38,10 @@ public interface ICoreHost
     void RevokeMemory(long token) =>
         throw new FosException(FosError.BadRequest, $"{Core} cannot revoke memory: only the machine's own cores can");
 
+    /// <summary>See <see cref="IKernel.ShareMemory"/>.</summary>
+    long ShareMemory(long token, CoreId holder) =>
+        throw new FosException(FosError.BadRequest, $"{Core} cannot share memory: only the machine's own cores can");
+
     /// <summary>See <see cref="IKernel.MapMemory"/>.</summary>
     Memory<byte> MapMemory(long token, long bytes) =>
         throw new FosException(FosError.ServiceError, $"EBADF: no memory {token} was granted to {Core}", "EBADF");

@@ -97,6 +97,12 @@ public interface IKernel
     /// <summary>The machine lets go of a grant; its pages go back once its holder has unmapped them too (or ended).</summary>
     void RevokeMemory(long token);
 
+    /// <summary>
+    /// The same memory as grant <paramref name="token"/>, delivered to <paramref name="holder"/> too
+    /// under a new token: both map the same pages, nothing is copied. Only the machine's own cores may.
+    /// </summary>
+    long ShareMemory(long token, CoreId holder);
+
     /// <summary>The holder's side: the memory granted to this core under <paramref name="token"/>, mapped; anything else is EBADF.</summary>
     Memory<byte> MapMemory(long token, long bytes);
 

@@ -270,8 +270,31 @@ public sealed class Machine : IFosRuntime
 
     // ---- memory ------------------------------------------------------------------------------
 
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, (SharedMemory Memory, CoreId Holder)> grants = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, (Grant Memory, CoreId Holder)> grants = new();
     private long lastGrant;
+
+    /// <summary>A grant's memory, unmapped from the machine when the last token that names it is revoked.</summary>
+    private sealed class Grant(SharedMemory memory)
+    {
+        private int references = 1;
+
+        public SharedMemory Memory { get; } = memory;
+
+        public bool Retain()
+        {
+            while (true)
+            {
+                var seen = Volatile.Read(ref references);
+                if (seen == 0) return false;
+                if (Interlocked.CompareExchange(ref references, seen + 1, seen) == seen) return true;
+            }
+        }
+
+        public void Release()
+        {
+            if (Interlocked.Decrement(ref references) == 0) Memory.Dispose();
+        }
+    }
 
     /// <summary>
     /// Memory for <paramref name="holder"/>: a sealed memfd of its own (Linux has no way to hand a
@@ -285,30 +308,61 @@ public sealed class Machine : IFosRuntime
         var port = holder.IsProcess ? Port(holder) ?? throw new FosException(FosError.NoSuchCore, $"no process runs on {holder}") : null;
         if (port is null && (holder.Machine != Options.MachineId || holder.Core >= CoreCount))
             throw new FosException(FosError.NoSuchCore, $"{holder} is not a core of this machine");
-        var memory = SharedMemory.Create($"fos memory for {holder}", bytes);
+        var grant = new Grant(SharedMemory.Create($"fos memory for {holder}", bytes));
+        try
+        {
+            return Deliver(grant, holder, port);
+        }
+        finally
+        {
+            grant.Release(); // the token holds it now, if it was delivered
+        }
+    }
+
+    /// <summary>The memory of grant <paramref name="token"/> for <paramref name="holder"/> too, under a token of its own.</summary>
+    internal long ShareMemory(long token, CoreId holder)
+    {
+        var port = holder.IsProcess ? Port(holder) ?? throw new FosException(FosError.NoSuchCore, $"no process runs on {holder}") : null;
+        if (port is null && (holder.Machine != Options.MachineId || holder.Core >= CoreCount))
+            throw new FosException(FosError.NoSuchCore, $"{holder} is not a core of this machine");
+        if (!grants.TryGetValue(token, out var original) || !original.Memory.Retain())
+            throw new FosException(FosError.ServiceError, $"EBADF: no memory {token} to share", "EBADF");
+        try
+        {
+            return Deliver(original.Memory, holder, port);
+        }
+        finally
+        {
+            original.Memory.Release();
+        }
+    }
+
+    /// <summary>A new token for <paramref name="grant"/>, its fd sent to the holder's process first; the token holds a reference.</summary>
+    private long Deliver(Grant grant, CoreId holder, ProcessPort? port)
+    {
         var token = Interlocked.Increment(ref lastGrant);
         try
         {
-            port?.Fds.Send(token, memory.Fd);
+            port?.Fds.Send(token, grant.Memory.Fd);
         }
         catch (IOException ex)
         {
-            memory.Dispose();
             throw new FosException(FosError.ServiceError, $"EAGAIN: {holder} takes no memory now ({ex.Message})", "EAGAIN");
         }
-        grants[token] = (memory, holder);
+        grant.Retain();
+        grants[token] = (grant, holder);
         return token;
     }
 
     internal void RevokeMemory(long token)
     {
-        if (grants.TryRemove(token, out var grant)) grant.Memory.Dispose();
+        if (grants.TryRemove(token, out var grant)) grant.Memory.Release();
     }
 
     /// <summary>A machine core's view of memory granted to it (the system's own code).</summary>
     internal Memory<byte> MapMemory(CoreId core, long token, long bytes) =>
-        grants.TryGetValue(token, out var grant) && grant.Holder == core && bytes <= grant.Memory.Length
-            ? new MappedMemory(grant.Memory, (int)bytes).Memory
+        grants.TryGetValue(token, out var grant) && grant.Holder == core && bytes <= grant.Memory.Memory.Length
+            ? new MappedMemory(grant.Memory.Memory, (int)bytes).Memory
             : throw new FosException(FosError.ServiceError, $"EBADF: no memory {token} was granted to {core}", "EBADF");
 
     /// <summary>The process is gone: messages to its core are refused from now on, and every core lets go of its port.</summary>

@@ -182,6 +182,8 @@ internal sealed class RealCore : ICoreHost
 
     public void RevokeMemory(long token) => machine.RevokeMemory(token);
 
+    public long ShareMemory(long token, CoreId holder) => machine.ShareMemory(token, holder);
+
     public Memory<byte> MapMemory(long token, long bytes) => machine.MapMemory(Core, token, bytes);
 
     public Fos.Kernel.Processes.ProcessHandle StartProcess(Fos.Kernel.Processes.ProcessLaunch launch, CoreId near,

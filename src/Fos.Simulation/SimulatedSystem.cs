@@ -241,6 +241,14 @@ public sealed class SimulatedSystem : IFosRuntime
 
     internal void RevokeMemory(long token) => grants.Remove(token);
 
+    internal long ShareMemory(long token, CoreId holder)
+    {
+        if (!cores.ContainsKey(holder)) throw new FosException(FosError.NoSuchCore, $"{holder} is not a core of this simulated system");
+        if (!grants.TryGetValue(token, out var grant)) throw new FosException(FosError.ServiceError, $"EBADF: no memory {token} to share", "EBADF");
+        grants[++lastGrant] = (grant.Bytes, holder);
+        return lastGrant;
+    }
+
     internal Memory<byte> MapMemory(CoreId core, long token, long bytes) =>
         grants.TryGetValue(token, out var grant) && grant.Holder == core && bytes <= grant.Bytes.Length
             ? grant.Bytes.AsMemory(0, (int)bytes)
@@ -468,6 +476,10 @@ internal sealed class SimCore : ICoreHost
     }
 
     public Memory<byte> MapMemory(long token, long bytes) => system.MapMemory(Core, token, bytes);
+
+    public long ShareMemory(long token, CoreId holder) =>
+        !Core.IsProcess ? system.ShareMemory(token, holder)
+        : throw new FosException(FosError.BadRequest, $"{Core} is an application's core: it cannot share memory");
 
     /// <summary>Stores opened from this core, so the disk knows whose crash loses what.</summary>
     private sealed class CoreStores(SimCore core) : IStoreProvider

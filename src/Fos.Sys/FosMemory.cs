@@ -20,6 +20,12 @@ public static class FosMemory
             SysCall.Enter().MapMemory(grant.Token, grant.Bytes));
     }
 
+    /// <summary>Memory another process shared with this one (<see cref="FosBuffer.ShareWithAsync"/>), by the token it passed on, mapped.</summary>
+    public static Memory<byte> MapShared(long token, long bytes) => SysCall.Enter().MapMemory(token, bytes);
+
+    /// <summary>Unmaps shared memory; it must not be used after.</summary>
+    public static void UnmapShared(long token) => SysCall.Enter().UnmapMemory(token);
+
     /// <summary>How each member's pages are used.</summary>
     public static async Task<MemUsage[]> UsageAsync()
     {
@@ -33,6 +39,13 @@ public static class FosMemory
 /// <summary>A buffer of pages from a memory-fleet member, mapped here: <see cref="Memory"/> is its bytes.</summary>
 public sealed record FosBuffer(long Id, long Length, int Pages, Endpoint Member, long Token, Memory<byte> Memory)
 {
+    /// <summary>
+    /// Shares the buffer's pages with the process on <paramref name="process"/> (its core, as
+    /// <c>ps</c> shows): nothing is copied, both map the same memory → the token that process maps
+    /// it by (<see cref="FosMemory.MapShared"/>). Freeing the buffer takes it from both.
+    /// </summary>
+    public async Task<long> ShareWithAsync(CoreId process) => (await SysCall.Mem<MemShared>(Member, new MemShare(Id, process))).Token;
+
     /// <summary>Unmaps the buffer and gives its pages back; the <see cref="Memory"/> must not be used after.</summary>
     public Task FreeAsync()
     {

@@ -2,6 +2,7 @@ using Fos.Kernel;
 using Fos.Kernel.Processes;
 using Fos.Protocols.Processes;
 using Fos.Protocols.FileSystem;
+using Fos.Protocols.Memory;
 using Fos.Runtime;
 using Fos.Services;
 using Fos.Services.Memory;
@@ -78,6 +79,22 @@ public sealed class MemoryTests : TestSystems
             return seen;
         }, TimeSpan.FromSeconds(30));
         Assert.Equal([Errno.ENOMEM, Errno.EINVAL, Errno.EBADF, Errno.EBADF], errors);
+
+        // Only the core a buffer was granted to may share it.
+        var buffer = await system.Execute(system.Cores[0], _ => FosMemory.AllocateAsync(100), TimeSpan.FromSeconds(30));
+        var stranger = await system.Execute(system.Cores[3], async _ =>
+        {
+            try
+            {
+                await FosNames.CallAsync<MemShared>(buffer.Member, new MemShare(buffer.Id, system.Cores[3]));
+                return "shared";
+            }
+            catch (FosException ex)
+            {
+                return ex.Code;
+            }
+        }, TimeSpan.FromSeconds(30));
+        Assert.Equal("EBADF", stranger);
     }
 
     [Fact]

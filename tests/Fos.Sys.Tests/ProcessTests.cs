@@ -138,6 +138,51 @@ public sealed class ProcessTests : TestSystems
         Assert.Equal(layout.ApplicationCores.Order(), cores.Order());
     }
 
+    [Theory]
+    [MemberData(nameof(Both))]
+    public async Task A_buffer_shared_with_another_process_is_the_same_memory_not_a_copy(string kind)
+    {
+        var (system, _) = await Boot(kind);
+        await using var __ = system;
+        var receiver = new AppProgram("receiver", async _ =>
+        {
+            var box = FosNames.OpenMailbox(m =>
+            {
+                var shared = (long[])m.Body!;
+                var memory = FosMemory.MapShared(shared[0], shared[1]);
+                var text = System.Text.Encoding.UTF8.GetString(memory.Span[..5]);
+                memory.Span[0] = (byte)'J'; // seen by the sender: the same pages
+                return ValueTask.FromResult<object?>(text);
+            });
+            await FosNames.RegisterAsync("/user/receiver", box);
+            FosProcess.Out.WriteLine("ready");
+            await new TaskCompletionSource().Task; // serves until killed
+            return 0;
+        });
+        var sender = new AppProgram("sender", async _ =>
+        {
+            var buffer = await FosMemory.AllocateAsync(4096);
+            "hello"u8.CopyTo(buffer.Memory.Span);
+            var peer = await FosNames.LookupAsync("/user/receiver");
+            var token = await buffer.ShareWithAsync(peer.Address.CoreId);
+            var seen = await FosNames.CallAsync<string>(peer, new long[] { token, 4096 });
+            FosProcess.Out.Write($"{seen} {(char)buffer.Memory.Span[0]}");
+            await buffer.FreeAsync();
+            return 0;
+        });
+        var (output, used) = await Shell(system, async () =>
+        {
+            var server = await FosProcess.StartAsync(receiver);
+            await FosProcess.ReadOutputAsync(server, 0); // "ready"
+            var exit = await FosProcess.WaitAsync(await FosProcess.StartAsync(sender));
+            await FosProcess.KillAsync(server);
+            await FosProcess.WaitAsync(server);
+            return (exit.Output, (await FosMemory.UsageAsync()).Sum(u => u.AllocatedPages));
+        });
+        Assert.Equal("hello J", output);
+        Assert.Equal(0, used);
+    }
+
     [Fact]
     public async Task The_process_table_and_each_process_output_stay_bounded()
     {

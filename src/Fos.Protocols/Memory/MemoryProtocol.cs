@@ -14,6 +14,15 @@ public sealed record MemAlloc(long Bytes, long Owner);
 /// </summary>
 public sealed record MemGrant(long Id, long Bytes, long[] Pages, Endpoint Member, long Token);
 
+/// <summary>
+/// The allocation's memory for the process on <paramref name="With"/> too (zero copy: both map the
+/// same pages) → <see cref="MemShared"/>. Only the process the allocation was granted to may share it.
+/// </summary>
+public sealed record MemShare(long Id, CoreId With);
+
+/// <summary>The token under which the other process maps the shared memory (pass it on to it).</summary>
+public sealed record MemShared(long Token);
+
 /// <summary>Frees an allocation → Ack.</summary>
 public sealed record MemFree(long Id);
 
@@ -32,7 +41,7 @@ public sealed record MemUsage(int Member, long FreePages, long AllocatedPages, i
 public sealed record MemHandOver(int To);
 
 /// <summary>An allocation on its way to another member (its bytes stay where they are: in the holder's memory).</summary>
-public sealed record MemAllocationState(long Id, long Owner, long Bytes, long[] Pages, long Token);
+public sealed record MemAllocationState(long Id, long Owner, long Bytes, long[] Pages, long Token, CoreId Holder, long[] Shares);
 
 /// <summary>What a leaving member hands over: its free pages and its allocations → Ack.</summary>
 public sealed record MemAdopt(long[] FreePages, MemAllocationState[] Allocations);

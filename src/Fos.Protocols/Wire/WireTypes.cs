@@ -123,6 +123,8 @@ public static class WireTypes
         (412, typeof(MemAdopt)),
         (413, typeof(MemMembers)),
         (414, typeof(MemFleetState)),
+        (415, typeof(MemShare)),
+        (416, typeof(MemShared)),
 
         // ---- layout: 450-499 ----
         (450, typeof(LayoutConfigure)),

@@ -25,7 +25,7 @@ public sealed class MemoryServer : Server
     private int index;
     private long nextId = 1;
 
-    private sealed record Allocation(long Owner, long Bytes, long[] Pages, long Token);
+    private sealed record Allocation(long Owner, long Bytes, long[] Pages, long Token, CoreId Holder, List<long> Shares);
 
     private long refusals;
 
@@ -45,6 +45,7 @@ public sealed class MemoryServer : Server
         MemConfigure c => Reply(Configure(c)),
         MemAlloc a => ReplyWhenDone(Allocate(a, message.From.CoreId)),
         MemFree f => Reply(Free(f.Id)),
+        MemShare s => Reply(Share(s, message.From.CoreId)),
         MemReleaseAll r => Reply(ReleaseAll(r.Owner)),
         MemLend l => Reply(Lend(l.Pages)),
         MemStats => Reply(new MemUsage(index, free.Count, allocations.Values.Sum(a => (long)a.Pages.Length), allocations.Count)),
@@ -101,7 +102,7 @@ public sealed class MemoryServer : Server
             throw;
         }
         var id = nextId++ * 64 + index;
-        allocations.Add(id, new Allocation(request.Owner, request.Bytes, granted, token));
+        allocations.Add(id, new Allocation(request.Owner, request.Bytes, granted, token, holder, []));
         return new MemGrant(id, request.Bytes, granted, Endpoint, token);
     }
 
@@ -122,7 +123,8 @@ public sealed class MemoryServer : Server
         if (to < 0 || to >= members.Length || to == index) throw new FosException(FosError.BadRequest, $"member {to} cannot take this member's pages");
         // Everything leaves at once, before the await: a lend or a write arriving meanwhile finds
         // nothing here (EBADF sends the client to the heir) instead of pages the heir also has.
-        var states = allocations.Select(a => new MemAllocationState(a.Key, a.Value.Owner, a.Value.Bytes, a.Value.Pages, a.Value.Token)).ToArray();
+        var states = allocations.Select(a => new MemAllocationState(a.Key, a.Value.Owner, a.Value.Bytes, a.Value.Pages, a.Value.Token,
+            a.Value.Holder, [.. a.Value.Shares])).ToArray();
         var pages = free.ToArray();
         free.Clear();
         allocations.Clear();
@@ -141,7 +143,7 @@ public sealed class MemoryServer : Server
     private Ack Adopt(MemAdopt adopt)
     {
         foreach (var page in adopt.FreePages) free.Push(page);
-        foreach (var a in adopt.Allocations) allocations.Add(a.Id, new Allocation(a.Owner, a.Bytes, a.Pages, a.Token));
+        foreach (var a in adopt.Allocations) allocations.Add(a.Id, new Allocation(a.Owner, a.Bytes, a.Pages, a.Token, a.Holder, [.. a.Shares ?? []]));
         return Ack.Instance;
     }
 
@@ -156,6 +158,17 @@ public sealed class MemoryServer : Server
 
     private Allocation Find(long id) =>
         allocations.TryGetValue(id, out var allocation) ? allocation : throw FsError.Of(Errno.EBADF, $"no allocation {id} here (freed already, or never made)");
+
+    /// <summary>Only the holder shares its allocation's memory; the other process gets a token of its own for the same pages.</summary>
+    private MemShared Share(MemShare request, CoreId asker)
+    {
+        var allocation = Find(request.Id);
+        if (allocation.Holder != asker)
+            throw FsError.Of(Errno.EBADF, $"allocation {request.Id} is not {asker}'s to share");
+        var token = Kernel.ShareMemory(allocation.Token, request.With);
+        allocation.Shares.Add(token);
+        return new MemShared(token);
+    }
 
     private Ack Free(long id)
     {
@@ -174,7 +187,8 @@ public sealed class MemoryServer : Server
     private void Return(long id, Allocation allocation)
     {
         allocations.Remove(id);
-        Kernel.RevokeMemory(allocation.Token); // the machine lets go; the pages are freed once the holder has unmapped them too
+        Kernel.RevokeMemory(allocation.Token); // the machine lets go; the pages are freed once the holders have unmapped them too
+        foreach (var share in allocation.Shares) Kernel.RevokeMemory(share);
         foreach (var page in allocation.Pages) free.Push(page);
     }
 }
