@@ -12,6 +12,8 @@ public sealed class PromptTests : IAsyncDisposable
 {
     private readonly string data = Path.Combine(Path.GetTempPath(), "fos-prompt-" + Guid.NewGuid().ToString("N")[..8]);
     private readonly StringBuilder screen = new();
+    private TaskCompletionSource shown = new(TaskCreationOptions.RunContinuationsAsynchronously); // completed by each read of the terminal
+    private bool ended;
     private Process? terminal;
 
     private static string Hostile()
@@ -43,7 +45,21 @@ public sealed class PromptTests : IAsyncDisposable
             var buffer = new char[4096];
             int read;
             while ((read = await terminal.StandardOutput.ReadAsync(buffer)) > 0)
-                lock (screen) screen.Append(buffer, 0, read);
+            {
+                TaskCompletionSource arrived;
+                lock (screen)
+                {
+                    screen.Append(buffer, 0, read);
+                    arrived = shown;
+                    shown = new(TaskCreationOptions.RunContinuationsAsynchronously);
+                }
+                arrived.TrySetResult();
+            }
+            lock (screen)
+            {
+                ended = true; // nothing more will come
+                shown.TrySetResult();
+            }
         });
 
         await Until("fos> ", 1);
@@ -77,16 +93,31 @@ public sealed class PromptTests : IAsyncDisposable
     /// <summary>Waits until <paramref name="text"/> has appeared <paramref name="times"/> times on the terminal.</summary>
     private async Task Until(string text, int times)
     {
-        var deadline = Stopwatch.StartNew();
+        using var deadline = new CancellationTokenSource(FosCommand.Deadline);
         while (true)
         {
-            var shown = Screen();
+            Task next;
+            string now;
+            bool over;
+            lock (screen)
+            {
+                now = screen.ToString();
+                next = shown.Task;
+                over = ended;
+            }
             var count = 0;
-            for (var at = shown.IndexOf(text, StringComparison.Ordinal); at >= 0; at = shown.IndexOf(text, at + text.Length, StringComparison.Ordinal)) count++;
+            for (var at = now.IndexOf(text, StringComparison.Ordinal); at >= 0; at = now.IndexOf(text, at + text.Length, StringComparison.Ordinal)) count++;
             if (count >= times) return;
-            if (terminal!.HasExited || deadline.Elapsed > FosCommand.Deadline)
-                throw new TimeoutException($"'{text}' did not appear {times} times; the terminal shows:\n{shown}");
-            await Task.Delay(20); // polling the screen; the condition, not the delay, decides
+            if (over)
+                throw new TimeoutException($"'{text}' did not appear {times} times before the terminal ended; it shows:\n{now}");
+            try
+            {
+                await next.WaitAsync(deadline.Token); // the next thing the terminal shows
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"'{text}' did not appear {times} times within {FosCommand.Deadline.TotalSeconds:0} s; the terminal shows:\n{now}");
+            }
         }
     }
 

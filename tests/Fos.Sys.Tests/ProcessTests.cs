@@ -184,6 +184,44 @@ public sealed class ProcessTests : TestSystems
     }
 
     [Fact]
+    public async Task Careless_requests_to_the_process_service_get_their_errno_and_change_nothing()
+    {
+        var system = new SimulatedSystem(new SimOptions { Seed = 12, CoresPerMachine = 3 });
+        await using var _ = system;
+        await SystemBoot.StartSystem(system);
+        var quiet = new AppProgram("quiet", _ => Task.FromResult(0));
+        var codes = await system.Execute(system.Cores[0], async _ =>
+        {
+            var seen = new List<string?>();
+            async Task Expect(Func<Task> call)
+            {
+                try
+                {
+                    await call();
+                    seen.Add("accepted");
+                }
+                catch (FosIOException ex)
+                {
+                    seen.Add(ex.Errno.ToString());
+                }
+                catch (FosException ex)
+                {
+                    seen.Add(ex.Code ?? ex.Error.ToString());
+                }
+            }
+            var pid = await FosProcess.StartAsync(quiet);
+            await FosProcess.WaitAsync(pid);
+            await Expect(() => FosProcess.ReadOutputAsync(pid, -1));                      // a position before the start
+            await Expect(() => FosProcess.WriteInputAsync(pid, new byte[] { 1 }));        // input for a process that ended
+            await Expect(() => FosProcess.StartAsync(""));                                // no program at all
+            await Expect(() => FosProcess.ReadOutputAsync(64 * 4242, 0));                 // a process that never was
+            seen.Add((await FosProcess.ListAsync()).Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            return seen;
+        }, TimeSpan.FromSeconds(60));
+        Assert.Equal(["EINVAL", "EPIPE", "BadRequest", "ESRCH", "1"], codes);
+    }
+
+    [Fact]
     public async Task The_process_table_and_each_process_output_stay_bounded()
     {
         var system = new SimulatedSystem(new SimOptions { Seed = 3, CoresPerMachine = 3 });
