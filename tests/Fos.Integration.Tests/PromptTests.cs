@@ -29,7 +29,9 @@ public sealed class PromptTests : IAsyncDisposable
     {
         if (!File.Exists("/usr/bin/script")) return; // no way to make a terminal here (util-linux's script)
         var fos = Path.Combine(AppContext.BaseDirectory, "fos.dll");
-        var boot = $"dotnet {fos} boot --cores 3 --data {data}";
+        // exec: script runs the command through $SHELL -c, and a shell that stays as the parent (dash
+        // does) would itself die of the Ctrl+C the terminal sends to its foreground group.
+        var boot = $"exec dotnet {fos} boot --cores 3 --data {data}";
         var start = new ProcessStartInfo("/usr/bin/script", ["-qfec", boot, "/dev/null"])
         {
             RedirectStandardInput = true,
