@@ -1,7 +1,9 @@
 // The application host: one fos application in a Linux process of its own. The machine starts it
 // (in a sandbox where the host can make one) with the fds of its channel and eventfds; it maps
 // the channel, runs a kernel for the process's core on this thread, runs the program's async Main
-// on that kernel's loop, records how it ended in the channel, and exits with its status.
+// on that kernel's loop, records how it ended in the channel, and exits with its status. A warm
+// host (--warm) is started before its program is known: it loads what every program needs, says
+// so on its output, and reads the rest of its command line from its input.
 using Fos.AppHost;
 using Fos.Kernel.Processes;
 using Fos.Runtime;
@@ -10,9 +12,14 @@ using Fos.Runtime.Processes;
 HostArguments options;
 try
 {
+    if (args.Contains("--warm")) args = [.. args, .. WarmUp.ThenWaitForProgram()];
     options = HostArguments.Parse(args);
 }
-catch (FormatException ex)
+catch (EndOfStreamException)
+{
+    return 0; // let go before it was given a program
+}
+catch (Exception ex) when (ex is FormatException or InvalidDataException)
 {
     Console.Error.WriteLine($"fos-apphost: {ex.Message}");
     Console.Error.WriteLine("the application host is started by a fos machine (fos run app.dll), not by hand");

@@ -144,8 +144,9 @@ public sealed class Machine : IFosRuntime
 
     /// <summary>
     /// Starts an application process: a channel and a port for it, every core told to read it, then
-    /// either a Linux process running the application host on the channel (an assembly), or a
-    /// thread of this process running the same host (a program given as code).
+    /// either a Linux process running the application host on the channel (an assembly: a warm
+    /// host kept for its directory if there is one, else one started now), or a thread of this
+    /// process running the same host (a program given as code).
     /// </summary>
     internal ProcessHandle StartProcess(RealCore starter, ProcessLaunch launch, CoreId near, Action<ProcessStream, ReadOnlyMemory<byte>> output)
     {
@@ -157,20 +158,27 @@ public sealed class Machine : IFosRuntime
         var nameServer = starter.Kernel.NameServer ?? throw new FosException(FosError.NoSuchName, "the machine has no name server yet (it is still booting)");
         var slot = TakeSlot();
         var core = CoreId.Process(Options.MachineId, slot);
-        var channel = ProcessChannel.Create(core, launch.Pid, CoreCount, Options.ProcessRingCapacity, nameServer);
-        var wake = EventFd.Create(inheritable: false);
-        var (fds, childFds) = FdChannel.CreatePair();
+        var directory = launch.Main is null ? Path.GetDirectoryName(launch.AssemblyPath!)! : null;
+        var rest = directory is null ? null : ProgramArguments(launch, near);
+        var handover = rest is null ? null : WarmHost.Handover(rest);
+        var warm = handover is { Length: <= WarmHost.MaxHandoverBytes } ? TakeWarmHost(directory!) : null;
+        var channel = warm?.Channel ?? ProcessChannel.CreateUnassigned(CoreCount, Options.ProcessRingCapacity);
+        channel.Assign(core, launch.Pid, nameServer);
+        var wake = warm?.Wake ?? EventFd.Create(inheritable: false);
+        var (fds, childFds) = warm is null ? FdChannel.CreatePair() : (warm.Fds, null);
         var port = new ProcessPort(channel, wake, fds, CoreCount);
         ApplicationProcess process;
         try
         {
             Volatile.Write(ref ports[slot], port);
             foreach (var c in cores) c.Adopt(port);
-            if (launch.Main is { } main) process = new InMachineProcess(this, starter, port, channel, wake, childFds, launch, main, output);
+            if (launch.Main is { } main) process = new InMachineProcess(this, starter, port, channel, wake, childFds!, launch, main, output);
+            else if (warm is not null) process = new LinuxProcess(this, starter, port, channel, warm.Process, output, warm.Ready, handover);
             else
             {
                 using (childFds) // the child has its own copy of its end
-                    process = new LinuxProcess(this, starter, port, channel, Launch(channel, wake, childFds, launch, near), output);
+                    process = new LinuxProcess(this, starter, port, channel,
+                        StartHost(channel, wake, childFds!, rest!, directory!), output, ready: null, handover: null);
             }
         }
         catch (Exception ex) when (ex is IOException or System.ComponentModel.Win32Exception)
@@ -184,24 +192,130 @@ public sealed class Machine : IFosRuntime
         };
         lock (running)
             if (!port.IsReleased) running.Add(process); // a program that ended already is not running
+        // The next host for this directory warms once this program has ended, not beside it: on a
+        // machine with few CPUs a warming host would slow the program it was kept for.
+        if (directory is not null && Options.WarmHosts)
+        {
+            var started = WantWarmHost(directory);
+            _ = process.Ended.ContinueWith(_ => KeepWarmHost(directory, started), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        }
         return process;
     }
 
-    /// <summary>The Linux process for an assembly: the application host, in the sandbox if there is one, inheriting its channel and wake-up fd only.</summary>
-    private Process Launch(ProcessChannel channel, EventFd wake, FdChannel fds, ProcessLaunch launch, CoreId near)
+    // ---- warm hosts --------------------------------------------------------------------------
+
+    private readonly Lock warmHosts = new();
+    private WarmHost? warmHost; // at most one, for the directory of the program started last
+    private (string Directory, TaskCompletionSource<Task<bool>> Started)? wanted; // the next one, once a program ends
+
+    /// <summary>
+    /// The warm host kept for programs in <paramref name="directory"/> (or to be started there once
+    /// the program running from it ends), once it is ready; false: none is kept for it, or it
+    /// ended. For benchmarks and tests that measure a warm start.
+    /// </summary>
+    public Task<bool> WarmHostReady(string directory)
+    {
+        lock (warmHosts)
+        {
+            if (warmHost is { } warm && warm.Directory == directory) return warm.Ready;
+            if (wanted is { } next && next.Directory == directory) return next.Started.Task.Unwrap();
+            return Task.FromResult(false);
+        }
+    }
+
+    /// <summary>The host pid of the warm host kept for <paramref name="directory"/>, if one is.</summary>
+    public int? WarmHostPid(string directory)
+    {
+        lock (warmHosts)
+            return warmHost is { } warm && warm.Directory == directory ? warm.HostPid : null;
+    }
+
+    /// <summary>Takes the warm host for <paramref name="directory"/> if one is kept and alive; a dead one is let go.</summary>
+    private WarmHost? TakeWarmHost(string directory)
+    {
+        lock (warmHosts)
+        {
+            if (warmHost is not { } warm || warm.Directory != directory) return null;
+            warmHost = null;
+            if (warm.Alive) return warm;
+            warm.Dispose();
+            return null;
+        }
+    }
+
+    /// <summary>Notes that the next warm host is for <paramref name="directory"/> (a shell runs the same few programs again and again).</summary>
+    private TaskCompletionSource<Task<bool>> WantWarmHost(string directory)
+    {
+        var started = new TaskCompletionSource<Task<bool>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (warmHosts)
+        {
+            wanted?.Started.TrySetResult(Task.FromResult(false)); // superseded
+            wanted = (directory, started);
+        }
+        return started;
+    }
+
+    /// <summary>
+    /// Starts the warm host for <paramref name="directory"/> that <paramref name="started"/> was
+    /// promised, replacing one kept for another directory, unless a later program superseded it.
+    /// Failures here cost only the next start its warmth, so they are dropped.
+    /// </summary>
+    private void KeepWarmHost(string directory, TaskCompletionSource<Task<bool>> started)
+    {
+        lock (warmHosts)
+        {
+            try
+            {
+                if (stopped || wanted?.Started != started) return;
+                wanted = null;
+                if (warmHost is { } kept && kept.Directory == directory && kept.Alive) return;
+                warmHost?.Dispose();
+                warmHost = null;
+                var channel = ProcessChannel.CreateUnassigned(CoreCount, Options.ProcessRingCapacity);
+                var wake = EventFd.Create(inheritable: false);
+                var (fds, childFds) = FdChannel.CreatePair();
+                try
+                {
+                    using (childFds)
+                        warmHost = new WarmHost(directory, channel, wake, fds, StartHost(channel, wake, childFds, ["--warm", "1"], directory));
+                }
+                catch (Exception ex) when (ex is IOException or System.ComponentModel.Win32Exception or FosException)
+                {
+                    channel.Dispose();
+                    wake.Dispose();
+                    fds.Dispose();
+                }
+            }
+            finally
+            {
+                started.TrySetResult(warmHost is { } host && host.Directory == directory ? host.Ready : Task.FromResult(false));
+            }
+        }
+    }
+
+    /// <summary>What the host is told of its program: where it runs, its limits, its name, its .dll and arguments.</summary>
+    private string[] ProgramArguments(ProcessLaunch launch, CoreId near)
+    {
+        var cpu = PinsCores ? cpus[near.Core % cpus.Count] : -1;
+        return ["--cpu", cpu.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--spin-us", ((int)SpinBeforePark.TotalMicroseconds).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--memory", (Options.ProcessMemoryLimit > 0 ? Options.ProcessMemoryLimit + ProcessRuntimeHeadroom : 0).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--name", launch.Name, "--", launch.AssemblyPath!, .. launch.Args];
+    }
+
+    /// <summary>
+    /// The Linux process of an application host: in the sandbox if there is one, seeing the host's
+    /// and the program's directories, inheriting its channel, wake-up fd and fd socket only.
+    /// </summary>
+    private Process StartHost(ProcessChannel channel, EventFd wake, FdChannel fds, string[] arguments, string programDirectory)
     {
         var host = Options.ApplicationHost ?? Path.Combine(AppContext.BaseDirectory, "Fos.AppHost.dll");
         if (!File.Exists(host)) throw new IOException($"the application host is missing: {host} (rebuild fos)");
-        var app = launch.AssemblyPath!;
-        var cpu = PinsCores ? cpus[near.Core % cpus.Count] : -1;
-        string[] command = [Path.Combine(RuntimeDirectory(), "dotnet"), host, "--channel", channel.Fd.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        string[] command = [Dotnet, host, "--channel", channel.Fd.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--wake", wake.Fd.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--fds", fds.Fd.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--core-wakes", string.Join(',', CoreWakes.Select(w => w.Fd.ToString(System.Globalization.CultureInfo.InvariantCulture))),
-            "--cpu", cpu.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--spin-us", ((int)SpinBeforePark.TotalMicroseconds).ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--memory", (Options.ProcessMemoryLimit > 0 ? Options.ProcessMemoryLimit + ProcessRuntimeHeadroom : 0).ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--name", launch.Name, "--", app, .. launch.Args];
+            .. arguments];
         var environment = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
@@ -217,7 +331,7 @@ public sealed class Machine : IFosRuntime
         };
         if (Options.ProcessMemoryLimit > 0)
             environment["DOTNET_GCHeapHardLimit"] = Options.ProcessMemoryLimit.ToString("x", System.Globalization.CultureInfo.InvariantCulture);
-        var wrapped = Sandbox.Wrap([Path.GetDirectoryName(host)!, Path.GetDirectoryName(app)!], environment, command);
+        var wrapped = Sandbox.Wrap([Path.GetDirectoryName(host)!, programDirectory], environment, command);
         var start = new ProcessStartInfo(wrapped[0])
         {
             RedirectStandardInput = true,
@@ -248,14 +362,24 @@ public sealed class Machine : IFosRuntime
         }
     }
 
-    /// <summary>Where the dotnet that runs this machine lives, so the application runs on the same runtime.</summary>
-    private static string RuntimeDirectory()
+    /// <summary>
+    /// The dotnet that runs this machine, so an application runs on the same runtime: the process
+    /// itself when it is dotnet, else the root above the runtime it loaded (as under an apphost,
+    /// such as `dotnet run`), else DOTNET_ROOT.
+    /// </summary>
+    public static string Dotnet
     {
-        var main = Environment.ProcessPath;
-        if (main is not null && Path.GetFileNameWithoutExtension(main) == "dotnet") return Path.GetDirectoryName(main)!;
-        var root = Environment.GetEnvironmentVariable("DOTNET_ROOT");
-        if (root is not null && File.Exists(Path.Combine(root, "dotnet"))) return root;
-        return File.Exists("/usr/share/dotnet/dotnet") ? "/usr/share/dotnet" : "/usr/bin";
+        get
+        {
+            var main = Environment.ProcessPath;
+            if (main is not null && Path.GetFileNameWithoutExtension(main) == "dotnet") return main;
+            // shared/Microsoft.NETCore.App/VERSION/ lies below the root
+            var loaded = Path.GetFullPath(Path.Combine(System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", "..", "dotnet"));
+            if (File.Exists(loaded)) return loaded;
+            var root = Environment.GetEnvironmentVariable("DOTNET_ROOT");
+            if (root is not null && File.Exists(Path.Combine(root, "dotnet"))) return Path.Combine(root, "dotnet");
+            return File.Exists("/usr/share/dotnet/dotnet") ? "/usr/share/dotnet/dotnet" : "/usr/bin/dotnet";
+        }
     }
 
     private int TakeSlot()
@@ -429,6 +553,13 @@ public sealed class Machine : IFosRuntime
         List<ApplicationProcess> left;
         lock (running) left = [.. running];
         foreach (var process in left) process.Kill(); // applications do not outlive their machine
+        lock (warmHosts)
+        {
+            warmHost?.Dispose();
+            warmHost = null;
+            wanted?.Started.TrySetResult(Task.FromResult(false));
+            wanted = null;
+        }
         foreach (var core in cores) core.RequestStop();
         var deadline = Stopwatch.GetTimestamp() + (long)(Options.CoreStopTimeout.TotalSeconds * Stopwatch.Frequency);
         var stuck = cores

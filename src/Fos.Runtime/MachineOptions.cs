@@ -57,6 +57,12 @@ public sealed record MachineOptions
     /// </summary>
     public long ProcessMemoryLimit { get; init; } = 1L << 30;
 
+    /// <summary>
+    /// Keep one application host started ahead, for the directory of the program started last, so
+    /// the next program from there skips .NET's start-up (see <see cref="Processes.WarmHost"/>).
+    /// </summary>
+    public bool WarmHosts { get; init; } = true;
+
     /// <summary>Run application processes in a sandbox when the host can make one (null or true), or never (false).</summary>
     public bool? Sandbox { get; init; }
 

@@ -19,16 +19,7 @@ namespace Fos.Sys.Tests;
 /// </summary>
 public sealed class HostileApplicationTests : TestSystems
 {
-    private static string Hostile => AppPath("hostile");
-
-    /// <summary>tests/Fos.Sys.Tests/bin/CONFIG/net10.0/ → tests/Apps/NAME/bin/CONFIG/net10.0/NAME.dll</summary>
-    private static string AppPath(string name)
-    {
-        var here = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
-        var (framework, configuration) = (here.Name, here.Parent!.Name);
-        var tests = here.Parent!.Parent!.Parent!.Parent!.FullName;
-        return Path.Combine(tests, "Apps", name, "bin", configuration, framework, name + ".dll");
-    }
+    private static string Hostile => HostileApp.Path;
 
     private async Task<(Machine Machine, SystemLayout Layout)> Boot(long memoryLimit = 0)
     {

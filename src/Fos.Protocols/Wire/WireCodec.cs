@@ -40,6 +40,15 @@ public static class WireCodec
         writer.Flush();
     }
 
+    /// <summary>
+    /// Makes every registered type's formatter now (each emits code on first use): for a process
+    /// that has time before it has work, such as an application host kept warm.
+    /// </summary>
+    public static void PrepareAll()
+    {
+        foreach (var (id, _) in WireTypes.All) WireTypes.Entry(id)!.Prepare();
+    }
+
     /// <summary>The bytes of <paramref name="body"/>, in a new array.</summary>
     public static byte[] ToArray(object? body)
     {

@@ -18,6 +18,9 @@ internal abstract class WireType(ushort id, Type type)
 
     public abstract object? Read(ref MessagePackReader reader, MessagePackSerializerOptions options);
 
+    /// <summary>Makes the type's formatter now rather than on first use.</summary>
+    public abstract void Prepare();
+
     public static WireType Create(ushort id, Type type) =>
         (WireType)Activator.CreateInstance(typeof(WireType<>).MakeGenericType(type), id)!;
 }
@@ -36,4 +39,6 @@ internal sealed class WireType<T>(ushort id) : WireType(id, typeof(T))
 
     public override object? Read(ref MessagePackReader reader, MessagePackSerializerOptions options) =>
         Formatter.Deserialize(ref reader, options);
+
+    public override void Prepare() => _ = Formatter;
 }

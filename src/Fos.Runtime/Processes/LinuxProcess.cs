@@ -27,13 +27,17 @@ internal sealed class LinuxProcess : ApplicationProcess
     private long acknowledged = -1; // -1: nobody streams the output, so nothing holds it back
     private TaskCompletionSource caughtUp = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public LinuxProcess(Machine machine, RealCore starter, ProcessPort port, ProcessChannel channel, Process process, Action<ProcessStream, ReadOnlyMemory<byte>> output)
+    /// <param name="ready">For a warm host: completes once its "warm" marker has been read off its output, which is the program's from there on.</param>
+    /// <param name="handover">For a warm host: the rest of its command line, the first bytes of its input.</param>
+    public LinuxProcess(Machine machine, RealCore starter, ProcessPort port, ProcessChannel channel, Process process, Action<ProcessStream, ReadOnlyMemory<byte>> output,
+        Task<bool>? ready, byte[]? handover)
         : base(machine, starter, port, output)
     {
         this.process = process;
         this.channel = channel;
         HostPid = process.Id;
-        var outputs = Task.WhenAll(Pump(process.StandardOutput.BaseStream, ProcessStream.Output), Pump(process.StandardError.BaseStream, ProcessStream.Error));
+        if (handover is not null) input.Writer.TryWrite(handover); // the channel is empty: this goes first
+        var outputs = Task.WhenAll(Pump(process.StandardOutput.BaseStream, ProcessStream.Output, ready), Pump(process.StandardError.BaseStream, ProcessStream.Error, null));
         _ = FeedInput();
         _ = Watch(outputs);
     }
@@ -61,8 +65,9 @@ internal sealed class LinuxProcess : ApplicationProcess
 
     public override void CloseInput() => _ = input.Writer.WriteAsync(null).AsTask().ContinueWith(_ => { }, TaskScheduler.Default);
 
-    private async Task Pump(Stream from, ProcessStream stream)
+    private async Task Pump(Stream from, ProcessStream stream, Task<bool>? after)
     {
+        if (after is not null) await after;
         var buffer = new byte[64 << 10];
         try
         {

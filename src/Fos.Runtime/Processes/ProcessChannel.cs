@@ -44,21 +44,38 @@ public sealed unsafe class ProcessChannel : IDisposable
     /// <summary>The machine's side: a new channel for a process on <paramref name="core"/>.</summary>
     public static ProcessChannel Create(CoreId core, long pid, int machineCores, int ringCapacity, Endpoint nameServer)
     {
+        var channel = CreateUnassigned(machineCores, ringCapacity);
+        channel.Assign(core, pid, nameServer);
+        return channel;
+    }
+
+    /// <summary>
+    /// The machine's side: a channel whose process is not known yet (a warm host's, which reads
+    /// the header only once it is told to run a program); <see cref="Assign"/> fills it in.
+    /// </summary>
+    public static ProcessChannel CreateUnassigned(int machineCores, int ringCapacity)
+    {
         if (machineCores is < 1 or > Machine.MaxCores) throw new ArgumentOutOfRangeException(nameof(machineCores));
         var region = FrameRing.RegionBytes(ringCapacity);
-        var memory = SharedMemory.Create($"fos {core}", RingsOffset + 2L * machineCores * region);
+        var memory = SharedMemory.Create("fos process channel", RingsOffset + 2L * machineCores * region);
         var channel = new ProcessChannel(memory, machineCores, ringCapacity);
         var h = new Span<byte>(channel.header, RingsOffset);
         BinaryPrimitives.WriteUInt64LittleEndian(h, Magic);
         BinaryPrimitives.WriteInt32LittleEndian(h[8..], Version);
         BinaryPrimitives.WriteInt32LittleEndian(h[12..], machineCores);
-        BinaryPrimitives.WriteUInt16LittleEndian(h[16..], core.Machine);
-        BinaryPrimitives.WriteUInt16LittleEndian(h[18..], core.Core);
         BinaryPrimitives.WriteInt32LittleEndian(h[20..], ringCapacity);
-        BinaryPrimitives.WriteInt64LittleEndian(h[24..], pid);
-        EnvelopeFrame.WriteEndpoint(h[32..], nameServer);
         for (var i = 0; i < 2 * machineCores; i++) FrameRing.Initialize(memory, RingsOffset + (long)i * region, region);
         return channel;
+    }
+
+    /// <summary>The machine's side: the process this channel serves, its core and the name server it starts from.</summary>
+    public void Assign(CoreId core, long pid, Endpoint nameServer)
+    {
+        var h = new Span<byte>(header, RingsOffset);
+        BinaryPrimitives.WriteUInt16LittleEndian(h[16..], core.Machine);
+        BinaryPrimitives.WriteUInt16LittleEndian(h[18..], core.Core);
+        BinaryPrimitives.WriteInt64LittleEndian(h[24..], pid);
+        EnvelopeFrame.WriteEndpoint(h[32..], nameServer);
     }
 
     /// <summary>The process's side: the channel its machine passed it as <paramref name="fd"/>.</summary>

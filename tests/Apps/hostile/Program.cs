@@ -217,6 +217,9 @@ switch (mode)
             Environment.FailFast("crashed in the middle of a write");
         }
         return 0;
+    case "args":
+        foreach (var arg in args[1..]) Console.WriteLine($"[{arg}]");
+        return 0;
     case "cat":
         while (await FosProcess.In.ReadLineAsync() is { } line) Console.WriteLine(line);
         return 0;
