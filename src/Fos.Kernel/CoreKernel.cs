@@ -44,6 +44,12 @@ public sealed class CoreKernel : IKernel
     /// <summary>The naming server, set at boot before any program runs.</summary>
     public Endpoint? NameServer { get; set; }
 
+    /// <summary>
+    /// The outbound mailbox of this machine's proxy, set at boot on a machine that is part of a
+    /// cluster: a message to another machine goes to it. Null: this machine reaches no other.
+    /// </summary>
+    public Endpoint? Proxy { get; set; }
+
     /// <summary>Every core's kernel endpoint, given at boot, so spawns and stops can reach any core.</summary>
     public IReadOnlyDictionary<CoreId, Endpoint> Directory
     {
@@ -319,6 +325,26 @@ public sealed class CoreKernel : IKernel
         {
             // The way back is full: the caller's timeout reports it. Nothing here may throw.
         }
+    }
+
+    // ---- other machines ----------------------------------------------------------------------
+
+    public Network.ILinks OpenLinks(Network.ILinkEvents events)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        if (Core.IsProcess) throw new FosException(FosError.CapabilityRefused, $"{Core} is an application's core: only the machine's own cores hold its links");
+        return host.OpenLinks(events);
+    }
+
+    public void Relay(in Envelope envelope)
+    {
+        if (Core.IsProcess) throw new FosException(FosError.CapabilityRefused, $"{Core} is an application's core: it relays nothing");
+        if (envelope.To.Machine != Core.Machine || envelope.From.Machine == Core.Machine)
+            throw new FosException(FosError.CapabilityRefused,
+                $"{Core} relays only messages from another machine to this one, not {envelope.From} -> {envelope.To}");
+        stats.Relayed++;
+        if (!host.Transmit(envelope))
+            Refuse(envelope, FosError.NoSuchCore, $"no core {envelope.To.CoreId} on m{Core.Machine}");
     }
 
     // ---- timers ------------------------------------------------------------------------------

@@ -27,6 +27,8 @@ public enum FosError
     NoStorage,
     /// <summary>A service refused the request for a reason of its own; <see cref="FosException.Code"/> says which (a POSIX error name for files).</summary>
     ServiceError,
+    /// <summary>The target's machine is down or cut off: nothing was heard from it for longer than a machine is given.</summary>
+    MachineDown,
 }
 
 /// <summary>A failed kernel operation, with the reason in <see cref="Error"/>.</summary>

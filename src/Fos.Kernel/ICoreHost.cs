@@ -49,6 +49,10 @@ public interface ICoreHost
     /// <summary>See <see cref="IKernel.UnmapMemory"/>.</summary>
     void UnmapMemory(long token) { }
 
+    /// <summary>See <see cref="IKernel.OpenLinks"/>.</summary>
+    Network.ILinks OpenLinks(Network.ILinkEvents events) =>
+        throw new FosException(FosError.BadRequest, $"{Core} has no network: this machine cannot reach others");
+
     /// <summary>Starts an application process (see <see cref="IKernel.StartProcess"/>); a runtime that cannot says so.</summary>
     Processes.ProcessHandle StartProcess(Processes.ProcessLaunch launch, CoreId near, Action<Processes.ProcessStream, ReadOnlyMemory<byte>> output) =>
         throw new FosException(FosError.BadRequest, $"{Core} cannot start processes: only the machine's own cores can");

@@ -111,6 +111,19 @@ public interface IKernel
 
     /// <summary>The servers running on this core.</summary>
     IReadOnlyList<ServerInfo> Servers { get; }
+
+    /// <summary>
+    /// The machine's links to other machines, for its proxy alone: <paramref name="events"/> hears
+    /// of them on this core. A machine opens them once; a runtime without a network says so.
+    /// </summary>
+    Network.ILinks OpenLinks(Network.ILinkEvents events);
+
+    /// <summary>
+    /// The proxy's side of a message that came from another machine: sends it on to its target on
+    /// this machine as if its sender had, where the target's kernel checks its capability as for
+    /// any message. Only a message from another machine to this one may be relayed.
+    /// </summary>
+    void Relay(in Envelope envelope);
 }
 
 /// <summary>Typed helpers over <see cref="IKernel"/>.</summary>

@@ -17,6 +17,8 @@ public sealed class KernelStats
     public long ForgedReplies;
     /// <summary>Messages from application processes whose body is not a registered message type.</summary>
     public long RefusedUndecodable;
+    /// <summary>Messages from other machines this core's proxy relayed to their targets here.</summary>
+    public long Relayed;
 
     public KernelStats Snapshot() => (KernelStats)MemberwiseClone();
 

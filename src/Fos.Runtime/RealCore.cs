@@ -3,6 +3,8 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using Fos.Kernel;
+using Fos.Protocols.Wire;
+using Fos.Kernel.Network;
 using Fos.Runtime.Processes;
 
 namespace Fos.Runtime;
@@ -83,7 +85,7 @@ internal sealed class RealCore : ICoreHost
     public bool Transmit(in Envelope envelope)
     {
         var to = envelope.To;
-        if (to.Machine != Core.Machine) return false;
+        if (to.Machine != Core.Machine) return Kernel.Proxy is { } proxy && Transmit(RemoteEnvelope.Wrap(envelope, proxy));
         if (to.CoreId.IsProcess) return TransmitToProcess(envelope);
         if (to.Core >= machine.CoreCount) return false;
         if (to.Core == index)

@@ -3,6 +3,8 @@ using Fos.Kernel.Naming;
 using Fos.Protocols.FileSystem;
 using Fos.Protocols.Layout;
 using Fos.Protocols.Memory;
+using Fos.Protocols.Proxy;
+using Fos.Proxy;
 using Fos.Services.FileSystem;
 using Fos.Services.Layout;
 using Fos.Services.Memory;
@@ -99,6 +101,40 @@ public static class SystemBoot
             await runtime.Execute(cores[i], k => k.Register(name, member));
         }
         return members;
+    }
+
+    /// <summary>
+    /// Starts a proxy on the first core of each machine of <paramref name="runtime"/>, points every
+    /// core of that machine at it, and tells each proxy where the others are
+    /// (<paramref name="address"/> gives a machine's; the simulator's network needs none), then
+    /// registers them all under <c>/sys/proxy</c>. From then on a message to another machine goes
+    /// through the two machines' proxies.
+    /// </summary>
+    public static async Task<IReadOnlyDictionary<ushort, ProxyEndpoints>> StartProxies(IFosRuntime runtime, Func<ushort, string>? address = null,
+        ProxyTimings? timings = null)
+    {
+        ArgumentNullException.ThrowIfNull(runtime);
+        var machines = runtime.Cores.Where(c => !c.IsProcess).GroupBy(c => c.Machine).ToDictionary(g => g.Key, g => g.OrderBy(c => c.Core).ToArray());
+        var proxies = new Dictionary<ushort, ProxyEndpoints>();
+        foreach (var (machine, cores) in machines)
+        {
+            var proxy = await runtime.Execute(cores[0], k => Task.FromResult(ProxyServer.Start(k, timings)));
+            proxies[machine] = proxy;
+            foreach (var core in cores)
+                await runtime.Execute(core, k =>
+                {
+                    k.Proxy = proxy.Outbound;
+                    return Task.FromResult(true);
+                });
+        }
+        foreach (var (machine, proxy) in proxies)
+        {
+            ProxyPeer[] peers = [.. proxies.Keys.Where(m => m != machine).Order().Select(m => new ProxyPeer(m, address?.Invoke(m) ?? $"m{m}"))];
+            await runtime.Execute(machines[machine][0], k => k.Call(proxy.Admin, new ProxyConnect(peers)));
+        }
+        foreach (var (machine, proxy) in proxies)
+            await runtime.Execute(machines[machine][0], k => k.Register(WellKnownNames.Proxy, proxy.Public));
+        return proxies;
     }
 
     /// <summary>The memory fleet's pool: 64 Ki pages of 4 KiB, 256 MiB.</summary>

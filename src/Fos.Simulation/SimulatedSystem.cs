@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Fos.Kernel;
 using Fos.Kernel.Processes;
+using Fos.Kernel.Network;
 using Fos.Kernel.Storage;
 
 namespace Fos.Simulation;
@@ -19,6 +20,9 @@ public sealed record SimOptions
     public LatencyModel Latency { get; init; } = new();
 
     public FaultPlan Faults { get; init; } = FaultPlan.None;
+
+    /// <summary>Faults of the network between machines: the frames on their proxies' links (messages between cores are <see cref="Faults"/>').</summary>
+    public FaultPlan NetworkFaults { get; init; } = FaultPlan.None;
 
     /// <summary>Keep a readable line per delivered message (for <c>fos sim --verbose</c> and failing tests).</summary>
     public bool KeepLog { get; init; }
@@ -57,6 +61,7 @@ public sealed class SimulatedSystem : IFosRuntime
         network = new SimRandom(options.Seed);
         log = options.KeepLog ? [] : null;
         Disk = new SimDisk(this);
+        Network = new SimNetwork(this, new SimRandom(network.Next()));
         for (var m = 1; m <= options.Machines; m++)
             for (var c = 0; c < options.CoresPerMachine; c++)
             {
@@ -72,6 +77,21 @@ public sealed class SimulatedSystem : IFosRuntime
 
     /// <summary>The simulated disk behind every store of every machine.</summary>
     internal SimDisk Disk { get; }
+
+    /// <summary>The network between the machines' proxies.</summary>
+    internal SimNetwork Network { get; }
+
+    /// <summary>Frames the proxies' links carried, and how many of them the network lost.</summary>
+    public (long Sent, long Dropped) LinkFrames => (Network.FramesSent, Network.FramesDropped);
+
+    /// <summary>Cuts the network between two machines: every frame between them is lost, silently, until <see cref="Heal"/>.</summary>
+    public void Partition(ushort a, ushort b) => Network.Partition(a, b);
+
+    /// <summary>Delivers <paramref name="frame"/> to <paramref name="to"/>'s proxy as if it came over the link from <paramref name="from"/> (a hostile or broken peer).</summary>
+    public void InjectLinkFrame(ushort from, ushort to, byte[] frame) => Network.Inject(from, to, frame);
+
+    /// <summary>Joins two machines' network again; their proxies' links come back up.</summary>
+    public void Heal(ushort a, ushort b) => Network.Heal(a, b);
 
     /// <summary>The keys and values of a store that would survive a crash now.</summary>
     public IReadOnlyDictionary<byte[], byte[]> DurableContents(string store) => Disk.Durable(store);
@@ -267,6 +287,10 @@ public sealed class SimulatedSystem : IFosRuntime
 
     internal bool Route(SimCore from, in Envelope envelope)
     {
+        // Off the machine through its proxy, when it has one; without one, straight across (a
+        // system booted without proxies, priced by the latency model alone).
+        if (envelope.To.Machine != from.Core.Machine && from.Kernel.Proxy is { } proxy)
+            return Route(from, RemoteEnvelope.Wrap(envelope, proxy));
         if (!cores.TryGetValue(envelope.To.CoreId, out var target)) return false;
         from.Sent++;
         var cost = Options.Latency.Cost(from.Position, target.Position, network);
@@ -303,6 +327,9 @@ public sealed class SimulatedSystem : IFosRuntime
         lastArrival[(from, to)] = arrival;
         return arrival;
     }
+
+    /// <summary>Runs <paramref name="action"/> on <paramref name="core"/> at virtual time <paramref name="time"/> (unless it dies).</summary>
+    internal void AtTime(long time, SimCore core, Action action) => Enqueue(Math.Max(time, NowNanoseconds), core, new SimEvent(action));
 
     /// <summary>Runs <paramref name="action"/> on <paramref name="core"/> after <paramref name="delay"/> of virtual time (unless it dies).</summary>
     internal void After(SimCore core, TimeSpan delay, Action action) =>
@@ -460,6 +487,10 @@ internal sealed class SimCore : ICoreHost
     public Capability NewCapability() => new(random.Next(), random.Next());
 
     public IStoreProvider? Stores => hasStores ? new CoreStores(this) : null;
+
+    public ILinks OpenLinks(ILinkEvents events) =>
+        !Core.IsProcess ? system.Network.Open(this, events)
+        : throw new FosException(FosError.BadRequest, $"{Core} is an application's core: it holds no links");
 
     public ProcessHandle StartProcess(ProcessLaunch launch, CoreId near, Action<ProcessStream, ReadOnlyMemory<byte>> output) =>
         !Core.IsProcess ? system.StartProcess(this, launch, near, output)

@@ -10,6 +10,7 @@ public static class WellKnownNames
     public const string Memory = "/sys/mem";
     public const string Processes = "/sys/proc";
     public const string Layout = "/sys/layout";
+    public const string Proxy = "/sys/proxy";
 }
 
 /// <summary>A binding of a name: its members (nearest to the asker first) and a version that grows on every change.</summary>

@@ -5,6 +5,7 @@ using Fos.Protocols.FileSystem;
 using Fos.Protocols.Layout;
 using Fos.Protocols.Memory;
 using Fos.Protocols.Processes;
+using Fos.Protocols.Proxy;
 
 namespace Fos.Protocols.Wire;
 
@@ -146,6 +147,14 @@ public static class WireTypes
         (508, typeof(ProcChunk)),
         (509, typeof(ProcOutputPage)),
         (510, typeof(ProcWriteInput)),
+
+        // ---- proxy: 550-599 ----
+        (550, typeof(ProxyPeer)),
+        (551, typeof(ProxyConnect)),
+        (552, typeof(ProxyForget)),
+        (553, typeof(ProxyStatus)),
+        (554, typeof(ProxyLink)),
+        (555, typeof(ProxyLinks)),
     ];
 
     private static readonly FrozenDictionary<Type, WireType> ByType;

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Fos.Kernel;
+using Fos.Protocols.Wire;
 
 namespace Fos.Runtime.Processes;
 

@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using Fos.Kernel;
+using Fos.Protocols.Wire;
 
 namespace Fos.Runtime.Processes;
 

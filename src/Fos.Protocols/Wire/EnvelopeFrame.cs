@@ -1,19 +1,18 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using Fos.Kernel;
-using Fos.Protocols.Wire;
 
-namespace Fos.Runtime.Processes;
+namespace Fos.Protocols.Wire;
 
 /// <summary>
-/// An envelope as bytes in a process ring: a fixed 48-byte header (kind, to, from, capability,
-/// correlation) and the body in the wire codec. The body's type must be a registered message type:
+/// An envelope as bytes, in a process's ring or on a link between machines: a fixed 48-byte header
+/// (kind, to, from, capability, correlation) and the body in the wire codec. The body's type must be a registered message type:
 /// a server's object cannot cross into an application's address space, only its serialized value.
 /// <code>
 /// 0 kind   8 to (machine u16, core u16, mailbox u32)   16 from   24 capability (2 × u64)   40 correlation u64   48 body
 /// </code>
 /// </summary>
-internal static class EnvelopeFrame
+public static class EnvelopeFrame
 {
     public const int HeaderBytes = 48;
 
