@@ -202,6 +202,36 @@ public sealed class Machine : IFosRuntime
         return process;
     }
 
+    // ---- other machines ----------------------------------------------------------------------
+
+    private Network.TcpLinks? links;
+
+    /// <summary>Where this machine accepts links from others, once its proxy has opened them.</summary>
+    public System.Net.IPEndPoint? Listening => links?.Listening;
+
+    /// <summary>Says <paramref name="line"/> in the machine's log.</summary>
+    internal void Log(string line)
+    {
+        if (Options.Log is { } log) log(line);
+        else Console.Error.WriteLine($"fos m{Options.MachineId}: {line}");
+    }
+
+    /// <summary>The links of this machine's proxy (on <paramref name="core"/>): TCP with mutual TLS, as its identity allows.</summary>
+    internal Fos.Kernel.Network.ILinks OpenLinks(RealCore core, Fos.Kernel.Network.ILinkEvents events)
+    {
+        ObjectDisposedException.ThrowIf(stopped, this);
+        var identity = Options.Identity ?? throw new FosException(FosError.BadRequest,
+            $"m{Options.MachineId} has no cluster identity: boot it with --listen to make a cluster, or --join to join one");
+        if (identity.Machine != Options.MachineId)
+            throw new FosException(FosError.BadRequest, $"this machine is m{Options.MachineId} but its certificate says m{identity.Machine}");
+        lock (warmHosts)
+        {
+            if (links is not null) throw new FosException(FosError.BadRequest, $"m{Options.MachineId}'s links are open already (one proxy per machine)");
+            links = new Network.TcpLinks(identity, Options.Listen, core.Inject, events, Log);
+        }
+        return links;
+    }
+
     // ---- warm hosts --------------------------------------------------------------------------
 
     private readonly Lock warmHosts = new();
@@ -553,6 +583,7 @@ public sealed class Machine : IFosRuntime
         List<ApplicationProcess> left;
         lock (running) left = [.. running];
         foreach (var process in left) process.Kill(); // applications do not outlive their machine
+        links?.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5)); // other machines see this one leave
         lock (warmHosts)
         {
             warmHost?.Dispose();

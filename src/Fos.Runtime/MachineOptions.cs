@@ -68,4 +68,16 @@ public sealed record MachineOptions
 
     /// <summary>The storage engine behind services' stores.</summary>
     public Storage.StoreEngine StoreEngine { get; init; } = Storage.StoreEngine.RocksDb;
+
+    /// <summary>
+    /// Who this machine is in its cluster (its certificate, from the cluster's authority): needed
+    /// for links to other machines. Null: a machine on its own, which reaches no other.
+    /// </summary>
+    public Network.ClusterIdentity? Identity { get; init; }
+
+    /// <summary>Where this machine accepts links from other machines (port 0: any free port). Null: it only dials.</summary>
+    public System.Net.IPEndPoint? Listen { get; init; }
+
+    /// <summary>Where the machine says what happens to it (machines joining, links lost, connections refused); null: standard error.</summary>
+    public Action<string>? Log { get; init; }
 }

@@ -180,6 +180,8 @@ internal sealed class RealCore : ICoreHost
 
     public Fos.Kernel.Storage.IStoreProvider? Stores => machine.Stores;
 
+    public ILinks OpenLinks(ILinkEvents events) => machine.OpenLinks(this, events);
+
     public long GrantMemory(CoreId holder, long bytes) => machine.GrantMemory(holder, bytes);
 
     public void RevokeMemory(long token) => machine.RevokeMemory(token);

@@ -104,37 +104,50 @@ public static class SystemBoot
     }
 
     /// <summary>
-    /// Starts a proxy on the first core of each machine of <paramref name="runtime"/>, points every
-    /// core of that machine at it, and tells each proxy where the others are
-    /// (<paramref name="address"/> gives a machine's; the simulator's network needs none), then
-    /// registers them all under <c>/sys/proxy</c>. From then on a message to another machine goes
-    /// through the two machines' proxies.
+    /// Starts a proxy on the first core of each machine of <paramref name="runtime"/> (the
+    /// simulator's several machines), tells each where the others are (<paramref name="address"/>
+    /// gives a machine's; the simulator's network needs none), and registers them all under
+    /// <c>/sys/proxy</c>. From then on a message to another machine goes through the two machines' proxies.
     /// </summary>
     public static async Task<IReadOnlyDictionary<ushort, ProxyEndpoints>> StartProxies(IFosRuntime runtime, Func<ushort, string>? address = null,
         ProxyTimings? timings = null)
     {
         ArgumentNullException.ThrowIfNull(runtime);
-        var machines = runtime.Cores.Where(c => !c.IsProcess).GroupBy(c => c.Machine).ToDictionary(g => g.Key, g => g.OrderBy(c => c.Core).ToArray());
+        var machines = runtime.Cores.Where(c => !c.IsProcess).Select(c => c.Machine).Distinct().Order().ToArray();
         var proxies = new Dictionary<ushort, ProxyEndpoints>();
-        foreach (var (machine, cores) in machines)
-        {
-            var proxy = await runtime.Execute(cores[0], k => Task.FromResult(ProxyServer.Start(k, timings)));
-            proxies[machine] = proxy;
-            foreach (var core in cores)
-                await runtime.Execute(core, k =>
-                {
-                    k.Proxy = proxy.Outbound;
-                    return Task.FromResult(true);
-                });
-        }
+        foreach (var machine in machines) proxies[machine] = await StartProxy(runtime, machine, timings);
         foreach (var (machine, proxy) in proxies)
-        {
-            ProxyPeer[] peers = [.. proxies.Keys.Where(m => m != machine).Order().Select(m => new ProxyPeer(m, address?.Invoke(m) ?? $"m{m}"))];
-            await runtime.Execute(machines[machine][0], k => k.Call(proxy.Admin, new ProxyConnect(peers)));
-        }
-        foreach (var (machine, proxy) in proxies)
-            await runtime.Execute(machines[machine][0], k => k.Register(WellKnownNames.Proxy, proxy.Public));
+            await ConnectProxy(runtime, proxy, [.. machines.Where(m => m != machine).Select(m => new ProxyPeer(m, address?.Invoke(m) ?? $"m{m}"))]);
+        foreach (var proxy in proxies.Values)
+            await runtime.Execute(proxy.Public.Address.CoreId, k => k.Register(WellKnownNames.Proxy, proxy.Public));
         return proxies;
+    }
+
+    /// <summary>
+    /// Starts <paramref name="machine"/>'s proxy on its first core, its links opened, and points
+    /// every core of that machine at it: a message to another machine goes through it from now on.
+    /// </summary>
+    public static async Task<ProxyEndpoints> StartProxy(IFosRuntime runtime, ushort machine, ProxyTimings? timings = null)
+    {
+        ArgumentNullException.ThrowIfNull(runtime);
+        var cores = runtime.Cores.Where(c => c.Machine == machine && !c.IsProcess).Order().ToArray();
+        if (cores.Length == 0) throw new ArgumentException($"m{machine} has no cores here", nameof(machine));
+        var proxy = await runtime.Execute(cores[0], k => Task.FromResult(ProxyServer.Start(k, timings)));
+        foreach (var core in cores)
+            await runtime.Execute(core, k =>
+            {
+                k.Proxy = proxy.Outbound;
+                return Task.FromResult(true);
+            });
+        return proxy;
+    }
+
+    /// <summary>Tells a proxy which machines to reach, and where.</summary>
+    public static Task ConnectProxy(IFosRuntime runtime, ProxyEndpoints proxy, ProxyPeer[] peers)
+    {
+        ArgumentNullException.ThrowIfNull(runtime);
+        ArgumentNullException.ThrowIfNull(proxy);
+        return runtime.Execute(proxy.Admin.Address.CoreId, k => k.Call(proxy.Admin, new ProxyConnect(peers)));
     }
 
     /// <summary>The memory fleet's pool: 64 Ki pages of 4 KiB, 256 MiB.</summary>
