@@ -257,7 +257,12 @@ public sealed class ProxyServer : Server, ILinkEvents
 
     public void LinkUp(ushort machine)
     {
-        if (stopped || !peers.TryGetValue(machine, out var peer)) return;
+        if (stopped) return;
+        if (!peers.TryGetValue(machine, out var peer))
+        {
+            // A machine that joined since this one was told of its peers: the link's transport vouched for it.
+            peers[machine] = peer = new PeerLink(machine, "") { LastHeardNanoseconds = Now, LastProgressNanoseconds = Now };
+        }
         peer.LinkOpen = true;
         peer.Established = false;
         SendHello(peer);

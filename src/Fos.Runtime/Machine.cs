@@ -227,7 +227,7 @@ public sealed class Machine : IFosRuntime
         lock (warmHosts)
         {
             if (links is not null) throw new FosException(FosError.BadRequest, $"m{Options.MachineId}'s links are open already (one proxy per machine)");
-            links = new Network.TcpLinks(identity, Options.Listen, core.Inject, events, Log);
+            links = new Network.TcpLinks(identity, Options.Authority, Options.Listen, core.Inject, events, Log);
         }
         return links;
     }

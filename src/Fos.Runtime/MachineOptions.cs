@@ -75,6 +75,9 @@ public sealed record MachineOptions
     /// </summary>
     public Network.ClusterIdentity? Identity { get; init; }
 
+    /// <summary>On the machine that made the cluster: what lets it admit machines that ask to join with a token.</summary>
+    public Network.ClusterAuthority? Authority { get; init; }
+
     /// <summary>Where this machine accepts links from other machines (port 0: any free port). Null: it only dials.</summary>
     public System.Net.IPEndPoint? Listen { get; init; }
 

@@ -103,8 +103,8 @@ public sealed class TcpLinkTests : IAsyncDisposable
         using var one = ClusterIdentity.CreateCluster(1);
         using var stranger = ClusterIdentity.CreateCluster(2); // its own authority: not this cluster's
         var (m1, _, p1, p2, _) = await Pair(one, stranger);
-        await Said(l => l.StartsWith("m1: cannot reach m2", StringComparison.Ordinal));
-        await Said(l => l.StartsWith("m2: refused a link", StringComparison.Ordinal));
+        await Said(l => l.StartsWith("m2: cannot reach m1", StringComparison.Ordinal));
+        await Said(l => l.StartsWith("m1: refused a link", StringComparison.Ordinal));
         Assert.Contains(log, l => l.Contains("not from this cluster", StringComparison.Ordinal));
         Assert.Equal("connecting", (await Link(m1, p1)).State);
         var error = await Assert.ThrowsAsync<FosException>(() => m1.Execute(m1.Cores[1], k => k.Call(new Endpoint(new Address(2, 1, 1), new Capability(1, 1)), "x", TimeSpan.FromMilliseconds(300))));
@@ -115,15 +115,15 @@ public sealed class TcpLinkTests : IAsyncDisposable
     public async Task A_machine_whose_certificate_names_another_number_is_refused()
     {
         using var one = ClusterIdentity.CreateCluster(1);
-        using var impostor = ClusterIdentity.Of(one.Authority, one.IssueFor(3)); // a real member, m3, dialled as m2
-        var m1 = Start(one, 1);
-        var m3 = Machine.Start(new MachineOptions { MachineId = 3, Cores = 2, Identity = impostor, Listen = new IPEndPoint(IPAddress.Loopback, 0), Log = line => log.Enqueue($"m3: {line}") });
-        machines.Add(m3);
-        var p1 = await SystemBoot.StartProxy(m1, 1, Quick);
+        using var five = ClusterIdentity.Of(one.Authority, one.IssueFor(5));
+        using var three = ClusterIdentity.Of(one.Authority, one.IssueFor(3)); // a real member, m3, reached as if it were m2
+        var m5 = Start(five, 5);
+        var m3 = Start(three, 3);
+        var p5 = await SystemBoot.StartProxy(m5, 5, Quick);
         await SystemBoot.StartProxy(m3, 3, Quick);
-        await SystemBoot.ConnectProxy(m1, p1, [new ProxyPeer(2, m3.Listening!.ToString())]);
+        await SystemBoot.ConnectProxy(m5, p5, [new ProxyPeer(2, m3.Listening!.ToString())]);
         await Said(l => l.Contains("is m3, not m2", StringComparison.Ordinal));
-        Assert.Equal("connecting", (await Link(m1, p1)).State);
+        Assert.Equal("connecting", (await Link(m5, p5)).State);
     }
 
     [Fact]
@@ -135,9 +135,9 @@ public sealed class TcpLinkTests : IAsyncDisposable
         var m2 = Start(two, 2);
         var p1 = await SystemBoot.StartProxy(m1, 1, Quick);
         var p2 = await SystemBoot.StartProxy(m2, 2, Quick);
-        await using var relay = new CuttableRelay(m2.Listening!);
-        await SystemBoot.ConnectProxy(m1, p1, [new ProxyPeer(2, relay.Address.ToString())]); // m1 dials m2 through the relay
-        await SystemBoot.ConnectProxy(m2, p2, [new ProxyPeer(1, m1.Listening!.ToString())]);
+        await using var relay = new CuttableRelay(m1.Listening!);
+        await SystemBoot.ConnectProxy(m1, p1, [new ProxyPeer(2, m2.Listening!.ToString())]);
+        await SystemBoot.ConnectProxy(m2, p2, [new ProxyPeer(1, relay.Address.ToString())]); // m2 dials m1 through the relay
         var received = new ConcurrentQueue<long>();
         var sink = await m2.Execute(m2.Cores[1], k => Task.FromResult(k.CreateMailbox(message =>
         {

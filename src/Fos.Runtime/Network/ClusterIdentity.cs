@@ -51,17 +51,29 @@ public sealed class ClusterIdentity : IDisposable
         return new ClusterIdentity(authority, certificate, machine);
     }
 
-    /// <summary>A certificate for machine <paramref name="machine"/>, from this cluster's authority (on the machine that holds its key).</summary>
+    /// <summary>A certificate for machine <paramref name="machine"/>, with a new key, from this cluster's authority (on the machine that holds its key).</summary>
     public X509Certificate2 IssueFor(ushort machine)
     {
         if (!CanIssue) throw new InvalidOperationException("only the machine that made the cluster holds its authority's key");
         return Issue(Authority, machine).Certificate;
     }
 
+    /// <summary>A certificate for machine <paramref name="machine"/> over a key it holds (the public half given), from this cluster's authority.</summary>
+    public X509Certificate2 IssueFor(ushort machine, PublicKey key)
+    {
+        if (!CanIssue) throw new InvalidOperationException("only the machine that made the cluster holds its authority's key");
+        return Sign(Authority, new CertificateRequest(new X500DistinguishedName(SubjectPrefix + machine.ToString(CultureInfo.InvariantCulture)), key, HashAlgorithmName.SHA256));
+    }
+
     private static (X509Certificate2 Certificate, ECDsa Key) Issue(X509Certificate2 authority, ushort machine)
     {
         var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest(SubjectPrefix + machine.ToString(CultureInfo.InvariantCulture), key, HashAlgorithmName.SHA256);
+        using var signed = Sign(authority, new CertificateRequest(SubjectPrefix + machine.ToString(CultureInfo.InvariantCulture), key, HashAlgorithmName.SHA256));
+        return (signed.CopyWithPrivateKey(key), key);
+    }
+
+    private static X509Certificate2 Sign(X509Certificate2 authority, CertificateRequest request)
+    {
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(
@@ -69,8 +81,28 @@ public sealed class ClusterIdentity : IDisposable
         var now = DateTimeOffset.UtcNow;
         var serial = RandomNumberGenerator.GetBytes(16);
         serial[0] &= 0x7f;
-        using var signed = request.Create(authority, now.AddMinutes(-5), now.AddYears(10), serial);
-        return (signed.CopyWithPrivateKey(key), key);
+        return request.Create(authority, now.AddMinutes(-5), now.AddYears(10), serial);
+    }
+
+    /// <summary>Whether <paramref name="certificate"/> chains to <paramref name="authority"/> alone.</summary>
+    public static bool ChainsTo(X509Certificate2 certificate, X509Certificate2 authority, out string why)
+    {
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(authority);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        if (!chain.Build(certificate))
+        {
+            why = $"its certificate ({certificate.Subject}) is not from this cluster: {string.Join("; ", chain.ChainStatus.Select(s => s.StatusInformation.Trim()))}";
+            return false;
+        }
+        if (chain.ChainElements[^1].Certificate.Thumbprint != authority.Thumbprint)
+        {
+            why = $"its certificate ({certificate.Subject}) chains to another authority";
+            return false;
+        }
+        why = "";
+        return true;
     }
 
     /// <summary>This machine's identity from what it was given when it joined: the authority (public) and its certificate with key.</summary>
@@ -94,21 +126,7 @@ public sealed class ClusterIdentity : IDisposable
             return false;
         }
         using var certificate = X509CertificateLoader.LoadCertificate(peer.GetRawCertData());
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.Add(Authority);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        chain.ChainPolicy.VerificationFlags = X509VerificationFlags.NoFlag;
-        if (!chain.Build(certificate))
-        {
-            why = $"its certificate ({certificate.Subject}) is not from this cluster: {string.Join("; ", chain.ChainStatus.Select(s => s.StatusInformation.Trim()))}";
-            return false;
-        }
-        if (chain.ChainElements[^1].Certificate.Thumbprint != Authority.Thumbprint)
-        {
-            why = $"its certificate ({certificate.Subject}) chains to another authority";
-            return false;
-        }
+        if (!ChainsTo(certificate, Authority, out why)) return false;
         if (MachineOf(certificate) is not { } number)
         {
             why = $"its certificate ({certificate.Subject}) names no fos machine";

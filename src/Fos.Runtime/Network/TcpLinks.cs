@@ -9,17 +9,20 @@ namespace Fos.Runtime.Network;
 
 /// <summary>
 /// A real machine's links to other machines: TCP with mutual TLS 1.3, one connection per pair of
-/// machines, made by the machine with the lower number (the other accepts it), remade with backoff
-/// (0.1 s doubling to 5 s) while the link is wanted. A connection counts only once both sides
-/// showed a certificate from this cluster's authority and the one dialled is the machine it was
-/// dialled as; anything else is refused, said in the machine's log, and dropped. Everything the
-/// proxy hears (links up and down, frames) is handed to it on its core.
+/// machines, made by the machine with the higher number (a newer machine reaches the older ones,
+/// whose addresses it was given when it joined; they accept it on their authority's word),
+/// remade with backoff (0.1 s doubling to 5 s) while the link is wanted. A connection counts only
+/// once both sides showed a certificate from this cluster's authority and the one dialled is the
+/// machine it was dialled as; anything else is refused, said in the machine's log, and dropped.
+/// A connection that shows no certificate is a machine asking to join (<see cref="JoinProtocol"/>).
+/// Everything the proxy hears (links up and down, frames) is handed to it on its core.
 /// </summary>
 internal sealed class TcpLinks : ILinks, IAsyncDisposable
 {
     private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
 
     private readonly ClusterIdentity identity;
+    private readonly ClusterAuthority? authority;
     private readonly Action<Action> onProxyCore;
     private readonly ILinkEvents events;
     private readonly Action<string> log;
@@ -36,9 +39,10 @@ internal sealed class TcpLinks : ILinks, IAsyncDisposable
         public CancellationTokenSource Stop { get; } = new();
     }
 
-    public TcpLinks(ClusterIdentity identity, IPEndPoint? listen, Action<Action> onProxyCore, ILinkEvents events, Action<string> log)
+    public TcpLinks(ClusterIdentity identity, ClusterAuthority? authority, IPEndPoint? listen, Action<Action> onProxyCore, ILinkEvents events, Action<string> log)
     {
         this.identity = identity;
+        this.authority = authority;
         this.onProxyCore = onProxyCore;
         this.events = events;
         this.log = log;
@@ -68,7 +72,7 @@ internal sealed class TcpLinks : ILinks, IAsyncDisposable
             }
             var want = new Wanted(address);
             wanted[peer] = want;
-            if (identity.Machine < peer) _ = Dial(peer, want);
+            if (identity.Machine > peer) _ = Dial(peer, want);
         }
     }
 
@@ -223,6 +227,7 @@ internal sealed class TcpLinks : ILinks, IAsyncDisposable
                 CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
                 RemoteCertificateValidationCallback = (_, certificate, _, _) =>
                 {
+                    if (certificate is null) return true; // a machine asking to join: it has no certificate yet
                     if (!identity.TryValidate(certificate, out peer, out var why)) refused = why;
                     return refused is null;
                 },
@@ -234,13 +239,23 @@ internal sealed class TcpLinks : ILinks, IAsyncDisposable
             await tls.DisposeAsync();
             return;
         }
-        Wanted? want;
-        lock (gate) wanted.TryGetValue(peer, out want);
-        if (want is null || peer > identity.Machine)
+        if (tls.RemoteCertificate is null)
         {
-            Refused($"refused a link from m{peer} at {remote}: {(want is null ? "it is not a machine this one was told of" : "the lower-numbered machine dials, not the other")}");
+            await JoinProtocol.Admit(tls, authority, identity, remote, log, stopping.Token);
             await tls.DisposeAsync();
             return;
+        }
+        if (peer <= identity.Machine)
+        {
+            Refused($"refused a link from m{peer} at {remote}: {(peer == identity.Machine ? "it claims this machine's own number" : "the higher-numbered machine dials, not the other")}");
+            await tls.DisposeAsync();
+            return;
+        }
+        Wanted? want;
+        lock (gate)
+        {
+            // A machine of this cluster this one was not told of (it joined since): its certificate is its word.
+            if (!wanted.TryGetValue(peer, out want)) wanted[peer] = want = new Wanted("");
         }
         try
         {
