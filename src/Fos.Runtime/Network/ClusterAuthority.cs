@@ -50,8 +50,8 @@ public sealed class ClusterAuthority
         File.Move(path + ".new", path, overwrite: true);
     }
 
-    /// <summary>A token to join with, good for <paramref name="ttl"/>.</summary>
-    public JoinToken Token(TimeSpan ttl) => JoinToken.Create(Identity.Fingerprint, JoinKey, ttl, DateTimeOffset.UtcNow);
+    /// <summary>A token to join with, good for <paramref name="ttl"/> from <paramref name="now"/> (default: now).</summary>
+    public JoinToken Token(TimeSpan ttl, DateTimeOffset? now = null) => JoinToken.Create(Identity.Fingerprint, JoinKey, ttl, now ?? DateTimeOffset.UtcNow);
 
     /// <summary>
     /// Admits a machine that showed <paramref name="token"/>: a number of its own, a certificate for
