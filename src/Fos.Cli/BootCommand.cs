@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using Fos.Cli.Node;
 using Fos.Kernel;
 using Fos.Runtime;
+using Fos.Runtime.Network;
 using Fos.Runtime.Storage;
 using Fos.Services;
 using Spectre.Console;
@@ -60,6 +61,12 @@ internal static class BootCommand
             if (r.GetValueOrDefault<long?>() is { } q && (q < 1 || q > 1L << 30)) r.AddError("--fs-quota-mb must be between 1 and 1073741824");
         });
         var headless = new Option<bool>("--headless") { Description = "stay up without a shell (for scripts and services): stop with fos stop or SIGTERM" };
+        var listen = new Option<string?>("--listen")
+        {
+            Description = "HOST:PORT where other machines reach this one; without --join, the first boot makes a new cluster here",
+        };
+        var join = new Option<string?>("--join") { Description = "HOST:PORT of the machine that made a cluster: join it (with --token and --listen)" };
+        var token = new Option<string?>("--token") { Description = "the join token (fos cluster token on the machine that made the cluster)" };
         var command = new Command("boot", "Boot fos on this host, show its layout and open its shell")
         {
             cores,
@@ -69,6 +76,9 @@ internal static class BootCommand
             engine,
             quota,
             headless,
+            listen,
+            join,
+            token,
         };
         command.SetAction(result => Run(new MachineOptions
         {
@@ -77,11 +87,13 @@ internal static class BootCommand
             SpinBeforePark = result.GetValue(spin) is { } us ? TimeSpan.FromMicroseconds(us) : null,
             DataDirectory = Path.GetFullPath(result.GetValue(data)!),
             StoreEngine = result.GetValue(engine),
-        }, result.GetValue(quota) is { } mb ? mb << 20 : long.MaxValue, result.GetValue(headless)));
+        }, result.GetValue(quota) is { } mb ? mb << 20 : long.MaxValue, result.GetValue(headless),
+            (result.GetValue(listen), result.GetValue(join), result.GetValue(token), result.GetResult(machine) is { Implicit: false })));
         return command;
     }
 
-    private static async Task<int> Run(MachineOptions options, long quotaBytes, bool headless)
+    private static async Task<int> Run(MachineOptions options, long quotaBytes, bool headless,
+        (string? Listen, string? Join, string? Token, bool MachineGiven) cluster)
     {
         // SIGTERM stops the node cleanly, even one that is still booting; a second one, while it
         // stops, ends the process at once. Ctrl+C does the same while it boots and when headless;
@@ -106,7 +118,19 @@ internal static class BootCommand
         NodeHost node;
         try
         {
-            node = await NodeHost.Start(options, quotaBytes);
+            var plan = await ClusterSetup.Prepare(options.DataDirectory!, cluster.Listen, cluster.Join, cluster.Token, line => AnsiConsole.MarkupLine(Markup.Escape(line)));
+            if (plan is not null)
+            {
+                if (cluster.MachineGiven && options.MachineId != plan.Identity.Machine)
+                    throw new ArgumentException($"--machine {options.MachineId}: this data directory is m{plan.Identity.Machine} of its cluster (its certificate says so)");
+                options = options with { MachineId = plan.Identity.Machine, Identity = plan.Identity, Authority = plan.Authority, Listen = plan.Listen };
+            }
+            node = await NodeHost.Start(options, quotaBytes, plan);
+        }
+        catch (Exception ex) when (ex is ArgumentException or JoinRefusedException)
+        {
+            await Console.Error.WriteLineAsync($"fos boot: {ex.Message}");
+            return 1;
         }
         catch (Exception ex)
         {

@@ -7,6 +7,8 @@ var root = new RootCommand("fos — the factored operating system for manycores 
     ShellCommand.Create(),
     RunCommand.Create(),
     StopCommand.Create(),
+    StatusCommand.Create(),
+    ClusterCommand.Create(),
     FsckCommand.Create(),
     SimCommand.Create(),
     BenchCommand.Create(),

@@ -63,7 +63,7 @@ internal sealed class NodeHost : IAsyncDisposable
     /// socket. Every way this can fail is a <see cref="Kernel.FosException"/> or an <see cref="IOException"/>
     /// whose message is one line.
     /// </summary>
-    public static async Task<NodeHost> Start(MachineOptions options, long fileSystemQuotaPerMember = long.MaxValue)
+    public static async Task<NodeHost> Start(MachineOptions options, long fileSystemQuotaPerMember = long.MaxValue, ClusterPlan? cluster = null)
     {
         var data = options.DataDirectory ?? throw new ArgumentException("a node needs a data directory", nameof(options));
         var machine = Machine.Start(options); // takes the data directory's lock, or says who holds it
@@ -76,6 +76,7 @@ internal sealed class NodeHost : IAsyncDisposable
             listener = NodeSocket.Listen(socketPath, Backlog);
             await File.WriteAllTextAsync(NodeSocket.RecordPath(data), socketPath + "\n");
             var layout = await SystemBoot.StartSystem(machine, fileSystemQuotaPerMember);
+            if (cluster is not null) await JoinCluster(machine, cluster);
             return new NodeHost(machine, layout, data, socketPath, listener);
         }
         catch
@@ -88,6 +89,16 @@ internal sealed class NodeHost : IAsyncDisposable
             await machine.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>The machine's proxy, reaching every machine of the cluster it knows (the newer ones reach it).</summary>
+    private static async Task JoinCluster(Machine machine, ClusterPlan cluster)
+    {
+        var self = cluster.Identity.Machine;
+        var proxy = await SystemBoot.StartProxy(machine, self);
+        await SystemBoot.ConnectProxy(machine, proxy,
+            [.. cluster.Members.Where(m => m.Machine != self).Select(m => new Fos.Protocols.Proxy.ProxyPeer(m.Machine, m.Address))]);
+        await machine.Execute(machine.Cores[0], k => k.Register(Kernel.Naming.WellKnownNames.Proxy, proxy.Public));
     }
 
     private async Task Serve()

@@ -42,6 +42,7 @@ internal sealed partial class Shell(Machine machine, SystemLayout layout)
         ("fleets", "fleets", "the system's fleets and their members"),
         ("layout", "layout", "which server runs on which core"),
         ("top", "top", "per-core message rates and servers (live on a terminal: any key ends it)"),
+        ("status", "status", "this machine and every machine of its cluster: address, link state, round trip"),
         ("help", "help", "this list"),
     ];
 
@@ -133,6 +134,7 @@ internal sealed partial class Shell(Machine machine, SystemLayout layout)
         "fleets" => Fleets(call, Operands(Parse(args), 0, 0)),
         "layout" => Layout(call, Operands(Parse(args), 0, 0)),
         "top" => Top(call, Operands(Parse(args), 0, 0)),
+        "status" => Status(call, Operands(Parse(args), 0, 0)),
         _ => throw new InvalidOperationException($"{call.Name} is in the table but not dispatched"),
     };
 
@@ -282,6 +284,38 @@ internal sealed partial class Shell(Machine machine, SystemLayout layout)
         {
             var servers = rows.Where(r => r.Core == core.Core).Select(r => r.Server).ToList();
             await call.Out.WriteLineAsync($"{core.Core,-7} {core.Role,-20} apps {core.Applications}  {string.Join(", ", servers)}");
+        }
+        return 0;
+    }
+
+    /// <summary>This machine, then every machine its proxy knows, as its links see them.</summary>
+    private async Task<int> Status(Call call, string[] _)
+    {
+        var self = machine.Cores[0].Machine;
+        var listening = machine.Listening is { } at ? at.ToString() : "-";
+        await call.Out.WriteLineAsync($"{"MACHINE",-8} {"ADDRESS",-22} {"STATE",-11} {"RTT",10} {"SENT",10} {"RECEIVED",10} {"RESENT",8}");
+        await call.Out.WriteLineAsync($"{"m" + self,-8} {listening,-22} {"this",-11} {"-",10} {"-",10} {"-",10} {"-",8}  {machine.CoreCount} cores");
+        var links = await OnFos(async () =>
+        {
+            try
+            {
+                return await KernelContext.Current.Call<Fos.Protocols.Proxy.ProxyLinks>(WellKnownNames.Proxy, new Fos.Protocols.Proxy.ProxyStatus());
+            }
+            catch (FosException ex) when (ex.Error == FosError.NoSuchName)
+            {
+                return null;
+            }
+        });
+        if (links is null)
+        {
+            await call.Out.WriteLineAsync("this machine is on its own: boot it with --listen to make a cluster, or --join to join one");
+            return 0;
+        }
+        foreach (var link in links.Links)
+        {
+            var rtt = link.RoundTripNanoseconds == 0 ? "-" : $"{link.RoundTripNanoseconds / 1000.0:0.#} µs";
+            await call.Out.WriteLineAsync(
+                $"{"m" + link.Machine,-8} {(link.Address.Length == 0 ? "(inbound)" : link.Address),-22} {link.State,-11} {rtt,10} {link.Sent,10} {link.Received,10} {link.Resent,8}");
         }
         return 0;
     }
