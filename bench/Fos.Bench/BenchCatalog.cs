@@ -12,6 +12,8 @@ public static class BenchCatalog
         (FsScenarios.Sequential, "write a 256 MiB file in 64 KiB writes and close it, then read it back, on each engine, against the host file system"),
         (ProcessScenarios.MemMap, "2 MiB buffers from the memory fleet, mapped into an application process, each page touched, freed; against mmap and munmap on the host"),
         (ProcessScenarios.Spawn, "an application process started and ended (hello world), ms each, against dotnet hello.dll on the host"),
+        (RemoteScenarios.Call, "a null call to a server on another machine (TCP with TLS on loopback), us each, against a raw TCP request and response of the same size"),
+        (RemoteScenarios.Throughput, "one-way messages per second to a sink on another machine over one link, against a raw TCP stream of 64-byte frames"),
         (FsScenarios.Stat, "stat of a cached path three directories deep through Fos.Sys, against a raw spin ping-pong; and from an application process against that stat"),
     ];
 
@@ -32,6 +34,8 @@ public static class BenchCatalog
             FsScenarios.Small => FsScenarios.RunSmall(settings, progress),
             FsScenarios.Sequential => FsScenarios.RunSequential(settings, progress),
             FsScenarios.Stat => FsScenarios.RunStat(settings, progress),
+            RemoteScenarios.Call => RemoteScenarios.RunCall(settings, progress),
+            RemoteScenarios.Throughput => RemoteScenarios.RunThroughput(settings, progress),
             _ => throw new ArgumentException(
                 $"unknown benchmark scenario '{scenario}'; known scenarios: {string.Join(", ", Scenarios.Select(s => s.Name))}", nameof(scenario)),
         };

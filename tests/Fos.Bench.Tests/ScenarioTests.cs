@@ -44,6 +44,16 @@ public class ScenarioTests
     }
 
     [Fact]
+    public async Task Remote_call_and_throughput_report_against_raw_tcp_on_loopback()
+    {
+        var call = Assert.Single(await BenchCatalog.Run("remote-call", Quick with { Chunks = 1 }));
+        Assert.Equal(("remote-call", "us_per_call", "us", "raw-tcp"), (call.Scenario, call.Metric, call.Unit, call.Baseline));
+        var throughput = Assert.Single(await BenchCatalog.Run("remote-throughput", Quick with { Chunks = 1 }));
+        Assert.Equal(("remote-throughput", "msgs_per_sec", "msg/s", "raw-tcp"), (throughput.Scenario, throughput.Metric, throughput.Unit, throughput.Baseline));
+        AssertWellFormed([call, throughput]);
+    }
+
+    [Fact]
     public async Task Msg_throughput_reports_unbatched_and_batched_sends_against_the_raw_ring()
     {
         var results = await BenchCatalog.Run("msg-throughput", Quick);
