@@ -12,9 +12,9 @@ public static class BenchCatalog
         (FsScenarios.Sequential, "write a 256 MiB file in 64 KiB writes and close it, then read it back, on each engine, against the host file system"),
         (ProcessScenarios.MemMap, "2 MiB buffers from the memory fleet, mapped into an application process, each page touched, freed; against mmap and munmap on the host"),
         (ProcessScenarios.Spawn, "an application process started and ended (hello world), ms each, against dotnet hello.dll on the host"),
+        (FsScenarios.Stat, "stat of a cached path three directories deep through Fos.Sys, against a raw spin ping-pong; and from an application process against that stat"),
         (RemoteScenarios.Call, "a null call to a server on another machine (TCP with TLS on loopback), us each, against a raw TCP request and response of the same size"),
         (RemoteScenarios.Throughput, "one-way messages per second to a sink on another machine over one link, against a raw TCP stream of 64-byte frames"),
-        (FsScenarios.Stat, "stat of a cached path three directories deep through Fos.Sys, against a raw spin ping-pong; and from an application process against that stat"),
     ];
 
     /// <summary>Runs a scenario: every fos figure next to its baselines, measured in alternating chunks in this run.</summary>

@@ -227,7 +227,14 @@ public sealed class Machine : IFosRuntime
         lock (warmHosts)
         {
             if (links is not null) throw new FosException(FosError.BadRequest, $"m{Options.MachineId}'s links are open already (one proxy per machine)");
-            links = new Network.TcpLinks(identity, Options.Authority, Options.Listen, core.Inject, events, Log);
+            try
+            {
+                links = new Network.TcpLinks(identity, Options.Authority, Options.Listen, core.Inject, events, Log);
+            }
+            catch (System.Net.Sockets.SocketException ex)
+            {
+                throw new FosException(FosError.BadRequest, $"cannot listen for other machines on {Options.Listen}: {ex.Message}");
+            }
         }
         return links;
     }

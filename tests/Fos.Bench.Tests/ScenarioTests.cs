@@ -101,7 +101,7 @@ public class ScenarioTests
     [Fact]
     public void The_catalog_lists_every_scenario_with_a_description()
     {
-        Assert.Equal(["nullcall", "msg-throughput", "wakeup", "fs-small", "fs-seq", "mem-map", "spawn", "sys-stat"], BenchCatalog.Scenarios.Select(s => s.Name));
+        Assert.Equal(["nullcall", "msg-throughput", "wakeup", "fs-small", "fs-seq", "mem-map", "spawn", "sys-stat", "remote-call", "remote-throughput"], BenchCatalog.Scenarios.Select(s => s.Name));
         Assert.All(BenchCatalog.Scenarios, s => Assert.False(string.IsNullOrWhiteSpace(s.Description)));
     }
 

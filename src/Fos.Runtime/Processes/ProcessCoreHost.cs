@@ -93,7 +93,14 @@ public sealed class ProcessCoreHost : ICoreHost
     public void Stop()
     {
         stopping = true;
-        wake.Signal();
+        try
+        {
+            wake.Signal();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The program ended and its port let go of the wake-up already: there is no loop to stop.
+        }
     }
 
     // ---- ICoreHost ---------------------------------------------------------------------------
