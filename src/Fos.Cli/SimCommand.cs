@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Fos.Simulation.Scenarios;
+using Fos.Scenarios;
 
 namespace Fos.Cli;
 

@@ -1,7 +1,8 @@
+using Fos.Simulation;
 using Fos.Kernel;
 using Fos.Services.Basic;
 
-namespace Fos.Simulation.Scenarios;
+namespace Fos.Scenarios;
 
 /// <summary>
 /// A client keeps calling an echo fleet while the network drops, duplicates and delays messages,

@@ -1,6 +1,6 @@
-using Fos.Simulation.Scenarios;
+using Fos.Scenarios;
 
-namespace Fos.Simulation.Tests;
+namespace Fos.Scenarios.Tests;
 
 public class ScenarioDeterminismTests
 {
@@ -17,7 +17,7 @@ public class ScenarioDeterminismTests
     [Fact]
     public void The_simulator_ships_the_pingpong_fanout_and_faults_scenarios()
     {
-        Assert.Equal(["pingpong", "fanout", "faults"], SimScenarios.All.Select(s => s.Name));
+        Assert.Equal(["pingpong", "fanout", "faults", "cluster"], SimScenarios.All.Select(s => s.Name));
         Assert.All(SimScenarios.All, s => Assert.Same(s, SimScenarios.Find(s.Name)));
     }
 

@@ -1,7 +1,8 @@
+using Fos.Simulation;
 using Fos.Kernel;
 using Fos.Services.Basic;
 
-namespace Fos.Simulation.Scenarios;
+namespace Fos.Scenarios;
 
 /// <summary>One client calls an echo server on the far corner of the mesh, over and over.</summary>
 public static class PingPong

@@ -1,6 +1,7 @@
+using Fos.Simulation;
 using Fos.Services;
 
-namespace Fos.Simulation.Scenarios;
+namespace Fos.Scenarios;
 
 /// <summary>A named, seeded run of the simulator: what <c>fos sim --scenario NAME</c> runs.</summary>
 public sealed record SimScenario(string Name, string Description, Func<ulong, SimOptions> Options, Func<SimulatedSystem, Task<string>> Body)
@@ -24,7 +25,7 @@ public sealed record SimRunResult(
 /// <summary>The scenarios the simulator ships with.</summary>
 public static class SimScenarios
 {
-    public static IReadOnlyList<SimScenario> All { get; } = [PingPong.Scenario, FanOut.Scenario, FaultyFleet.Scenario];
+    public static IReadOnlyList<SimScenario> All { get; } = [PingPong.Scenario, FanOut.Scenario, FaultyFleet.Scenario, Cluster.Scenario];
 
     public static SimScenario Find(string name) =>
         All.FirstOrDefault(s => s.Name == name)

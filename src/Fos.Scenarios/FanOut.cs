@@ -1,6 +1,7 @@
+using Fos.Simulation;
 using Fos.Kernel;
 
-namespace Fos.Simulation.Scenarios;
+namespace Fos.Scenarios;
 
 /// <summary>A fleet with a member on every other core; one client calls all members at once, round after round.</summary>
 public static class FanOut
