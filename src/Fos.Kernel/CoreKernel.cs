@@ -336,6 +336,13 @@ public sealed class CoreKernel : IKernel
         return host.OpenLinks(events);
     }
 
+    public Naming.IDirectory OpenDirectory(Naming.IDirectoryEvents events)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        if (Core.IsProcess) throw new FosException(FosError.CapabilityRefused, $"{Core} is an application's core: the directory is the naming server's");
+        return host.OpenDirectory(events);
+    }
+
     public void Relay(in Envelope envelope)
     {
         if (Core.IsProcess) throw new FosException(FosError.CapabilityRefused, $"{Core} is an application's core: it relays nothing");

@@ -49,6 +49,9 @@ public interface ICoreHost
     /// <summary>See <see cref="IKernel.UnmapMemory"/>.</summary>
     void UnmapMemory(long token) { }
 
+    /// <summary>See <see cref="IKernel.OpenDirectory"/>; by default the directory of a machine on its own.</summary>
+    Naming.IDirectory OpenDirectory(Naming.IDirectoryEvents events) => new Naming.LocalDirectory(events);
+
     /// <summary>See <see cref="IKernel.OpenLinks"/>.</summary>
     Network.ILinks OpenLinks(Network.ILinkEvents events) =>
         throw new FosException(FosError.BadRequest, $"{Core} has no network: this machine cannot reach others");

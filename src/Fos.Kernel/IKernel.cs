@@ -119,6 +119,12 @@ public interface IKernel
     Network.ILinks OpenLinks(Network.ILinkEvents events);
 
     /// <summary>
+    /// The directory of names, for the naming server alone: <paramref name="events"/> hears, on
+    /// this core, every change committed to it, in order. A machine on its own commits at once.
+    /// </summary>
+    Naming.IDirectory OpenDirectory(Naming.IDirectoryEvents events);
+
+    /// <summary>
     /// The proxy's side of a message that came from another machine: sends it on to its target on
     /// this machine as if its sender had, where the target's kernel checks its capability as for
     /// any message. Only a message from another machine to this one may be relayed.

@@ -4,48 +4,85 @@ using Fos.Kernel.Naming;
 namespace Fos.Services.Naming;
 
 /// <summary>
-/// A member of the naming fleet (<c>/sys/name</c>): the authority for which servers serve a name.
-/// It answers lookups nearest member first for the asking core, and remembers which kernels cache
-/// each name so it can tell them when the name is rebound. This is the first member of the naming
-/// fleet; the cluster's members extend it across machines.
+/// A member of the naming fleet (<c>/sys/name</c>), one per machine: its machine's replica of the
+/// directory of names. Changes (a member registered or withdrawn) go to the directory, which
+/// commits them in one order for the whole cluster and applies them on every machine's replica;
+/// lookups are answered from the replica here, nearest member first for the asking core. It
+/// remembers which kernels of its machine cache each name and tells them when the name is rebound.
 /// </summary>
-public sealed class NameServer : Server
+public sealed class NameServer : Server, IDirectoryEvents
 {
     public static readonly ServerImage Image = new("name-server", () => new NameServer());
 
     private readonly Dictionary<string, Binding> names = new(StringComparer.Ordinal);
+    private IDirectory? directory;
     private long version;
     private long refusals;
 
-    protected override ValueTask<object?> Handle(Message message) => ValueTask.FromResult<object?>(message.Body switch
-    {
-        NameRegister register => Register(register, Limited(message, Allowed(message, register.Name, register.Member))),
-        NameUnregister unregister => Unregister(unregister, Allowed(message, unregister.Name, unregister.Member)),
-        NameWithdrawCore withdraw => Withdraw(message, withdraw.Core),
-        NameLookup lookup => Lookup(lookup),
-        NameList list => List(list, message.From.CoreId),
-        _ => throw new FosException(FosError.BadRequest, $"the name server does not understand {message.Body?.GetType().Name ?? "null"}"),
-    });
+    private IDirectory Directory => directory ??= Kernel.OpenDirectory(this);
 
-    private NameRecord Register(NameRegister request, CoreId asker)
+    protected override ValueTask<object?> Handle(Message message) => message.Body switch
     {
+        NameRegister register => Register(message, register),
+        NameUnregister unregister => Unregister(message, unregister),
+        NameWithdrawCore withdraw => Withdraw(message, withdraw.Core),
+        NameLookup lookup => ValueTask.FromResult<object?>(Lookup(lookup)),
+        NameList list => ValueTask.FromResult<object?>(List(list, message.From.CoreId)),
+        _ => throw new FosException(FosError.BadRequest, $"the name server does not understand {message.Body?.GetType().Name ?? "null"}"),
+    };
+
+    private async ValueTask<object?> Register(Message message, NameRegister request)
+    {
+        var asker = Limited(message, Allowed(message, request.Name, request.Member));
         NameValidation.Check(request.Name);
         if (request.Member.Capability.IsNone)
             throw new FosException(FosError.BadRequest, $"cannot register {request.Member} under {request.Name}: a member needs a capability");
-        var binding = Bind(request.Name);
-        binding.Members.RemoveAll(m => m.Address == request.Member.Address); // re-registering replaces (e.g. after a revoke)
-        binding.Members.Add(request.Member);
-        Changed(request.Name, binding);
-        return binding.Record(request.Name, asker);
+        await Directory.Submit(DirectoryChange.Add(request.Name, request.Member));
+        return Bind(request.Name).Record(request.Name, asker);
     }
 
-    private NameRecord Unregister(NameUnregister request, CoreId asker)
+    private async ValueTask<object?> Unregister(Message message, NameUnregister request)
     {
+        var asker = Allowed(message, request.Name, request.Member);
         NameValidation.Check(request.Name);
-        if (!names.TryGetValue(request.Name, out var binding) || binding.Members.RemoveAll(m => m.Address == request.Member.Address) == 0)
+        if (!names.TryGetValue(request.Name, out var binding) || !binding.Members.Any(m => m.Address == request.Member.Address))
             throw new FosException(FosError.NoSuchName, $"{request.Member} is not a member of {request.Name}");
-        Changed(request.Name, binding);
-        return binding.Record(request.Name, asker);
+        await Directory.Submit(DirectoryChange.Remove(request.Name, request.Member));
+        return Bind(request.Name).Record(request.Name, asker);
+    }
+
+    /// <summary>A process ended: every member it had under any name goes, and those who cached the names hear of it.</summary>
+    private async ValueTask<object?> Withdraw(Message message, CoreId core)
+    {
+        message.RequireSystem(ref refusals);
+        await Directory.Submit(DirectoryChange.WithdrawCore(core));
+        return Ack.Instance;
+    }
+
+    /// <summary>A change the directory committed: this replica takes it, and kernels here that cached the name hear of it.</summary>
+    public void Applied(DirectoryChange change)
+    {
+        switch (change.Kind)
+        {
+            case DirectoryChangeKind.Add:
+                var binding = Bind(change.Name);
+                binding.Members.RemoveAll(m => m.Address == change.Member.Address); // re-registering replaces (e.g. after a revoke)
+                binding.Members.Add(change.Member);
+                Changed(change.Name, binding);
+                break;
+            case DirectoryChangeKind.Remove:
+                if (names.TryGetValue(change.Name, out var from) && from.Members.RemoveAll(m => m.Address == change.Member.Address) > 0)
+                    Changed(change.Name, from);
+                break;
+            case DirectoryChangeKind.WithdrawCore:
+                foreach (var (name, held) in names)
+                    if (held.Members.RemoveAll(m => m.Address.CoreId == change.Core) > 0) Changed(name, held);
+                break;
+            case DirectoryChangeKind.WithdrawMachine:
+                foreach (var (name, held) in names)
+                    if (held.Members.RemoveAll(m => m.Address.Machine == change.Core.Machine) > 0) Changed(name, held);
+                break;
+        }
     }
 
     /// <summary>
@@ -82,16 +119,6 @@ public sealed class NameServer : Server
         refusals++;
         throw new FosException(FosError.ServiceError,
             $"ENOSPC: {asker} already has {held} members under names, the most a process may ({MaxNamesPerProcess}); withdraw one first", "ENOSPC");
-    }
-
-    /// <summary>A process ended: every member it had under any name goes, and those who cached the names hear of it.</summary>
-    private Ack Withdraw(Message message, CoreId core)
-    {
-        message.RequireSystem(ref refusals);
-        foreach (var (name, binding) in names)
-            if (binding.Members.RemoveAll(m => m.Address.CoreId == core) > 0)
-                Changed(name, binding);
-        return Ack.Instance;
     }
 
     /// <summary>Requests refused because their sender may not make them.</summary>
