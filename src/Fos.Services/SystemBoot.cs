@@ -41,6 +41,33 @@ public static class SystemBoot
     }
 
     /// <summary>
+    /// Starts a naming server on the first core of every machine of <paramref name="runtime"/>
+    /// (each holds its machine's replica of the cluster's directory), points every core of each
+    /// machine at its own, and registers them all under <c>/sys/name</c>: a name registered on any
+    /// machine is found from every machine.
+    /// </summary>
+    public static async Task<IReadOnlyDictionary<ushort, Endpoint>> StartClusterNaming(IFosRuntime runtime)
+    {
+        ArgumentNullException.ThrowIfNull(runtime);
+        var machines = runtime.Cores.Where(c => !c.IsProcess).GroupBy(c => c.Machine).ToDictionary(g => g.Key, g => g.Order().ToArray());
+        var servers = new Dictionary<ushort, Endpoint>();
+        foreach (var (machine, cores) in machines.OrderBy(m => m.Key))
+        {
+            var server = await runtime.Execute(cores[0], k => Task.FromResult(k.StartServer(NameServer.Image)));
+            servers[machine] = server;
+            foreach (var core in cores)
+                await runtime.Execute(core, k =>
+                {
+                    k.NameServer = server;
+                    return Task.FromResult(true);
+                });
+        }
+        foreach (var (machine, server) in servers)
+            await runtime.Execute(machines[machine][0], k => k.Register(WellKnownNames.NameService, server));
+        return servers;
+    }
+
+    /// <summary>
     /// Starts a file-system member on each of <paramref name="cores"/>, gives member i the shards
     /// s with s mod n = i, and registers their public mailboxes under <c>/sys/fs</c>. The peer
     /// mailboxes stay with boot and the fleet.

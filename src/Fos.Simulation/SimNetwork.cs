@@ -46,7 +46,11 @@ internal sealed class SimNetwork(SimulatedSystem system, SimRandom random)
         if (!partitions.Remove(Pair(a, b))) return;
         system.Record($"heal m{a} | m{b}");
         TryLink(a, b);
+        system.Directory?.CatchUp();
     }
+
+    /// <summary>Whether machines <paramref name="a"/> and <paramref name="b"/> can reach each other now (no partition between them, both alive).</summary>
+    public bool CanReach(ushort a, ushort b) => !partitions.Contains(Pair(a, b)) && system.MachineAlive(a) && system.MachineAlive(b);
 
     private bool Reachable(ushort a, ushort b) =>
         !partitions.Contains(Pair(a, b)) && machines.TryGetValue(a, out var x) && !x.Core.Dead && machines.TryGetValue(b, out var y) && !y.Core.Dead;

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Fos.Kernel;
 using Fos.Kernel.Processes;
+using Fos.Kernel.Naming;
 using Fos.Kernel.Network;
 using Fos.Kernel.Storage;
 
@@ -62,6 +63,7 @@ public sealed class SimulatedSystem : IFosRuntime
         log = options.KeepLog ? [] : null;
         Disk = new SimDisk(this);
         Network = new SimNetwork(this, new SimRandom(network.Next()));
+        if (options.Machines > 1) Directory = new SimDirectory(this, new SimRandom(network.Next()));
         for (var m = 1; m <= options.Machines; m++)
             for (var c = 0; c < options.CoresPerMachine; c++)
             {
@@ -80,6 +82,12 @@ public sealed class SimulatedSystem : IFosRuntime
 
     /// <summary>The network between the machines' proxies.</summary>
     internal SimNetwork Network { get; }
+
+    /// <summary>The directory of names shared by the machines' naming servers (none with one machine: it commits locally).</summary>
+    internal SimDirectory? Directory { get; }
+
+    /// <summary>Whether any core of machine <paramref name="machine"/> still runs.</summary>
+    internal bool MachineAlive(ushort machine) => ordered.Any(c => c.Core.Machine == machine && !c.Dead);
 
     /// <summary>Frames the proxies' links carried, and how many of them the network lost.</summary>
     public (long Sent, long Dropped) LinkFrames => (Network.FramesSent, Network.FramesDropped);
@@ -487,6 +495,10 @@ internal sealed class SimCore : ICoreHost
     public Capability NewCapability() => new(random.Next(), random.Next());
 
     public IStoreProvider? Stores => hasStores ? new CoreStores(this) : null;
+
+    public IDirectory OpenDirectory(IDirectoryEvents events) =>
+        Core.IsProcess ? throw new FosException(FosError.BadRequest, $"{Core} is an application's core: the directory is the naming server's")
+        : system.Directory?.Open(this, events) ?? new LocalDirectory(events);
 
     public ILinks OpenLinks(ILinkEvents events) =>
         !Core.IsProcess ? system.Network.Open(this, events)

@@ -31,10 +31,12 @@ internal sealed class Cluster
 
     public static CoreId Core(ushort machine, ushort core) => new(machine, core);
 
-    public static async Task<Cluster> Boot(int machines = 2, ulong seed = 1, FaultPlan? faults = null, ProxyTimings? timings = null)
+    /// <param name="namingOnEveryMachine">A naming server on every machine, each a replica of the cluster's directory (else one, on m1).</param>
+    public static async Task<Cluster> Boot(int machines = 2, ulong seed = 1, FaultPlan? faults = null, ProxyTimings? timings = null, bool namingOnEveryMachine = false)
     {
         var system = new SimulatedSystem(new SimOptions { Seed = seed, Machines = machines, CoresPerMachine = 2, NetworkFaults = faults ?? FaultPlan.None });
-        await SystemBoot.StartNaming(system);
+        if (namingOnEveryMachine) await SystemBoot.StartClusterNaming(system);
+        else await SystemBoot.StartNaming(system);
         var proxies = await SystemBoot.StartProxies(system, timings: timings);
         var cluster = new Cluster(system, proxies);
         for (ushort m = 1; m <= machines; m++)

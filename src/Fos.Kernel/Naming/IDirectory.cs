@@ -39,6 +39,13 @@ public interface IDirectory
     /// or fails with a <see cref="FosException"/> when it cannot be committed (no majority reachable).
     /// </summary>
     Task Submit(DirectoryChange change);
+
+    /// <summary>
+    /// Completes once this replica has applied every change committed before the call (a read
+    /// barrier), so what it answers next is not older than that; fails with a
+    /// <see cref="FosException"/> when this machine cannot reach a majority to learn what that is.
+    /// </summary>
+    Task Sync();
 }
 
 /// <summary>What a naming server hears from its directory, on its own core, in commit order, each change once.</summary>
@@ -56,4 +63,6 @@ public sealed class LocalDirectory(IDirectoryEvents events) : IDirectory
         events.Applied(change);
         return Task.CompletedTask;
     }
+
+    public Task Sync() => Task.CompletedTask;
 }

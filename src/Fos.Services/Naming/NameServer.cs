@@ -26,7 +26,7 @@ public sealed class NameServer : Server, IDirectoryEvents
         NameRegister register => Register(message, register),
         NameUnregister unregister => Unregister(message, unregister),
         NameWithdrawCore withdraw => Withdraw(message, withdraw.Core),
-        NameLookup lookup => ValueTask.FromResult<object?>(Lookup(lookup)),
+        NameLookup lookup => Lookup(lookup),
         NameList list => ValueTask.FromResult<object?>(List(list, message.From.CoreId)),
         _ => throw new FosException(FosError.BadRequest, $"the name server does not understand {message.Body?.GetType().Name ?? "null"}"),
     };
@@ -124,9 +124,25 @@ public sealed class NameServer : Server, IDirectoryEvents
     /// <summary>Requests refused because their sender may not make them.</summary>
     public long Refusals => refusals;
 
-    private NameRecord Lookup(NameLookup request)
+    /// <summary>
+    /// The members of a name, from this replica; a name with none here waits for the replica to
+    /// catch up with the cluster first (a read barrier), so a name registered anywhere before the
+    /// lookup is found. A replica that cannot reach a majority answers with what it has.
+    /// </summary>
+    private async ValueTask<object?> Lookup(NameLookup request)
     {
         NameValidation.Check(request.Name);
+        if (!names.TryGetValue(request.Name, out var known) || known.Members.Count == 0)
+        {
+            try
+            {
+                await Directory.Sync();
+            }
+            catch (FosException)
+            {
+                // Cut off: what this replica knows is all there is to say.
+            }
+        }
         var binding = Bind(request.Name);
         if (request.Subscriber is { } subscriber) binding.Subscribers.Add(subscriber);
         return binding.Record(request.Name, request.Asker);
