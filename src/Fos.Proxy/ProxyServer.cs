@@ -1,5 +1,6 @@
 using System.Buffers;
 using Fos.Kernel;
+using Fos.Kernel.Naming;
 using Fos.Kernel.Network;
 using Fos.Protocols.Proxy;
 
@@ -56,6 +57,7 @@ public sealed class ProxyServer : Server, ILinkEvents
     private readonly ArrayBufferWriter<byte> scratch = new(4096);
     private readonly byte[] shortFrame = new byte[LinkFrame.ShortBytes];
     private ILinks? links;
+    private Endpoint? nameServer;
     private ulong incarnation;
     private Endpoint admin;
     private Endpoint outbound;
@@ -76,6 +78,7 @@ public sealed class ProxyServer : Server, ILinkEvents
         server.outbound = kernel.CreateMailbox(server.HandleOutbound, int.MaxValue);
         server.links = kernel.OpenLinks(server);
         server.incarnation = kernel.NextRandom() | 1;
+        server.nameServer = kernel.NameServer;
         server.ticker = kernel.StartTimer(server.timings.Tick, server.Tick);
         return new ProxyEndpoints(@public, server.admin, server.outbound);
     }
@@ -470,6 +473,18 @@ public sealed class ProxyServer : Server, ILinkEvents
         Links.Send(peer.Machine, shortFrame);
     }
 
+    private async Task Withdraw(Endpoint names, ushort machine)
+    {
+        try
+        {
+            await Kernel.Call(names, new NameWithdrawMachine(machine));
+        }
+        catch (FosException)
+        {
+            // This machine is the one cut off: the majority's proxies withdraw the other's names.
+        }
+    }
+
     // ---- time --------------------------------------------------------------------------------
 
     private void Tick()
@@ -483,6 +498,9 @@ public sealed class ProxyServer : Server, ILinkEvents
             {
                 peer.Lost = true;
                 FailUnacked(peer, FosError.MachineDown, $"m{peer.Machine} is down: nothing heard from it for {timings.Down.TotalSeconds:0.#} s");
+                // Its servers' names go, so lookups find members that answer (each machine's proxy
+                // says so; the directory takes the same withdrawal once or twice alike).
+                if (nameServer is { } names) _ = Withdraw(names, peer.Machine);
             }
             if (peer.LinkOpen && silent > timings.Reset.Ticks * 100 && now - peer.LastPingNanoseconds < silent)
             {

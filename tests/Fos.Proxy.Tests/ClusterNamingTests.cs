@@ -72,6 +72,32 @@ public sealed class ClusterNamingTests
     }
 
     [Fact]
+    public async Task A_lost_machines_names_are_withdrawn_and_those_of_one_that_was_only_cut_off_come_back()
+    {
+        var cluster = await Cluster.Boot(machines: 3, namingOnEveryMachine: true);
+        foreach (ushort machine in new ushort[] { 2, 3 }) await Register(cluster, machine, "/app/echo");
+        cluster.System.RunFor(TimeSpan.FromMilliseconds(1));
+        Assert.Equal([(ushort)2, (ushort)3], (await cluster.On(Cluster.Core(1, 0), k => k.LookupAll("/app/echo"))).Members.Select(m => m.Address.Machine));
+
+        // m3 cut off for longer than a machine is given: the others withdraw its names; healed, they come back.
+        cluster.System.Partition(1, 3);
+        cluster.System.Partition(2, 3);
+        cluster.System.RunFor(TimeSpan.FromSeconds(3));
+        Assert.Equal([(ushort)2], (await cluster.On(Cluster.Core(1, 0), k => k.LookupAll("/app/echo"))).Members.Select(m => m.Address.Machine));
+        cluster.System.Heal(1, 3);
+        cluster.System.Heal(2, 3);
+        cluster.System.RunFor(TimeSpan.FromMilliseconds(500));
+        Assert.Equal([(ushort)2, (ushort)3], (await cluster.On(Cluster.Core(1, 0), k => k.LookupAll("/app/echo"))).Members.Select(m => m.Address.Machine));
+
+        // m2 dies: within three seconds its name is gone, and calls through the name reach m3.
+        cluster.System.CrashMachine(2);
+        cluster.System.RunFor(TimeSpan.FromSeconds(3));
+        var left = await cluster.On(Cluster.Core(1, 0), k => k.LookupAll("/app/echo"));
+        Assert.Equal([(ushort)3], left.Members.Select(m => m.Address.Machine));
+        Assert.Equal("m3 answers", await cluster.On(Cluster.Core(1, 1), async k => await k.Call(await k.Lookup("/app/echo"), "m3 answers")));
+    }
+
+    [Fact]
     public async Task The_same_seed_commits_the_same_directory_in_the_same_order()
     {
         async Task<string> Run()

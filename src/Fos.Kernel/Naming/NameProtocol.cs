@@ -40,6 +40,9 @@ public sealed record NameListing(ImmutableArray<NameRecord> Names);
 /// <summary>Removes every member on <paramref name="Core"/> from every name (its process ended) → Ack. System cores only.</summary>
 public sealed record NameWithdrawCore(CoreId Core);
 
+/// <summary>Removes every member on machine <paramref name="Machine"/> from every name (it was lost) → Ack. System cores only.</summary>
+public sealed record NameWithdrawMachine(ushort Machine);
+
 /// <summary>Where application processes may register names: under here, only their own mailboxes, at most 256 at once.</summary>
 public static class ProcessNames
 {

@@ -43,6 +43,7 @@ public static class WireTypes
         (55, typeof(NameListing)),
         (56, typeof(NameChanged)),
         (57, typeof(NameWithdrawCore)),
+        (58, typeof(NameWithdrawMachine)),
 
         // ---- plain replies: 100-149 ----
         (100, typeof(bool)),

@@ -25,7 +25,8 @@ public sealed class NameServer : Server, IDirectoryEvents
     {
         NameRegister register => Register(message, register),
         NameUnregister unregister => Unregister(message, unregister),
-        NameWithdrawCore withdraw => Withdraw(message, withdraw.Core),
+        NameWithdrawCore withdraw => Withdraw(message, DirectoryChange.WithdrawCore(withdraw.Core)),
+        NameWithdrawMachine lost => Withdraw(message, DirectoryChange.WithdrawMachine(lost.Machine)),
         NameLookup lookup => Lookup(lookup),
         NameList list => ValueTask.FromResult<object?>(List(list, message.From.CoreId)),
         _ => throw new FosException(FosError.BadRequest, $"the name server does not understand {message.Body?.GetType().Name ?? "null"}"),
@@ -51,11 +52,11 @@ public sealed class NameServer : Server, IDirectoryEvents
         return Bind(request.Name).Record(request.Name, asker);
     }
 
-    /// <summary>A process ended: every member it had under any name goes, and those who cached the names hear of it.</summary>
-    private async ValueTask<object?> Withdraw(Message message, CoreId core)
+    /// <summary>A process ended, or a machine was lost: every member it had under any name goes, and those who cached the names hear of it.</summary>
+    private async ValueTask<object?> Withdraw(Message message, DirectoryChange change)
     {
         message.RequireSystem(ref refusals);
-        await Directory.Submit(DirectoryChange.WithdrawCore(core));
+        await Directory.Submit(change);
         return Ack.Instance;
     }
 
@@ -79,8 +80,16 @@ public sealed class NameServer : Server, IDirectoryEvents
                     if (held.Members.RemoveAll(m => m.Address.CoreId == change.Core) > 0) Changed(name, held);
                 break;
             case DirectoryChangeKind.WithdrawMachine:
+                var own = change.Core.Machine == Kernel.Core.Machine;
+                List<(string Name, Endpoint Member)>? ours = own ? [] : null;
                 foreach (var (name, held) in names)
+                {
+                    if (ours is not null) ours.AddRange(held.Members.Where(m => m.Address.Machine == change.Core.Machine).Select(m => (name, m)));
                     if (held.Members.RemoveAll(m => m.Address.Machine == change.Core.Machine) > 0) Changed(name, held);
+                }
+                // The others took this machine for lost (it was cut off from them) while it ran on:
+                // its servers are still here, so their names go back.
+                foreach (var (name, member) in ours ?? []) _ = Reinstate(name, member);
                 break;
         }
     }
@@ -119,6 +128,18 @@ public sealed class NameServer : Server, IDirectoryEvents
         refusals++;
         throw new FosException(FosError.ServiceError,
             $"ENOSPC: {asker} already has {held} members under names, the most a process may ({MaxNamesPerProcess}); withdraw one first", "ENOSPC");
+    }
+
+    private async Task Reinstate(string name, Endpoint member)
+    {
+        try
+        {
+            await Directory.Submit(DirectoryChange.Add(name, member));
+        }
+        catch (FosException)
+        {
+            // Still cut off from the majority: the next withdrawal it hears of brings it back here.
+        }
     }
 
     /// <summary>Requests refused because their sender may not make them.</summary>

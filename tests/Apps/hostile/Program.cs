@@ -133,6 +133,7 @@ switch (mode)
             (WellKnownNames.Layout, new LayoutRelease(new CoreId(1, 1))),
             (WellKnownNames.Layout, new LayoutPlace()),
             (WellKnownNames.NameService, new NameWithdrawCore(new CoreId(1, 0))),
+            (WellKnownNames.NameService, new NameWithdrawMachine(1)),
         };
         var allowed = 0;
         foreach (var (name, message) in attempts)
