@@ -49,6 +49,12 @@ internal sealed class PeerLink(ushort machine, string address)
 
     public long LastHoleResendNanoseconds { get; set; }
 
+    /// <summary>Messages received from this machine whose way to their core here was full: relayed, in order, once there is room.</summary>
+    public Queue<Envelope> Relaying { get; } = new();
+
+    /// <summary>The most messages kept waiting for room; past it the link takes no more until they drain.</summary>
+    public const int MaxRelaying = 65536;
+
     /// <summary>The last <see cref="Received"/> told to the other side.</summary>
     public ulong AckSent { get; set; }
 

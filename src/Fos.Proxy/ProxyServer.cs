@@ -63,6 +63,7 @@ public sealed class ProxyServer : Server, ILinkEvents
     private Endpoint outbound;
     private KernelTimer? ticker;
     private KernelTimer? ackTimer;
+    private KernelTimer? flushTimer;
     private bool stopped;
     private long refused;
 
@@ -221,13 +222,27 @@ public sealed class ProxyServer : Server, ILinkEvents
         if (peer.Established) Transmit(peer, frame);
     }
 
+    /// <summary>Queues a frame on a link and makes sure the link is flushed at the end of this turn of the core.</summary>
+    private bool Send(ushort machine, ReadOnlySpan<byte> frame)
+    {
+        var sent = Links.Send(machine, frame);
+        if (sent && flushTimer is null) flushTimer = Kernel.StartTimer(TimeSpan.Zero, FlushLinks);
+        return sent;
+    }
+
+    private void FlushLinks()
+    {
+        flushTimer = null;
+        Links.Flush();
+    }
+
     private static string Why(PeerLink peer) => peer.Refusal ?? $"m{peer.Machine} is down (nothing heard from it for a while)";
 
     private void Transmit(PeerLink peer, byte[] frame)
     {
         LinkFrame.SetAck(frame, peer.Received);
         peer.AckSent = peer.Received;
-        if (Links.Send(peer.Machine, frame)) peer.Sent++;
+        if (Send(peer.Machine, frame)) peer.Sent++;
     }
 
     /// <summary>
@@ -272,7 +287,7 @@ public sealed class ProxyServer : Server, ILinkEvents
     }
 
     private void SendHello(PeerLink peer) =>
-        Links.Send(peer.Machine, LinkFrame.Hello(new LinkHello(LinkFrame.Version, incarnation, peer.PeerIncarnation, peer.Received, peer.Established)));
+        Send(peer.Machine, LinkFrame.Hello(new LinkHello(LinkFrame.Version, incarnation, peer.PeerIncarnation, peer.Received, peer.Established)));
 
     public void LinkDown(ushort machine, string reason)
     {
@@ -308,7 +323,7 @@ public sealed class ProxyServer : Server, ILinkEvents
                 case LinkFrameType.Ping:
                     Heard(peer);
                     LinkFrame.WriteShort(shortFrame, LinkFrameType.Pong, LinkFrame.ReadShort(frame));
-                    Links.Send(machine, shortFrame);
+                    Send(machine, shortFrame);
                     break;
                 case LinkFrameType.Pong:
                     Heard(peer);
@@ -380,13 +395,19 @@ public sealed class ProxyServer : Server, ILinkEvents
             AckSoon();
             return;
         }
+        if (peer.Relaying.Count >= PeerLink.MaxRelaying)
+        {
+            // This machine's cores are not keeping up: take no more (and acknowledge none) until they do; the sender keeps it and sends it again.
+            peer.OutOfOrder++;
+            return;
+        }
         if (seq != peer.Received + 1)
         {
             // A gap: an earlier one was lost or held back. Keep this one, and say at once where the hole is.
             peer.OutOfOrder++;
             if (peer.Ahead.Count < PeerLink.MaxAhead) peer.Ahead.TryAdd(seq, frame.ToArray());
             LinkFrame.WriteShort(shortFrame, LinkFrameType.Nack, peer.Received);
-            Links.Send(peer.Machine, shortFrame);
+            Send(peer.Machine, shortFrame);
             return;
         }
         peer.Received = seq;
@@ -445,13 +466,44 @@ public sealed class ProxyServer : Server, ILinkEvents
                     new KernelFault(FosError.BadRequest, $"the answer from {envelope.From} cannot be read here: {bodyError.Message}")));
             return;
         }
+        if (peer.Relaying.Count > 0 || !TryRelay(peer, envelope))
+        {
+            // The way to its core is full: it waits here, behind any that wait already (order kept), and goes when there is room.
+            peer.Relaying.Enqueue(envelope);
+            DrainSoon();
+        }
+    }
+
+    /// <summary>Relays a message to its core here; false when the path to that core is full (it was not sent).</summary>
+    private bool TryRelay(PeerLink peer, in Envelope envelope)
+    {
         try
         {
             Kernel.Relay(envelope);
         }
+        catch (FosException ex) when (ex.Error == FosError.Backpressure)
+        {
+            return false;
+        }
         catch (FosException)
         {
             peer.Refused++;
+        }
+        return true;
+    }
+
+    private KernelTimer? drainTimer;
+
+    private void DrainSoon() => drainTimer ??= Kernel.StartTimer(TimeSpan.Zero, Drain);
+
+    /// <summary>Relays what waited for room, in order, until a path is full again.</summary>
+    private void Drain()
+    {
+        drainTimer = null;
+        foreach (var peer in peers.Values)
+        {
+            while (peer.Relaying.TryPeek(out var waiting) && TryRelay(peer, waiting)) peer.Relaying.Dequeue();
+            if (peer.Relaying.Count > 0) DrainSoon();
         }
     }
 
@@ -470,7 +522,7 @@ public sealed class ProxyServer : Server, ILinkEvents
     {
         LinkFrame.WriteShort(shortFrame, LinkFrameType.Ack, peer.Received);
         peer.AckSent = peer.Received;
-        Links.Send(peer.Machine, shortFrame);
+        Send(peer.Machine, shortFrame);
     }
 
     private async Task Withdraw(Endpoint names, ushort machine)
@@ -520,7 +572,7 @@ public sealed class ProxyServer : Server, ILinkEvents
             {
                 peer.LastPingNanoseconds = now;
                 LinkFrame.WriteShort(shortFrame, LinkFrameType.Ping, (ulong)now);
-                Links.Send(peer.Machine, shortFrame);
+                Send(peer.Machine, shortFrame);
             }
             if (peer.Unacked.Count > 0 && now - peer.LastProgressNanoseconds > timings.Resend.Ticks * 100)
             {

@@ -161,6 +161,11 @@ internal sealed class SimNetwork(SimulatedSystem system, SimRandom random)
             network.Drop(Machine, peer, "the link was closed");
         }
 
+        public void Flush()
+        {
+            // Frames leave as they are sent here: the network model prices each on its own.
+        }
+
         public bool Send(ushort peer, ReadOnlySpan<byte> frame)
         {
             if (frame.Length > MaxFrame) throw new FosException(FosError.BadRequest, $"a frame of {frame.Length} bytes is larger than a link carries ({MaxFrame})");

@@ -22,7 +22,7 @@ public sealed class TcpLinkTests : IAsyncDisposable
 
     private static readonly ProxyTimings Quick = new() { Tick = TimeSpan.FromMilliseconds(20), Ping = TimeSpan.FromMilliseconds(50), Reset = TimeSpan.FromMilliseconds(400) };
 
-    private Machine Start(ClusterIdentity identity, ushort id)
+    private Machine Start(ClusterIdentity identity, ushort id, int overflowLimit = 65_536)
     {
         var machine = Machine.Start(new MachineOptions
         {
@@ -31,16 +31,19 @@ public sealed class TcpLinkTests : IAsyncDisposable
             Identity = identity,
             Listen = new IPEndPoint(IPAddress.Loopback, 0),
             Log = line => log.Enqueue($"m{id}: {line}"),
+            RingCapacity = overflowLimit < 65_536 ? 64 : 1024,
+            OverflowLimit = overflowLimit,
         });
         machines.Add(machine);
         return machine;
     }
 
     /// <summary>Two machines, their proxies told of each other, an echo server on m2.</summary>
-    private async Task<(Machine M1, Machine M2, ProxyEndpoints P1, ProxyEndpoints P2, Endpoint Echo)> Pair(ClusterIdentity one, ClusterIdentity two)
+    private async Task<(Machine M1, Machine M2, ProxyEndpoints P1, ProxyEndpoints P2, Endpoint Echo)> Pair(ClusterIdentity one, ClusterIdentity two,
+        int overflowLimit = 65_536)
     {
         var m1 = Start(one, one.Machine);
-        var m2 = Start(two, two.Machine);
+        var m2 = Start(two, two.Machine, overflowLimit);
         var p1 = await SystemBoot.StartProxy(m1, m1.Cores[0].Machine, Quick);
         var p2 = await SystemBoot.StartProxy(m2, m2.Cores[0].Machine, Quick);
         await SystemBoot.ConnectProxy(m1, p1, [new ProxyPeer(two.Machine, m2.Listening!.ToString())]);
@@ -169,6 +172,56 @@ public sealed class TcpLinkTests : IAsyncDisposable
         Assert.Equal(Enumerable.Range(1, count).Select(i => (long)i), received);
         var link = await Link(m1, p1);
         Assert.True(link.Resent > 0 || link.Sent > count, $"frames were sent again after the cuts ({link})");
+    }
+
+    [Fact]
+    public async Task A_flood_faster_than_the_target_core_takes_it_waits_in_the_proxy_and_loses_nothing()
+    {
+        using var one = ClusterIdentity.CreateCluster(1);
+        using var two = ClusterIdentity.Of(one.Authority, one.IssueFor(2));
+        var (m1, m2, p1, _, _) = await Pair(one, two, overflowLimit: 64); // m2's cores hold little between them: its proxy meets a full path soon
+        var received = 0L;
+        var sink = await m2.Execute(m2.Cores[1], k => Task.FromResult(k.CreateMailbox(message =>
+        {
+            if (message.IsCall) return ValueTask.FromResult<object?>(Interlocked.Read(ref received));
+            Interlocked.Increment(ref received);
+            Thread.SpinWait(200); // slower than the link: what arrives must wait somewhere
+            return ValueTask.FromResult<object?>(null);
+        }, capacity: int.MaxValue)));
+        await Until(m1, p1, "up");
+        const long count = 50_000;
+        var counted = await m1.Execute(m1.Cores[1], async k =>
+        {
+            for (var sent = 0L; sent < count; sent++)
+            {
+                while (true)
+                {
+                    try
+                    {
+                        k.Send(sink, null);
+                        break;
+                    }
+                    catch (FosException ex) when (ex.Error == FosError.Backpressure)
+                    {
+                        await k.Delay(TimeSpan.Zero);
+                    }
+                }
+                if (sent % 64 == 63) await Task.Yield();
+            }
+            while (true)
+            {
+                try
+                {
+                    return await k.Call<long>(sink, null, TimeSpan.FromSeconds(30)); // FIFO: it counts every send before it
+                }
+                catch (FosException ex) when (ex.Error == FosError.Backpressure)
+                {
+                    await k.Delay(TimeSpan.Zero);
+                }
+            }
+        }, TimeSpan.FromMinutes(2));
+        Assert.Equal(count, counted);
+        Assert.Equal(0, (await Link(m1, p1)).Refused);
     }
 
     public async ValueTask DisposeAsync()

@@ -21,9 +21,12 @@ public interface ILinks
 
     /// <summary>
     /// Queues <paramref name="frame"/> (the link copies it) for <paramref name="peer"/>; false when
-    /// no link to it is up, and then nothing is sent. Frames queued together may go in one write.
+    /// no link to it is up, and then nothing is sent. It goes at the next <see cref="Flush"/>.
     /// </summary>
     bool Send(ushort peer, ReadOnlySpan<byte> frame);
+
+    /// <summary>Sends what was queued, each link's frames in one write: the proxy calls it once per turn of its core.</summary>
+    void Flush();
 
     /// <summary>The largest frame a link carries.</summary>
     int MaxFrame { get; }

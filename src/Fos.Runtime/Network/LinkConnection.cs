@@ -1,15 +1,15 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.IO.Pipelines;
 
 namespace Fos.Runtime.Network;
 
 /// <summary>
 /// One authenticated connection to another machine: frames, each a 4-byte little-endian length
-/// and that many bytes, both ways. Writes are batched the way Orleans' connections do it: frames
-/// queue while a write is under way and the next write takes all of them with one flush, so a
-/// busy link pays one system call for many frames and an idle one sends at once. Reads collect
-/// every whole frame that arrived and hand them over together. A length past
+/// and that many bytes, both ways. Frames queue as the proxy sends them and go out when it
+/// flushes, once per turn of its core, in one write: a busy link pays one system call for many
+/// frames, an idle one sends at once, and no thread has to be woken to write (on a small host a
+/// wake-up costs more than the write). A thread of its own reads, blocking in the kernel until
+/// bytes come, and hands over every whole frame that arrived together. A length past
 /// <see cref="MaxFrame"/> ends the connection before anything is allocated for it.
 /// </summary>
 internal sealed class LinkConnection : IAsyncDisposable
@@ -18,18 +18,19 @@ internal sealed class LinkConnection : IAsyncDisposable
     private const int LengthBytes = sizeof(int);
 
     private readonly Stream stream;
+    private readonly System.Net.Sockets.Socket socket;
     private readonly Lock queueLock = new();
-    private readonly CancellationTokenSource closing = new();
+    private readonly Lock writeLock = new();
+    private readonly TaskCompletionSource finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ArrayBufferWriter<byte> queued = new(64 << 10);
     private ArrayBufferWriter<byte> writing = new(64 << 10);
-    private TaskCompletionSource more = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private Task? pumps;
     private int closed;
 
-    public LinkConnection(ushort peer, Stream stream)
+    public LinkConnection(ushort peer, Stream stream, System.Net.Sockets.Socket socket)
     {
         Peer = peer;
         this.stream = stream;
+        this.socket = socket;
     }
 
     public ushort Peer { get; }
@@ -37,22 +38,18 @@ internal sealed class LinkConnection : IAsyncDisposable
     /// <summary>Why the connection ended, once it has.</summary>
     public string? Ended { get; private set; }
 
-    public long FramesSent { get; private set; }
-
-    public long Writes { get; private set; }
-
-    /// <summary>Runs the reader and writer until the connection ends; <paramref name="received"/> gets each batch of whole frames.</summary>
+    /// <summary>Runs the reader until the connection ends; <paramref name="received"/> gets each batch of whole frames, on the reader's thread.</summary>
     public Task Run(Action<IReadOnlyList<byte[]>> received)
     {
-        pumps = Task.WhenAll(Read(received), Write());
-        return pumps.ContinueWith(_ => { }, TaskScheduler.Default);
+        var reader = new Thread(() => Read(received)) { IsBackground = true, Name = $"fos link m{Peer} reader" };
+        reader.Start();
+        return finished.Task;
     }
 
-    /// <summary>Queues a frame (copied); false once the connection has ended.</summary>
+    /// <summary>Queues a frame (copied) for the next <see cref="Flush"/>; false once the connection has ended.</summary>
     public bool Send(ReadOnlySpan<byte> frame)
     {
         if (frame.Length > MaxFrame) throw new ArgumentOutOfRangeException(nameof(frame), frame.Length, $"a frame is at most {MaxFrame} bytes");
-        TaskCompletionSource wake;
         lock (queueLock)
         {
             if (Volatile.Read(ref closed) != 0) return false;
@@ -60,100 +57,89 @@ internal sealed class LinkConnection : IAsyncDisposable
             queued.Advance(LengthBytes);
             frame.CopyTo(queued.GetSpan(frame.Length));
             queued.Advance(frame.Length);
-            FramesSent++;
-            wake = more;
         }
-        wake.TrySetResult();
         return true;
     }
 
-    private async Task Write()
+    /// <summary>Writes everything queued, in one write, on the calling thread (a stalled peer ends the connection after the socket's send timeout).</summary>
+    public void Flush()
     {
-        try
+        lock (writeLock)
         {
-            while (!closing.IsCancellationRequested)
+            lock (queueLock)
             {
-                Task waiting;
-                lock (queueLock)
-                {
-                    if (queued.WrittenCount == 0)
-                    {
-                        more = new(TaskCreationOptions.RunContinuationsAsynchronously);
-                        waiting = more.Task;
-                    }
-                    else
-                    {
-                        (queued, writing) = (writing, queued);
-                        waiting = Task.CompletedTask;
-                    }
-                }
-                if (!waiting.IsCompleted)
-                {
-                    await waiting.WaitAsync(closing.Token);
-                    continue;
-                }
-                await stream.WriteAsync(writing.WrittenMemory, closing.Token);
-                await stream.FlushAsync(closing.Token);
-                Writes++;
-                writing.ResetWrittenCount();
-                if (writing.Capacity > 4 << 20) writing = new(64 << 10); // a burst does not pin its buffer for good
+                if (queued.WrittenCount == 0 || closed != 0) return;
+                (queued, writing) = (writing, queued);
             }
-        }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or System.Security.Authentication.AuthenticationException)
-        {
-            Close(ex is OperationCanceledException ? "closed" : ex.Message);
+            try
+            {
+                stream.Write(writing.WrittenSpan);
+                stream.Flush();
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or System.Security.Authentication.AuthenticationException)
+            {
+                Close(ex.Message);
+            }
+            writing.ResetWrittenCount();
+            if (writing.Capacity > 4 << 20) writing = new(64 << 10); // a burst does not pin its buffer for good
         }
     }
 
-    private async Task Read(Action<IReadOnlyList<byte[]>> received)
+    private void Read(Action<IReadOnlyList<byte[]>> received)
     {
-        var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 << 10, leaveOpen: true));
+        var buffer = new byte[256 << 10];
+        var filled = 0;
         try
         {
-            while (true)
+            while (Volatile.Read(ref closed) == 0)
             {
-                var result = await reader.ReadAsync(closing.Token);
-                var buffer = result.Buffer;
-                var frames = new List<byte[]>();
-                while (TryFrame(ref buffer, out var frame)) frames.Add(frame);
-                if (frames.Count > 0) received(frames);
-                reader.AdvanceTo(buffer.Start, buffer.End);
-                if (result.IsCompleted)
+                if (filled == buffer.Length)
                 {
-                    Close(buffer.IsEmpty ? "the other side closed the link" : "the other side closed the link in the middle of a frame");
-                    return;
+                    // A frame larger than the buffer: grow to hold it (its length was checked against MaxFrame).
+                    Array.Resize(ref buffer, Math.Min(buffer.Length * 2, MaxFrame + LengthBytes));
                 }
+                var read = stream.Read(buffer, filled, buffer.Length - filled);
+                if (read == 0)
+                {
+                    Close(filled == 0 ? "the other side closed the link" : "the other side closed the link in the middle of a frame");
+                    break;
+                }
+                filled += read;
+                var frames = new List<byte[]>();
+                var at = 0;
+                while (filled - at >= LengthBytes)
+                {
+                    var length = BinaryPrimitives.ReadInt32LittleEndian(buffer.AsSpan(at));
+                    if (length is < 0 or > MaxFrame)
+                        throw new InvalidDataException($"a frame of {length} bytes (at most {MaxFrame}): the other side does not speak the link protocol");
+                    if (filled - at - LengthBytes < length)
+                    {
+                        if (LengthBytes + length > buffer.Length) Array.Resize(ref buffer, LengthBytes + length + (64 << 10));
+                        break;
+                    }
+                    frames.Add(buffer.AsSpan(at + LengthBytes, length).ToArray());
+                    at += LengthBytes + length;
+                }
+                if (at > 0)
+                {
+                    buffer.AsSpan(at, filled - at).CopyTo(buffer);
+                    filled -= at;
+                }
+                if (frames.Count > 0) received(frames);
             }
         }
         catch (InvalidDataException ex)
         {
             Close(ex.Message);
         }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or System.Security.Authentication.AuthenticationException)
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or System.Security.Authentication.AuthenticationException)
         {
-            Close(ex is OperationCanceledException ? "closed" : ex.Message);
+            Close(ex.Message);
         }
         finally
         {
-            await reader.CompleteAsync();
+            finished.TrySetResult();
         }
-    }
-
-    /// <summary>Takes one whole frame off the front of <paramref name="buffer"/>, if one is there.</summary>
-    /// <exception cref="InvalidDataException">The length is negative or past <see cref="MaxFrame"/>.</exception>
-    private static bool TryFrame(ref ReadOnlySequence<byte> buffer, out byte[] frame)
-    {
-        frame = [];
-        if (buffer.Length < LengthBytes) return false;
-        Span<byte> prefix = stackalloc byte[LengthBytes];
-        buffer.Slice(0, LengthBytes).CopyTo(prefix);
-        var length = BinaryPrimitives.ReadInt32LittleEndian(prefix);
-        if (length is < 0 or > MaxFrame)
-            throw new InvalidDataException($"a frame of {length} bytes (at most {MaxFrame}): the other side does not speak the link protocol");
-        if (buffer.Length < LengthBytes + length) return false;
-        frame = buffer.Slice(LengthBytes, length).ToArray();
-        buffer = buffer.Slice(LengthBytes + length);
-        return true;
     }
 
     /// <summary>Ends the connection (once), saying why.</summary>
@@ -165,8 +151,15 @@ internal sealed class LinkConnection : IAsyncDisposable
             closed = 1;
             Ended = why;
         }
-        closing.Cancel();
-        more.TrySetResult();
+        try
+        {
+            // Shut down first: on Linux, closing a socket does not wake a thread blocked reading it.
+            socket.Shutdown(System.Net.Sockets.SocketShutdown.Both);
+        }
+        catch (Exception ex) when (ex is System.Net.Sockets.SocketException or ObjectDisposedException)
+        {
+            // Not connected any more.
+        }
         try
         {
             stream.Dispose();
@@ -180,7 +173,6 @@ internal sealed class LinkConnection : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Close("closed");
-        if (pumps is not null) await pumps.ContinueWith(_ => { }, TaskScheduler.Default);
-        closing.Dispose();
+        await finished.Task;
     }
 }

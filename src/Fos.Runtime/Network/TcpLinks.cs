@@ -21,6 +21,9 @@ internal sealed class TcpLinks : ILinks, IAsyncDisposable
 {
     private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>The proxy's core writes to its links itself: a peer that takes nothing for this long loses its link rather than stall the core.</summary>
+    private static readonly TimeSpan StalledPeer = TimeSpan.FromSeconds(2);
+
     private readonly ClusterIdentity identity;
     private readonly ClusterAuthority? authority;
     private readonly Action<Action> onProxyCore;
@@ -90,8 +93,26 @@ internal sealed class TcpLinks : ILinks, IAsyncDisposable
     public bool Send(ushort peer, ReadOnlySpan<byte> frame)
     {
         LinkConnection? connection;
-        lock (gate) connections.TryGetValue(peer, out connection);
+        lock (gate)
+        {
+            connections.TryGetValue(peer, out connection);
+            if (connection is not null) unflushed.Add(connection);
+        }
         return connection is not null && connection.Send(frame);
+    }
+
+    private readonly HashSet<LinkConnection> unflushed = [];
+
+    public void Flush()
+    {
+        LinkConnection[] due;
+        lock (gate)
+        {
+            if (unflushed.Count == 0) return;
+            due = [.. unflushed];
+            unflushed.Clear();
+        }
+        foreach (var connection in due) connection.Flush();
     }
 
     // ---- dialling ----------------------------------------------------------------------------
@@ -104,10 +125,10 @@ internal sealed class TcpLinks : ILinks, IAsyncDisposable
         {
             try
             {
-                var stream = await Handshake(peer, want.Address, want.Stop.Token);
+                var (stream, socket) = await Handshake(peer, want.Address, want.Stop.Token);
                 backoff = TimeSpan.FromMilliseconds(100);
                 lastProblem = null;
-                await Serve(peer, stream, want);
+                await Serve(peer, stream, socket, want);
             }
             catch (Exception ex) when (ex is IOException or SocketException or AuthenticationException or OperationCanceledException or FosException or FormatException)
             {
@@ -128,10 +149,10 @@ internal sealed class TcpLinks : ILinks, IAsyncDisposable
         }
     }
 
-    private async Task<SslStream> Handshake(ushort peer, string address, CancellationToken cancel)
+    private async Task<(SslStream Stream, Socket Socket)> Handshake(ushort peer, string address, CancellationToken cancel)
     {
         var (host, port) = Address(address);
-        var client = new TcpClient { NoDelay = true };
+        var client = new TcpClient { NoDelay = true, SendTimeout = (int)StalledPeer.TotalMilliseconds };
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancel, stopping.Token);
         deadline.CancelAfter(HandshakeTimeout);
         string? refused = null;
@@ -152,7 +173,7 @@ internal sealed class TcpLinks : ILinks, IAsyncDisposable
                     return refused is null;
                 },
             }, deadline.Token);
-            return tls;
+            return (tls, client.Client);
         }
         catch (AuthenticationException ex)
         {
@@ -211,6 +232,7 @@ internal sealed class TcpLinks : ILinks, IAsyncDisposable
     private async Task Admit(TcpClient client)
     {
         client.NoDelay = true;
+        client.SendTimeout = (int)StalledPeer.TotalMilliseconds;
         var remote = (client.Client.RemoteEndPoint as IPEndPoint)?.Address.ToString() ?? "?";
         var tls = new SslStream(client.GetStream(), leaveInnerStreamOpen: false);
         ushort peer = 0;
@@ -259,7 +281,7 @@ internal sealed class TcpLinks : ILinks, IAsyncDisposable
         }
         try
         {
-            await Serve(peer, tls, want);
+            await Serve(peer, tls, client.Client, want);
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException)
         {
@@ -269,9 +291,9 @@ internal sealed class TcpLinks : ILinks, IAsyncDisposable
     // ---- a live link -------------------------------------------------------------------------
 
     /// <summary>Runs a link until it breaks: the proxy hears it is up, its frames, and that it is down.</summary>
-    private async Task Serve(ushort peer, Stream stream, Wanted want)
+    private async Task Serve(ushort peer, Stream stream, Socket socket, Wanted want)
     {
-        var connection = new LinkConnection(peer, stream);
+        var connection = new LinkConnection(peer, stream, socket);
         LinkConnection? replaced;
         lock (gate)
         {
