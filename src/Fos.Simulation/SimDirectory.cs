@@ -57,12 +57,7 @@ internal sealed class SimDirectory(SimulatedSystem system, SimRandom random)
         ArgumentNullException.ThrowIfNull(change);
         var done = new TaskCompletionSource();
         var machine = from.Core.Core.Machine;
-        if (!HasQuorum(machine))
-        {
-            system.AtTime(system.NowNanoseconds + CommitTimeout.Ticks * 100, from.Core, () => done.TrySetException(new FosException(FosError.MachineDown,
-                $"the directory could not commit {change.Kind} {change.Name}: m{machine} reaches no majority of the cluster's machines")));
-            return done.Task;
-        }
+        if (!HasQuorum(machine)) return FailLater(from, done, $"the directory could not commit {change.Kind} {change.Name}: m{machine} reaches no majority of the cluster's machines");
         var roundTrip = replicas.Count > 1 ? 2 * Crossing() : 0;
         system.AtTime(system.NowNanoseconds + roundTrip, from.Core, () =>
         {
@@ -81,18 +76,20 @@ internal sealed class SimDirectory(SimulatedSystem system, SimRandom random)
     {
         var done = new TaskCompletionSource();
         var machine = replica.Core.Core.Machine;
-        if (!HasQuorum(machine))
-        {
-            system.AtTime(system.NowNanoseconds + CommitTimeout.Ticks * 100, replica.Core, () => done.TrySetException(new FosException(FosError.MachineDown,
-                $"the directory's replica on m{machine} cannot catch up: it reaches no majority of the cluster's machines")));
-            return done.Task;
-        }
+        if (!HasQuorum(machine)) return FailLater(replica, done, $"the directory's replica on m{machine} cannot catch up: it reaches no majority of the cluster's machines");
         var upTo = log.Count;
         system.AtTime(system.NowNanoseconds + (replicas.Count > 1 ? 2 * Crossing() : 0), replica.Core, () =>
         {
             Apply(replica, upTo);
             done.TrySetResult();
         });
+        return done.Task;
+    }
+
+    /// <summary>What a Raft member without a leader does: it waits for one, then gives up.</summary>
+    private Task FailLater(Replica replica, TaskCompletionSource done, string why)
+    {
+        system.AtTime(system.NowNanoseconds + CommitTimeout.Ticks * 100, replica.Core, () => done.TrySetException(new FosException(FosError.MachineDown, why)));
         return done.Task;
     }
 

@@ -29,6 +29,16 @@ public sealed class WarmHostTests : TestSystems
     private static Task<ProcExit> Run(Machine machine, SystemLayout layout, params string[] args) =>
         OnSystem(machine, layout, async () => await FosProcess.WaitAsync(await FosProcess.StartAsync(Hostile, args)));
 
+    /// <summary>Runs the hostile program's cat from <paramref name="program"/> with <paramref name="input"/>: its row while it ran, and how it ended.</summary>
+    private static Task<(ProcInfo Row, ProcExit Exit)> Cat(Machine machine, SystemLayout layout, string program, string input) =>
+        OnSystem(machine, layout, async () =>
+        {
+            var cat = await FosProcess.StartAsync(program, ["cat"]);
+            var row = (await FosProcess.ListAsync()).Single(p => p.Pid == cat);
+            await FosProcess.WriteInputAsync(cat, Encoding.UTF8.GetBytes(input), close: true);
+            return (row, await FosProcess.WaitAsync(cat));
+        });
+
     private static async Task<int> WarmHostFor(Machine machine, string directory)
     {
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
@@ -52,13 +62,7 @@ public sealed class WarmHostTests : TestSystems
 
         var next = await WarmHostFor(machine, Directory);
         Assert.NotEqual(warm, next); // each host runs one program: another warmed for the next
-        var (row, exit) = await OnSystem(machine, layout, async () =>
-        {
-            var cat = await FosProcess.StartAsync(Hostile, ["cat"]);
-            var row = (await FosProcess.ListAsync()).Single(p => p.Pid == cat);
-            await FosProcess.WriteInputAsync(cat, Encoding.UTF8.GetBytes("first\nsecond\n"), close: true);
-            return (row, await FosProcess.WaitAsync(cat));
-        });
+        var (row, exit) = await Cat(machine, layout, Hostile, "first\nsecond\n");
         Assert.Equal(next, row.HostPid);
         Assert.Equal(("first\nsecond\n", 0), (exit.Output.ReplaceLineEndings("\n"), exit.ExitCode));
 
@@ -78,13 +82,7 @@ public sealed class WarmHostTests : TestSystems
             host.Kill();
             await host.WaitForExitAsync();
         }
-        var (row, exit) = await OnSystem(machine, layout, async () =>
-        {
-            var cat = await FosProcess.StartAsync(Hostile, ["cat"]);
-            var row = (await FosProcess.ListAsync()).Single(p => p.Pid == cat);
-            await FosProcess.WriteInputAsync(cat, Encoding.UTF8.GetBytes("still here\n"), close: true);
-            return (row, await FosProcess.WaitAsync(cat));
-        });
+        var (row, exit) = await Cat(machine, layout, Hostile, "still here\n");
         Assert.NotEqual(warm, row.HostPid);
         Assert.Equal(("still here\n", 0), (exit.Output.ReplaceLineEndings("\n"), exit.ExitCode));
     }
@@ -104,13 +102,7 @@ public sealed class WarmHostTests : TestSystems
             System.IO.Directory.CreateDirectory(elsewhere);
             foreach (var file in System.IO.Directory.GetFiles(Directory)) File.Copy(file, System.IO.Path.Combine(elsewhere, System.IO.Path.GetFileName(file)));
             var copy = System.IO.Path.Combine(elsewhere, System.IO.Path.GetFileName(Hostile));
-            var (row, exit) = await OnSystem(machine, layout, async () =>
-            {
-                var cat = await FosProcess.StartAsync(copy, ["cat"]);
-                var row = (await FosProcess.ListAsync()).Single(p => p.Pid == cat);
-                await FosProcess.WriteInputAsync(cat, Encoding.UTF8.GetBytes("x\n"), close: true);
-                return (row, await FosProcess.WaitAsync(cat));
-            });
+            var (row, exit) = await Cat(machine, layout, copy, "x\n");
             Assert.NotEqual(warm, row.HostPid);
             Assert.Equal(("x\n", 0), (exit.Output.ReplaceLineEndings("\n"), exit.ExitCode));
 

@@ -44,6 +44,7 @@ public static class WireTypes
         (56, typeof(NameChanged)),
         (57, typeof(NameWithdrawCore)),
         (58, typeof(NameWithdrawMachine)),
+        (59, typeof(DirectoryChange)),
 
         // ---- plain replies: 100-149 ----
         (100, typeof(bool)),
