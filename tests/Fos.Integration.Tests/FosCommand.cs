@@ -26,6 +26,9 @@ public sealed class FosCommand : IAsyncDisposable
 
         /// <summary>Run as this user and group id (through setpriv; the tests must run as root).</summary>
         public int? AsUser { get; init; }
+
+        /// <summary>A command that runs fos (for example <c>ip netns exec NAME</c>: fos on another host).</summary>
+        public IReadOnlyList<string> Within { get; init; } = [];
     }
 
     private FosCommand(IEnumerable<string> args, Setup setup)
@@ -62,13 +65,19 @@ public sealed class FosCommand : IAsyncDisposable
     {
         var fos = Path.Combine(AppContext.BaseDirectory, "fos.dll");
         if (!File.Exists(fos)) throw new FileNotFoundException("fos.dll was not built next to the tests", fos);
-        var start = new ProcessStartInfo(setup.AsUser is null ? "dotnet" : "setpriv")
+        var start = new ProcessStartInfo(setup.Within.Count > 0 ? setup.Within[0] : setup.AsUser is null ? "dotnet" : "setpriv")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        if (setup.Within.Count > 0)
+        {
+            if (setup.AsUser is not null) throw new ArgumentException("Within and AsUser do not go together", nameof(setup));
+            foreach (var arg in setup.Within.Skip(1)) start.ArgumentList.Add(arg);
+            start.ArgumentList.Add("dotnet");
+        }
         if (setup.AsUser is { } user)
         {
             foreach (var arg in new[] { $"--reuid={user}", $"--regid={user}", "--clear-groups", "dotnet" }) start.ArgumentList.Add(arg);
