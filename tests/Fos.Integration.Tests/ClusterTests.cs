@@ -33,23 +33,6 @@ public sealed class ClusterTests : IAsyncLifetime
         return node;
     }
 
-    /// <summary>Polls `fos status` until a line for <paramref name="machine"/> shows <paramref name="state"/>; returns how long that took.</summary>
-    private static async Task<TimeSpan> Until(string data, string machine, string state)
-    {
-        var started = DateTime.UtcNow;
-        IReadOnlyList<string> last = [];
-        while (DateTime.UtcNow - started < FosCommand.Deadline)
-        {
-            var (code, stdout, stderr) = await FosCommand.Run("status", "--data", data);
-            Assert.True(code == 0, stderr);
-            last = stdout;
-            if (stdout.Any(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries) is [var m, _, var s, ..] && m == machine && s == state))
-                return DateTime.UtcNow - started;
-            await Task.Delay(100);
-        }
-        throw new TimeoutException($"{machine} never showed {state}; fos status said:\n{string.Join('\n', last)}");
-    }
-
     [Fact]
     public async Task A_machine_joins_with_a_token_restarts_without_one_and_is_seen_down_when_killed()
     {
@@ -62,18 +45,18 @@ public sealed class ClusterTests : IAsyncLifetime
 
         var joined = await Boot("--data", second, "--listen", b, "--join", a, "--token", token.Single());
         Assert.Contains(joined.Stdout, l => l.Contains("joined as m2", StringComparison.Ordinal));
-        await Until(first, "m2", "up");
-        await Until(second, "m1", "up");
+        await ClusterStatus.Until(first, "m2", "up");
+        await ClusterStatus.Until(second, "m1", "up");
 
         // A restart on its data directory needs no token.
         Assert.Equal(0, (await FosCommand.Run("stop", "--data", second)).ExitCode);
         var again = await Boot("--data", second);
         Assert.DoesNotContain(again.Stdout, l => l.Contains("joining", StringComparison.Ordinal));
-        await Until(second, "m1", "up");
+        await ClusterStatus.Until(second, "m1", "up");
 
         // The first machine dies without a word: the other sees it down.
         seed.Signal(FosCommand.SigKill);
-        var noticed = await Until(second, "m1", "down");
+        var noticed = await ClusterStatus.Until(second, "m1", "down");
         Assert.True(noticed < TimeSpan.FromSeconds(15), $"m1 was seen down after {noticed.TotalSeconds:0.#} s");
     }
 

@@ -59,21 +59,6 @@ public sealed class NetworkNamespaceTests(ITestOutputHelper output) : IAsyncLife
         return node;
     }
 
-    private static async Task<TimeSpan> Until(string data, string machine, string state)
-    {
-        var started = DateTime.UtcNow;
-        IReadOnlyList<string> last = [];
-        while (DateTime.UtcNow - started < FosCommand.Deadline)
-        {
-            var (_, stdout, _) = await FosCommand.Run("status", "--data", data);
-            last = stdout;
-            if (stdout.Any(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries) is [var m, _, var s, ..] && m == machine && s == state))
-                return DateTime.UtcNow - started;
-            await Task.Delay(100);
-        }
-        throw new TimeoutException($"{machine} never showed {state}; fos status said:\n{string.Join('\n', last)}");
-    }
-
     [Fact]
     public async Task A_cut_network_shows_each_machine_down_to_the_other_and_healing_brings_it_back()
     {
@@ -87,17 +72,17 @@ public sealed class NetworkNamespaceTests(ITestOutputHelper output) : IAsyncLife
         await Boot(Ns1, "--data", first, "--listen", a);
         var (_, token, _) = await FosCommand.Run("cluster", "token", "--data", first);
         await Boot(Ns2, "--data", second, "--listen", b, "--join", a, "--token", token.Single());
-        await Until(first, "m2", "up");
-        await Until(second, "m1", "up");
+        await ClusterStatus.Until(first, "m2", "up");
+        await ClusterStatus.Until(second, "m1", "up");
 
         Assert.Equal(0, (await Sh($"ip -n {Ns1} link set {Veth1} down")).Code); // the cable is cut: no FIN, no RST, nothing
-        var one = await Until(first, "m2", "down");
-        var two = await Until(second, "m1", "down");
+        var one = await ClusterStatus.Until(first, "m2", "down");
+        var two = await ClusterStatus.Until(second, "m1", "down");
         output.WriteLine($"seen down after {one.TotalSeconds:0.#} s and {two.TotalSeconds:0.#} s");
 
         Assert.Equal(0, (await Sh($"ip -n {Ns1} link set {Veth1} up")).Code);
-        await Until(first, "m2", "up");
-        await Until(second, "m1", "up");
+        await ClusterStatus.Until(first, "m2", "up");
+        await ClusterStatus.Until(second, "m1", "up");
     }
 
     public async Task DisposeAsync()
