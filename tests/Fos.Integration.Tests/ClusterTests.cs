@@ -82,6 +82,12 @@ public sealed class ClusterTests : IAsyncLifetime
         Assert.Equal((1, true), (notSeed, whyNot.Contains("holds no cluster", StringComparison.Ordinal)));
         var (badTtl, _, _) = await FosCommand.Run("cluster", "token", "--data", first, "--ttl", "forever");
         Assert.Equal(1, badTtl);
+        var (badListen, _, listenError) = await FosCommand.Run("boot", "--headless", "--data", second, "--listen", "nonsense");
+        FosCommand.AssertOneClearLine(listenError, "boot", "'nonsense' is not HOST:PORT");
+        Assert.Equal(1, badListen);
+        var (loneToken, _, loneError) = await FosCommand.Run("boot", "--headless", "--data", second, "--token", token.Single());
+        FosCommand.AssertOneClearLine(loneError, "boot", "--token goes with --join");
+        Assert.Equal(1, loneToken);
 
         var (status, lines, _) = await FosCommand.Run("status", "--data", first);
         Assert.Equal(0, status);
