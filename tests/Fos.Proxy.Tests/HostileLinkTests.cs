@@ -59,6 +59,44 @@ public sealed class HostileLinkTests
     }
 
     [Fact]
+    public async Task A_peer_one_protocol_version_apart_talks_and_one_two_apart_is_refused_with_the_reason()
+    {
+        var cluster = await Cluster.Boot(machines: 3);
+        // m1 greets m2 again as a build one version newer: the link goes on.
+        cluster.System.InjectLinkFrame(1, 2, LinkFrame.Hello(new LinkHello((ushort)(LinkFrame.Version + 1), 0xabc, 0, 0, HasYours: true)));
+        cluster.System.RunFor(TimeSpan.FromMilliseconds(5));
+        Assert.Equal("up", Assert.Single((await Status(cluster, 2)).Links, l => l.Machine == 1).State);
+        // m3 greets m2 as a build two versions newer: refused, and calls to it say why.
+        cluster.System.InjectLinkFrame(3, 2, LinkFrame.Hello(new LinkHello((ushort)(LinkFrame.Version + 2), 0xdef, 0, 0, HasYours: true)));
+        cluster.System.RunFor(TimeSpan.FromMilliseconds(5));
+        Assert.Equal("refused", Assert.Single((await Status(cluster, 2)).Links, l => l.Machine == 3).State);
+        var error = await Assert.ThrowsAsync<FosException>(() => cluster.On(Cluster.Core(2, 1), k => k.Call(cluster.Echo[3], "x")));
+        Assert.Equal(FosError.MachineDown, error.Error);
+        Assert.Contains("more than one version apart", error.Message);
+    }
+
+    [Fact]
+    public async Task A_call_whose_body_this_build_cannot_read_is_answered_with_the_reason()
+    {
+        var cluster = await Cluster.Boot(machines: 3);
+        var before = Assert.Single((await Status(cluster, 2)).Links, l => l.Machine == 1);
+        var frame = DataFrame((ulong)before.Received + 1, new Envelope(EnvelopeKind.Call, cluster.Echo[2].Address, cluster.Echo[2].Capability,
+            new Address(1, 1, 0), 424242, "a body"));
+        // The body's type id becomes one no build has registered (a newer build's message).
+        frame[LinkFrame.DataHeaderBytes + Fos.Protocols.Wire.EnvelopeFrame.HeaderBytes] = 0xff;
+        frame[LinkFrame.DataHeaderBytes + Fos.Protocols.Wire.EnvelopeFrame.HeaderBytes + 1] = 0xfe;
+        var lateBefore = cluster.System.Kernel(Cluster.Core(1, 1)).Stats.LateReplies;
+        cluster.System.InjectLinkFrame(1, 2, frame);
+        cluster.System.RunFor(TimeSpan.FromMilliseconds(5));
+        Assert.Equal(before.Refused + 1, Assert.Single((await Status(cluster, 2)).Links, l => l.Machine == 1).Refused);
+        // The fault went back to the caller's kernel (which waits on no such call here, and counts it).
+        Assert.Equal(lateBefore + 1, cluster.System.Kernel(Cluster.Core(1, 1)).Stats.LateReplies);
+        // (The frame took a number m1 never sent, so m1's own next one now reads as a repeat: a
+        // machine that sends nonsense harms only its own messages.) m2 serves the others on.
+        Assert.Equal("still", await cluster.On(Cluster.Core(3, 1), k => k.Call(cluster.Echo[2], "still")));
+    }
+
+    [Fact]
     public async Task A_message_with_a_wrong_capability_crosses_but_is_refused_by_its_target_kernel()
     {
         var cluster = await Cluster.Boot();
