@@ -66,6 +66,7 @@ internal sealed class TcpLinks : ILinks, IAsyncDisposable
 
     public void Connect(ushort peer, string address)
     {
+        Wanted want;
         lock (gate)
         {
             if (wanted.TryGetValue(peer, out var known))
@@ -73,10 +74,11 @@ internal sealed class TcpLinks : ILinks, IAsyncDisposable
                 known.Address = address;
                 return;
             }
-            var want = new Wanted(address);
-            wanted[peer] = want;
-            if (identity.Machine > peer) _ = Dial(peer, want);
+            wanted[peer] = want = new Wanted(address);
         }
+        // On the pool, not the proxy's core: connecting, the TLS handshake and every await after
+        // them would otherwise come back to the core (its loop is the synchronization context).
+        if (identity.Machine > peer) _ = Task.Run(() => Dial(peer, want));
     }
 
     public void Forget(ushort peer)
