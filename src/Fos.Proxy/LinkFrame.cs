@@ -31,7 +31,7 @@ public readonly record struct LinkHello(ushort Version, ulong Incarnation, ulong
 /// <summary>
 /// The frames proxies exchange, in a fixed little-endian layout (a link delivers each whole):
 /// <code>
-/// Hello  1 | version u16 | incarnation u64 | peer incarnation u64 | received u64 | has yours u8 (28 bytes)
+/// Hello  1 | version u16 | incarnation u64 | peer incarnation u64 | received u64 | has yours u8 (28 bytes; a newer build may add more)
 /// Data   2 | seq u64 | ack u64 | envelope (48-byte header, then the body in the wire codec)
 /// Ack    3 | ack u64                                                                    (9 bytes)
 /// Ping   4 | clock u64 ; Pong 5 | clock u64                                             (9 bytes)
@@ -60,7 +60,9 @@ public static class LinkFrame
             LinkFrameType.Ack or LinkFrameType.Ping or LinkFrameType.Pong or LinkFrameType.Nack => ShortBytes,
             _ => throw Malformed($"a frame of unknown type {frame[0]}"),
         };
-        if (type == LinkFrameType.Data ? frame.Length < expected : frame.Length != expected)
+        // A data frame carries a body; a hello may carry more from a newer build (read past, not refused).
+        var longer = type is LinkFrameType.Data or LinkFrameType.Hello;
+        if (longer ? frame.Length < expected : frame.Length != expected)
             throw Malformed($"a {type} frame of {frame.Length} bytes");
         return type;
     }

@@ -62,8 +62,8 @@ public sealed class HostileLinkTests
     public async Task A_peer_one_protocol_version_apart_talks_and_one_two_apart_is_refused_with_the_reason()
     {
         var cluster = await Cluster.Boot(machines: 3);
-        // m1 greets m2 again as a build one version newer: the link goes on.
-        cluster.System.InjectLinkFrame(1, 2, LinkFrame.Hello(new LinkHello((ushort)(LinkFrame.Version + 1), 0xabc, 0, 0, HasYours: true)));
+        // m1 greets m2 again as a build one version newer, whose hello says more than this one's: the link goes on.
+        cluster.System.InjectLinkFrame(1, 2, [.. LinkFrame.Hello(new LinkHello((ushort)(LinkFrame.Version + 1), 0xabc, 0, 0, HasYours: true)), 1, 2, 3, 4]);
         cluster.System.RunFor(TimeSpan.FromMilliseconds(5));
         Assert.Equal("up", Assert.Single((await Status(cluster, 2)).Links, l => l.Machine == 1).State);
         // m3 greets m2 as a build two versions newer: refused, and calls to it say why.
