@@ -1,4 +1,5 @@
 using Fos.Kernel;
+using Fos.Kernel.Naming;
 
 namespace Fos.Simulation;
 
@@ -10,7 +11,7 @@ namespace Fos.Simulation;
 public sealed record LatencyModel
 {
     /// <summary>Mesh width; the height follows from the core count.</summary>
-    public int MeshWidth { get; init; } = 4;
+    public int MeshWidth { get; init; } = Nearness.MeshWidth;
 
     /// <summary>Cost of handing a message to a mailbox on the same core.</summary>
     public long LocalNanoseconds { get; init; } = 20;
@@ -27,11 +28,8 @@ public sealed record LatencyModel
     /// <summary>Up to this fraction of the cost is added at random to each message.</summary>
     public double Jitter { get; init; } = 0.1;
 
-    public int Hops(ushort fromCore, ushort toCore)
-    {
-        var width = Math.Max(1, MeshWidth);
-        return Math.Abs(fromCore % width - toCore % width) + Math.Abs(fromCore / width - toCore / width);
-    }
+    /// <summary>Mesh hops, as the kernel's <see cref="Nearness"/> counts them for lookups.</summary>
+    public int Hops(ushort fromCore, ushort toCore) => Nearness.Hops(fromCore, toCore, MeshWidth);
 
     public long Cost(CoreId from, CoreId to, SimRandom random)
     {

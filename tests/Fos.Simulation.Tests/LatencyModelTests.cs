@@ -118,4 +118,12 @@ public class LatencyModelTests
         Assert.Equal(first, await RoundTrips(seed: 11));
         Assert.NotEqual(first, await RoundTrips(seed: 12));
     }
+
+    [Fact]
+    public void The_simulator_prices_the_hops_the_kernel_orders_lookups_by()
+    {
+        for (ushort a = 0; a < 16; a++)
+            for (ushort b = 0; b < 16; b++)
+                Assert.Equal(Fos.Kernel.Naming.Nearness.Hops(a, b), Steady.Hops(a, b));
+    }
 }

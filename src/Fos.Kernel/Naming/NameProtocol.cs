@@ -52,12 +52,26 @@ public static class ProcessNames
 /// <summary>Sent by the name server to caching kernels: drop anything older than <paramref name="Version"/>.</summary>
 public sealed record NameChanged(string Name, long Version);
 
-/// <summary>How near a member is to a core: same core, then same machine (fewest cores apart), then other machines.</summary>
+/// <summary>
+/// How near a member is to a core, one notion for both runtimes: the same core, then the same
+/// machine by hops on its mesh of cores, then other machines. The simulator prices a message by the
+/// same hops (<c>LatencyModel</c>), so the member a lookup puts first is the one cheapest to reach.
+/// </summary>
 public static class Nearness
 {
+    /// <summary>Cores of a machine sit on a mesh this many wide (core i at column i mod W, row i div W), as on a tiled manycore chip.</summary>
+    public const int MeshWidth = 4;
+
+    /// <summary>Mesh hops between two cores of one machine.</summary>
+    public static int Hops(ushort from, ushort to, int width = MeshWidth)
+    {
+        var w = Math.Max(1, width);
+        return Math.Abs(from % w - to % w) + Math.Abs(from / w - to / w);
+    }
+
     public static long Distance(CoreId from, Address to) =>
         to.Machine != from.Machine ? 1_000_000L + Math.Abs(to.Machine - from.Machine) * 100_000L + to.Core
-        : Math.Abs(to.Core - from.Core);
+        : Hops(from.Core, to.Core);
 
     public static ImmutableArray<Endpoint> Sort(IEnumerable<Endpoint> members, CoreId from) =>
         [.. members.OrderBy(m => Distance(from, m.Address)).ThenBy(m => m.Address.Machine).ThenBy(m => m.Address.Core).ThenBy(m => m.Address.Mailbox)];
