@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Fos.Cli.Node;
 
 namespace Fos.Cli;
 
@@ -13,22 +12,8 @@ internal static class StopCommand
     {
         var data = DataOption.Create();
         var command = new Command("stop", "Stop a running fos node cleanly") { data };
-        command.SetAction(async result =>
-        {
-            var directory = Path.GetFullPath(result.GetValue(data)!);
-            try
-            {
-                // The node answers once its machine has stopped and the data directory is free.
-                using var client = await NodeProtocol.Client.Connect(directory);
-                await using var stdout = Console.OpenStandardOutput();
-                return await client.Run("stop", stdout, Console.Error);
-            }
-            catch (IOException ex)
-            {
-                await Console.Error.WriteLineAsync($"fos stop: {ex.Message}");
-                return 1;
-            }
-        });
+        // The node answers once its machine has stopped and the data directory is free.
+        command.SetAction(result => NodeCommand.RunOne(result.GetValue(data)!, "stop", "stop"));
         return command;
     }
 }

@@ -89,6 +89,10 @@ public sealed class ClusterTests : IAsyncLifetime
         FosCommand.AssertOneClearLine(loneError, "boot", "--token goes with --join");
         Assert.Equal(1, loneToken);
 
+        var (noNode, _, noNodeError) = await FosCommand.Run("status", "--data", Path.Combine(second, "never-booted"));
+        FosCommand.AssertOneClearLine(noNodeError, "status", "no fos node is running");
+        Assert.Equal(1, noNode);
+
         var (status, lines, _) = await FosCommand.Run("status", "--data", first);
         Assert.Equal(0, status);
         Assert.Contains(lines, l => l.StartsWith("m1 ", StringComparison.Ordinal) && l.Contains("this", StringComparison.Ordinal));
