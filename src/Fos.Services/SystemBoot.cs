@@ -52,25 +52,30 @@ public static class SystemBoot
         var machines = runtime.Cores.Where(c => !c.IsProcess).GroupBy(c => c.Machine).ToDictionary(g => g.Key, g => g.Order().ToArray());
         var servers = new Dictionary<ushort, Endpoint>();
         foreach (var (machine, cores) in machines.OrderBy(m => m.Key))
-        {
-            var server = await runtime.Execute(cores[0], k => Task.FromResult(k.StartServer(NameServer.Image)));
-            servers[machine] = server;
-            foreach (var core in cores)
-                await runtime.Execute(core, k =>
-                {
-                    k.NameServer = server;
-                    return Task.FromResult(true);
-                });
-        }
+            servers[machine] = await StartMachineNaming(runtime, cores, register: false);
         foreach (var (machine, server) in servers)
             await runtime.Execute(machines[machine][0], k => k.Register(WellKnownNames.NameService, server));
         return servers;
     }
 
+    /// <summary>A machine's naming server (its replica of the directory) on its first core, every core of it pointed there.</summary>
+    private static async Task<Endpoint> StartMachineNaming(IFosRuntime runtime, CoreId[] cores, bool register = true)
+    {
+        var server = await runtime.Execute(cores[0], k => Task.FromResult(k.StartServer(NameServer.Image)));
+        foreach (var core in cores)
+            await runtime.Execute(core, k =>
+            {
+                k.NameServer = server;
+                return Task.FromResult(true);
+            });
+        if (register) await runtime.Execute(cores[0], k => k.Register(WellKnownNames.NameService, server));
+        return server;
+    }
+
     /// <summary>
     /// Starts a file-system member on each of <paramref name="cores"/>, gives member i the shards
-    /// s with s mod n = i, and registers their public mailboxes under <c>/sys/fs</c>. The peer
-    /// mailboxes stay with boot and the fleet.
+    /// s with s mod n = i, and registers their public mailboxes under <c>/sys/fs</c> and their peer
+    /// mailboxes under <c>/sys/fleet/fs</c>, which only the system's own servers may look up.
     /// </summary>
     public static async Task<FsMember[]> StartFileSystem(IFosRuntime runtime, IReadOnlyList<CoreId> cores, long quotaBytesPerMember = long.MaxValue)
     {
@@ -89,7 +94,11 @@ public static class SystemBoot
         for (var i = 0; i < members.Length; i++)
         {
             var member = members[i];
-            await runtime.Execute(cores[i], k => k.Register(WellKnownNames.FileSystem, member.Public));
+            await runtime.Execute(cores[i], async k =>
+            {
+                await k.Register(WellKnownNames.FileSystemFleet, member.Peer);
+                return await k.Register(WellKnownNames.FileSystem, member.Public);
+            });
         }
         return members;
     }
@@ -189,21 +198,83 @@ public static class SystemBoot
     public static async Task<SystemLayout> StartSystem(IFosRuntime runtime, long fileSystemQuotaPerMember = long.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(runtime);
-        var cores = runtime.Cores;
-        var systemCount = cores.Count == 1 ? 1 : Math.Max(1, cores.Count / 2);
-        var systemCores = cores.Take(systemCount).ToArray();
-        var applicationCores = cores.Skip(systemCount).ToArray();
-        var first = cores[0];
+        var (systemCores, applicationCores) = Split(runtime.Cores);
         await StartNaming(runtime);
+        var (layout, processes) = await StartMachineServers(runtime, systemCores, applicationCores);
+        var fileSystem = await StartFileSystem(runtime, systemCores, fileSystemQuotaPerMember);
+        await StartMemory(runtime, systemCores, DefaultMemoryPages);
+        return new SystemLayout(systemCores, applicationCores, fileSystem, processes, layout);
+    }
+
+    /// <summary>
+    /// Boots one system over every machine of <paramref name="runtime"/> (the simulator's several
+    /// machines): on each machine a proxy, a naming replica, a layout and a process member; the
+    /// file-system and memory fleets with members on every machine's system cores, the shards and
+    /// pages spread over all of them. The layout returned is the first machine's, with every
+    /// machine's cores.
+    /// </summary>
+    public static async Task<SystemLayout> StartCluster(IFosRuntime runtime, long fileSystemQuotaPerMember = long.MaxValue)
+    {
+        ArgumentNullException.ThrowIfNull(runtime);
+        await StartClusterNaming(runtime);
+        await StartProxies(runtime);
+        var (systemCores, applicationCores) = (new List<CoreId>(), new List<CoreId>());
+        var servers = new List<(Endpoint Layout, Endpoint Processes)>();
+        foreach (var machine in runtime.Cores.Where(c => !c.IsProcess).GroupBy(c => c.Machine).OrderBy(g => g.Key))
+        {
+            var (system, applications) = Split([.. machine.Order()]);
+            servers.Add(await StartMachineServers(runtime, system, applications));
+            systemCores.AddRange(system);
+            applicationCores.AddRange(applications);
+        }
+        var fileSystem = await StartFileSystem(runtime, systemCores, fileSystemQuotaPerMember);
+        await StartMemory(runtime, systemCores, DefaultMemoryPages);
+        return new SystemLayout([.. systemCores], [.. applicationCores], fileSystem, servers[0].Processes, servers[0].Layout);
+    }
+
+    /// <summary>
+    /// Brings a machine that joins a running cluster into its system: a naming replica, its layout
+    /// and process member, and members of the file-system and memory fleets on its system cores,
+    /// which take their share of the shards from the members already there. The proxy and the
+    /// cluster's directory must be up, so that the fleets are found by name.
+    /// </summary>
+    public static async Task<SystemLayout> JoinSystem(IFosRuntime runtime, ushort machine)
+    {
+        ArgumentNullException.ThrowIfNull(runtime);
+        var cores = runtime.Cores.Where(c => c.Machine == machine && !c.IsProcess).Order().ToArray();
+        if (cores.Length == 0) throw new ArgumentException($"m{machine} has no cores here", nameof(machine));
+        var (systemCores, applicationCores) = Split(cores);
+        var first = cores[0];
+        await StartMachineNaming(runtime, cores);
+        var (layout, processes) = await StartMachineServers(runtime, systemCores, applicationCores);
+        var fleet = await runtime.Execute(first, k => k.LookupAll(WellKnownNames.FileSystemFleet));
+        if (fleet.Members.IsEmpty) throw new FosException(FosError.NoSuchName, "the cluster has no file system to join (no member under " + WellKnownNames.FileSystemFleet + ")");
+        foreach (var core in systemCores)
+        {
+            await FsFleet.AddMember(runtime, core, first, fleet.Members[0]);
+            await MemFleet.AddMember(runtime, core, first);
+        }
+        var view = await FsFleet.State(runtime, first, fleet.Members[0]);
+        return new SystemLayout(systemCores, applicationCores, [.. view.Members.Where(m => m.Public.Address.Machine == machine)], processes, layout);
+    }
+
+    /// <summary>Half a machine's cores (at least one) serve the system; the rest run applications. One core does both.</summary>
+    private static (CoreId[] System, CoreId[] Applications) Split(IReadOnlyList<CoreId> cores)
+    {
+        var systemCount = cores.Count == 1 ? 1 : Math.Max(1, cores.Count / 2);
+        return ([.. cores.Take(systemCount)], [.. cores.Skip(systemCount)]);
+    }
+
+    /// <summary>A machine's layout (its own cores) and process member, both on its first core and registered.</summary>
+    private static async Task<(Endpoint Layout, Endpoint Processes)> StartMachineServers(IFosRuntime runtime, CoreId[] systemCores, CoreId[] applicationCores)
+    {
+        var first = systemCores[0];
         var layout = await runtime.Execute(first, k => Task.FromResult(k.StartServer(LayoutServer.Image)));
         await runtime.Execute(first, k => k.Call(layout, new LayoutConfigure(systemCores, applicationCores)));
         await runtime.Execute(first, k => k.Register(WellKnownNames.Layout, layout));
-        var fileSystem = await StartFileSystem(runtime, systemCores, fileSystemQuotaPerMember);
-        await StartMemory(runtime, systemCores, DefaultMemoryPages);
         var processes = await runtime.Execute(first, k => Task.FromResult(k.StartServer(ProcessServer.Image)));
-        await runtime.Execute(first, k => k.Call(processes, new ProcessServer.Configure(0, [processes], fileSystem)));
         await runtime.Execute(first, k => k.Register(WellKnownNames.Processes, processes));
-        return new SystemLayout(systemCores, applicationCores, fileSystem, processes, layout);
+        return (layout, processes);
     }
 
     /// <summary>Every server on every core, core by core.</summary>

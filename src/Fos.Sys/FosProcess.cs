@@ -22,9 +22,13 @@ public static class FosProcess
     /// <summary>The process's standard error.</summary>
     public static TextWriter Error => ProcessContext.Current?.Error ?? TextWriter.Null;
 
-    /// <summary>Starts the .NET application at <paramref name="path"/> (its .dll, a path on the host) in a process of its own → its pid.</summary>
-    public static Task<long> StartAsync(string path, string[]? args = null, Kernel.CoreId? core = null) =>
-        SysCall.Proc<long>(new ProcSpawn(path, args ?? [], core));
+    /// <summary>
+    /// Starts the .NET application at <paramref name="path"/> (its .dll, a path on the host of the
+    /// machine it runs on) in a process of its own → its pid. On <paramref name="core"/> if given,
+    /// else on <paramref name="machine"/> if given, else where the cluster's least busy application core is.
+    /// </summary>
+    public static Task<long> StartAsync(string path, string[]? args = null, Kernel.CoreId? core = null, ushort? machine = null) =>
+        SysCall.Proc<long>(new ProcSpawn(path, args ?? [], core, machine));
 
     /// <summary>
     /// Starts <paramref name="program"/>, given as code, on a process core inside the machine → its
@@ -37,6 +41,7 @@ public static class FosProcess
 
     public static Task KillAsync(long pid) => SysCall.Proc<Kernel.Ack>(new ProcKill(pid));
 
+    /// <summary>Every process on every machine of the cluster (a machine that cannot be reached is left out).</summary>
     public static Task<ProcInfo[]> ListAsync() => SysCall.Proc<ProcInfo[]>(new ProcList());
 
     /// <summary>What <paramref name="pid"/> wrote from position <paramref name="from"/> on, as soon as there is some (or it ended).</summary>

@@ -11,6 +11,17 @@ public static class WellKnownNames
     public const string Processes = "/sys/proc";
     public const string Layout = "/sys/layout";
     public const string Proxy = "/sys/proxy";
+
+    /// <summary>
+    /// Names only the system's own servers may look up or list: what fleet members hand each other
+    /// (their peer mailboxes) is found here by machines that join, never by applications.
+    /// </summary>
+    public const string FleetPrefix = "/sys/fleet/";
+
+    /// <summary>The file-system members' peer mailboxes (see <see cref="FleetPrefix"/>).</summary>
+    public const string FileSystemFleet = FleetPrefix + "fs";
+
+    public static bool IsFleetName(string name) => name.StartsWith(FleetPrefix, StringComparison.Ordinal);
 }
 
 /// <summary>A binding of a name: its members (nearest to the asker first) and a version that grows on every change.</summary>

@@ -15,10 +15,12 @@ public enum ProcState
 public sealed record ProcInfo(long Pid, string Name, CoreId Core, ProcState State, int? ExitCode, long SystemCalls, CoreId ProcessCore, int HostPid);
 
 /// <summary>
-/// Starts the .NET application at <paramref name="Path"/> (a path on the host) in a process of its
-/// own → the pid (long). <paramref name="Core"/>: where, or null to let the layout choose.
+/// Starts the .NET application at <paramref name="Path"/> (a path on the host of the machine it
+/// runs on) in a process of its own → the pid (long). <paramref name="Core"/>: where; else
+/// <paramref name="Machine"/>: on which machine, its layout choosing the core; else the machine
+/// with the least busy application core in the cluster.
 /// </summary>
-public sealed record ProcSpawn(string Path, string[] Args, CoreId? Core = null);
+public sealed record ProcSpawn(string Path, string[] Args, CoreId? Core = null, ushort? Machine = null);
 
 /// <summary>Waits for a process to end → <see cref="ProcExit"/>.</summary>
 public sealed record ProcWait(long Pid);
@@ -29,8 +31,8 @@ public sealed record ProcExit(long Pid, ProcState State, int ExitCode, string Ou
 /// <summary>Ends a process at once (SIGKILL); what it held is reclaimed before its waiters hear → Ack.</summary>
 public sealed record ProcKill(long Pid);
 
-/// <summary>Every process this member knows → ProcInfo[] (a member lists its own; ask each for all).</summary>
-public sealed record ProcList;
+/// <summary>Every process on every machine → ProcInfo[]; <paramref name="HereOnly"/>: only the answering member's machine's.</summary>
+public sealed record ProcList(bool HereOnly = false);
 
 /// <summary>
 /// What a process wrote from position <paramref name="From"/> on → <see cref="ProcOutputPage"/>,

@@ -25,6 +25,7 @@ public static class FsFleet
         await runtime.Execute(coordinator, async k =>
         {
             foreach (var old in view.Members) await k.Call(old.Peer, new FsMembers(members));
+            await k.Register(WellKnownNames.FileSystemFleet, member.Peer);
             await k.Register(WellKnownNames.FileSystem, member.Public);
             return true;
         });
@@ -50,7 +51,11 @@ public static class FsFleet
         var staying = owners.Distinct().Where(o => o != index).ToList();
         if (staying.Count == 0) throw new FosException(FosError.BadRequest, "the last member of the file system cannot leave");
         var leaving = view.Members[index];
-        await runtime.Execute(coordinator, k => k.Unregister(WellKnownNames.FileSystem, leaving.Public));
+        await runtime.Execute(coordinator, async k =>
+        {
+            await k.Unregister(WellKnownNames.FileSystem, leaving.Public);
+            return await k.Unregister(WellKnownNames.FileSystemFleet, leaving.Peer);
+        });
         for (var shard = 0; shard < FsStore.Shards; shard++)
         {
             if (owners[shard] != index) continue;
@@ -94,8 +99,17 @@ public static class FsFleet
                 }
             }
             await k.Call(replacement.Peer, new FsConfigure(index, members, view.ShardOwners, view.QuotaBytes));
+            await k.Register(WellKnownNames.FileSystemFleet, replacement.Peer);
             await k.Register(WellKnownNames.FileSystem, replacement.Public);
             await k.Unregister(WellKnownNames.FileSystem, dead.Public);
+            try
+            {
+                await k.Unregister(WellKnownNames.FileSystemFleet, dead.Peer);
+            }
+            catch (FosException ex) when (ex.Error == FosError.NoSuchName)
+            {
+                // Withdrawn with its core already.
+            }
             return true;
         });
         return replacement;

@@ -27,8 +27,8 @@ public sealed class NameServer : Server, IDirectoryEvents
         NameUnregister unregister => Unregister(message, unregister),
         NameWithdrawCore withdraw => Withdraw(message, DirectoryChange.WithdrawCore(withdraw.Core)),
         NameWithdrawMachine lost => Withdraw(message, DirectoryChange.WithdrawMachine(lost.Machine)),
-        NameLookup lookup => Lookup(lookup),
-        NameList list => ValueTask.FromResult<object?>(List(list, message.From.CoreId)),
+        NameLookup lookup => Lookup(message, lookup),
+        NameList list => ValueTask.FromResult<object?>(List(list, message)),
         _ => throw new FosException(FosError.BadRequest, $"the name server does not understand {message.Body?.GetType().Name ?? "null"}"),
     };
 
@@ -150,9 +150,10 @@ public sealed class NameServer : Server, IDirectoryEvents
     /// catch up with the cluster first (a read barrier), so a name registered anywhere before the
     /// lookup is found. A replica that cannot reach a majority answers with what it has.
     /// </summary>
-    private async ValueTask<object?> Lookup(NameLookup request)
+    private async ValueTask<object?> Lookup(Message message, NameLookup request)
     {
         NameValidation.Check(request.Name);
+        if (WellKnownNames.IsFleetName(request.Name)) message.RequireSystem(ref refusals);
         if (!names.TryGetValue(request.Name, out var known) || known.Members.Count == 0)
         {
             try
@@ -169,10 +170,12 @@ public sealed class NameServer : Server, IDirectoryEvents
         return binding.Record(request.Name, request.Asker);
     }
 
-    private NameListing List(NameList request, CoreId asker) =>
-        new([.. names.Where(n => n.Key.StartsWith(request.Prefix, StringComparison.Ordinal) && n.Value.Members.Count > 0)
+    /// <summary>Every name under a prefix that has members; an application does not see the fleets' own names.</summary>
+    private NameListing List(NameList request, Message message) =>
+        new([.. names.Where(n => n.Key.StartsWith(request.Prefix, StringComparison.Ordinal) && n.Value.Members.Count > 0
+                && !(message.FromProcess && WellKnownNames.IsFleetName(n.Key)))
             .OrderBy(n => n.Key, StringComparer.Ordinal)
-            .Select(n => n.Value.Record(n.Key, asker))]);
+            .Select(n => n.Value.Record(n.Key, message.From.CoreId))]);
 
     private Binding Bind(string name)
     {

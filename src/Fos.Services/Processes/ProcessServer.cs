@@ -9,32 +9,28 @@ using Fos.Protocols.Processes;
 namespace Fos.Services.Processes;
 
 /// <summary>
-/// A member of the process fleet (<c>/sys/proc</c>): starts applications as processes on the cores
-/// the layout chooses (each on a process core of its own, see <see cref="IKernel.StartProcess"/>),
-/// keeps what they write for whoever streams it, waits for them, kills them, lists them, and when
-/// one ends, however it ends, reclaims what it held (its open files, its memory, its names) before
-/// any waiter hears of the end. A pid names its member in its low bits (pid mod
-/// <see cref="MaxMembers"/>), so any member can pass a request to the one that knows.
+/// A member of the process fleet (<c>/sys/proc</c>), one per machine: starts applications as
+/// processes on its machine's cores (each on a process core of its own, see
+/// <see cref="IKernel.StartProcess"/>), keeps what they write for whoever streams it, waits for
+/// them, kills them, lists them, and when one ends, however it ends, reclaims what it held (its
+/// open files, its memory, its names) before any waiter hears of the end. A pid names its machine
+/// in its low bits (pid mod <see cref="MaxMachines"/>), so any member passes a request for another
+/// machine's process to that machine's member; a program asked for without a machine goes to the
+/// machine whose layout has the least busy application core.
 /// </summary>
 public sealed class ProcessServer : Server
 {
-    public const int MaxMembers = 64;
+    /// <summary>Machines a pid can name (machine numbers 1 to this less one).</summary>
+    public const int MaxMachines = 64;
 
     private readonly Dictionary<long, Proc> processes = [];
     private readonly Queue<long> ended = new();
-    private Endpoint[] members = [];
-    private FsMember[] fileSystem = [];
-    private int index;
     private long next = 1;
     private long refusals;
 
     public static readonly ServerImage Image = new("proc", () => new ProcessServer());
 
-    /// <summary>
-    /// Sent by boot: who the members are, which one this is, and the file-system fleet's members
-    /// (whose peer mailboxes take the notice that a process ended).
-    /// </summary>
-    public sealed record Configure(int Index, Endpoint[] Members, FsMember[]? FileSystem = null);
+    private int Machine => Kernel.Core.Machine;
 
     private sealed class Proc(long pid, string name, CoreId core, bool placed)
     {
@@ -53,14 +49,14 @@ public sealed class ProcessServer : Server
     {
         switch (message.Body)
         {
-            case Configure c:
-                message.RequireSystem(ref refusals);
-                return Reply(Configured(c));
             case ProcSpawnProgram p:
                 message.RequireSystem(ref refusals);
-                return ReplyWhenDone(Spawn(p.Program.Name, p.Core, pid => new ProcessLaunch(pid, p.Program.Name, p.Args ?? []) { Main = p.Program.Main }));
+                // Code cannot cross machines: a program given as code runs on this machine.
+                return ReplyWhenDone(Spawn(p.Program.Name, p.Core, (ushort)Machine, request: p,
+                    pid => new ProcessLaunch(pid, p.Program.Name, p.Args ?? []) { Main = p.Program.Main }));
             case ProcSpawn s:
-                return ReplyWhenDone(Spawn(ProgramName(s.Path), s.Core, pid => new ProcessLaunch(pid, ProgramName(s.Path), s.Args ?? []) { AssemblyPath = s.Path }));
+                return ReplyWhenDone(Spawn(ProgramName(s.Path), s.Core, s.Machine, request: s,
+                    pid => new ProcessLaunch(pid, ProgramName(s.Path), s.Args ?? []) { AssemblyPath = s.Path }));
             case ProcWait w:
                 return Mine(w.Pid) ? ReplyWhenDone(Find(w.Pid).Finished.Task) : Forward(w.Pid, w);
             case ProcKill k:
@@ -69,8 +65,8 @@ public sealed class ProcessServer : Server
                 return Mine(r.Pid) ? ReplyWhenDone(ReadOutput(r)) : Forward(r.Pid, r);
             case ProcWriteInput i:
                 return Mine(i.Pid) ? ReplyWhenDone(WriteInput(i)) : Forward(i.Pid, i);
-            case ProcList:
-                return Reply(List());
+            case ProcList l:
+                return l.HereOnly ? Reply(List()) : ReplyWhenDone(ListEverywhere());
             default:
                 throw new FosException(FosError.BadRequest, $"the process service does not understand {message.Body?.GetType().Name ?? "null"}");
         }
@@ -83,33 +79,39 @@ public sealed class ProcessServer : Server
         string.IsNullOrWhiteSpace(path) ? throw new FosException(FosError.BadRequest, "a program to run needs the path of its .dll")
         : Path.GetFileNameWithoutExtension(path);
 
-    private Ack Configured(Configure configure)
-    {
-        if (configure.Members.Length is 0 or > MaxMembers || configure.Index < 0 || configure.Index >= configure.Members.Length)
-            throw new FosException(FosError.BadRequest, $"a process fleet has 1 to {MaxMembers} members, this one among them");
-        members = configure.Members;
-        index = configure.Index;
-        fileSystem = configure.FileSystem ?? [];
-        return Ack.Instance;
-    }
+    private bool Mine(long pid) => pid % MaxMachines == Machine;
 
-    private bool Mine(long pid) => members.Length == 0 || pid % MaxMembers == index;
+    /// <summary>The member on <paramref name="machine"/>, or a clear error when that machine has none (not in the cluster, or down).</summary>
+    private async Task<Endpoint> MemberOn(int machine, string wanted)
+    {
+        var record = await Kernel.LookupAll(WellKnownNames.Processes);
+        foreach (var member in record.Members)
+            if (member.Address.Machine == machine) return member;
+        throw new FosException(FosError.ServiceError, $"ESRCH: {wanted}: machine m{machine} has no process service (not in the cluster, or down)", "ESRCH");
+    }
 
     private async ValueTask<object?> Forward(long pid, object request)
     {
-        var member = (int)(pid % MaxMembers);
-        if (pid <= 0 || member >= members.Length) throw NoSuchProcess(pid);
-        return await Kernel.Call(members[member], request, request is ProcWait or ProcReadOutput ? Timeout.InfiniteTimeSpan : default);
+        if (pid <= 0) throw NoSuchProcess(pid);
+        var member = await MemberOn((int)(pid % MaxMachines), $"process {pid}");
+        return await Kernel.Call(member, request, request is ProcWait or ProcReadOutput ? Timeout.InfiniteTimeSpan : default);
     }
 
     private Proc Find(long pid) => processes.TryGetValue(pid, out var proc) ? proc : throw NoSuchProcess(pid);
 
     private static FosException NoSuchProcess(long pid) => new(FosError.ServiceError, $"ESRCH: no process {pid}", "ESRCH");
 
-    private async Task<long> Spawn(string name, CoreId? where, Func<long, ProcessLaunch> launch)
+    private async Task<long> Spawn(string name, CoreId? where, ushort? machine, object request, Func<long, ProcessLaunch> launch)
     {
+        // A program for another machine is started by that machine's member: only its kernel can.
+        var target = where?.Machine ?? machine ?? await LeastBusyMachine();
+        if (target != Machine)
+        {
+            if (target is 0 or >= MaxMachines) throw new FosException(FosError.BadRequest, $"there is no machine m{target} in a fos cluster");
+            return (long)(await Kernel.Call(await MemberOn(target, $"cannot start {name}"), request))!;
+        }
         var core = where ?? await Kernel.Call<CoreId>(WellKnownNames.Layout, new LayoutPlace());
-        var pid = next++ * MaxMembers + index;
+        var pid = next++ * MaxMachines + Machine;
         var proc = new Proc(pid, name, core, placed: where is null);
         try
         {
@@ -118,7 +120,9 @@ public sealed class ProcessServer : Server
         catch (FosException ex)
         {
             if (proc.Placed) await Release(core);
-            throw ex.Code is not null ? ex : new FosException(ex.Error, $"cannot start {name}: {ex.Message}");
+            // Where it failed is part of the reason: in a cluster the program's files are the chosen machine's.
+            var why = ex.Code is not null || ex.Message.StartsWith("cannot start", StringComparison.Ordinal) ? ex.Message : $"cannot start {name}: {ex.Message}";
+            throw new FosException(ex.Error, $"{why} (on {core})", ex.Code);
         }
         processes.Add(pid, proc);
         _ = Watch(proc, proc.Handle);
@@ -212,12 +216,12 @@ public sealed class ProcessServer : Server
     /// <summary>What an ended process held goes back: its open files are closed, its memory freed, its names withdrawn.</summary>
     private async Task Reclaim(long pid, CoreId core)
     {
-        // One file-system member tells the others; the first one that answers will do.
-        foreach (var member in fileSystem)
+        // One file-system member tells the others; the nearest that answers will do.
+        foreach (var member in await Members(WellKnownNames.FileSystemFleet))
         {
             try
             {
-                await Kernel.Call(member.Peer, new FsCloseAllOf(core, pid));
+                await Kernel.Call(member, new FsCloseAllOf(core, pid));
                 break;
             }
             catch (FosException)
@@ -225,23 +229,28 @@ public sealed class ProcessServer : Server
                 // That member left the fleet: try the next.
             }
         }
-        await TellEvery(WellKnownNames.Memory, new MemReleaseAll(pid));
-        await TellEvery(WellKnownNames.NameService, new NameWithdrawCore(core));
+        // Memory is granted by the members of the process's own machine; the directory carries the names' withdrawal everywhere.
+        await TellEvery(WellKnownNames.Memory, new MemReleaseAll(pid), sameMachine: true);
+        await TellEvery(WellKnownNames.NameService, new NameWithdrawCore(core), sameMachine: true);
     }
 
-    private async Task TellEvery(string fleet, object request)
+    private async Task<IEnumerable<Endpoint>> Members(string fleet)
     {
-        NameRecord record;
         try
         {
-            record = await Kernel.LookupAll(fleet);
+            return (await Kernel.LookupAll(fleet)).Members;
         }
         catch (FosException)
         {
-            return; // no such fleet in this system
+            return []; // no such fleet in this system
         }
-        foreach (var member in record.Members)
+    }
+
+    private async Task TellEvery(string fleet, object request, bool sameMachine)
+    {
+        foreach (var member in await Members(fleet))
         {
+            if (sameMachine && member.Address.Machine != Machine) continue;
             try
             {
                 await Kernel.Call(member, request);
@@ -251,6 +260,47 @@ public sealed class ProcessServer : Server
                 // That member is gone, and what it held with it.
             }
         }
+    }
+
+    /// <summary>The machine whose layout has the least busy application core (this one on a tie, then the lowest number).</summary>
+    private async Task<ushort> LeastBusyMachine()
+    {
+        var layouts = (await Members(WellKnownNames.Layout)).ToList();
+        if (layouts.All(l => l.Address.Machine == Machine)) return (ushort)Machine; // a machine on its own: its layout places
+        var (best, load) = (Machine, int.MaxValue);
+        foreach (var layout in layouts.OrderBy(m => m.Address.Machine != Machine).ThenBy(m => m.Address.Machine))
+        {
+            try
+            {
+                var cores = await Kernel.Call<LayoutCore[]>(layout, new LayoutTable());
+                var least = cores.Where(c => c.Role != "system").Select(c => c.Applications).DefaultIfEmpty(int.MaxValue).Min();
+                if (least < load) (best, load) = (layout.Address.Machine, least);
+            }
+            catch (FosException)
+            {
+                // That machine is down or still booting: place elsewhere.
+            }
+        }
+        return (ushort)best;
+    }
+
+    /// <summary>Every process on every machine; a machine that does not answer is left out.</summary>
+    private async Task<ProcInfo[]> ListEverywhere()
+    {
+        var all = new List<ProcInfo>(List());
+        foreach (var member in await Members(WellKnownNames.Processes))
+        {
+            if (member.Address.Machine == Machine) continue;
+            try
+            {
+                all.AddRange(await Kernel.Call<ProcInfo[]>(member, new ProcList(HereOnly: true)));
+            }
+            catch (FosException)
+            {
+                // Down, or cut off: its processes cannot be listed now.
+            }
+        }
+        return [.. all.OrderBy(p => p.Core.Machine).ThenBy(p => p.Pid)];
     }
 
     private ProcInfo[] List() =>
