@@ -1,15 +1,21 @@
 using Fos.Kernel;
+using Fos.Kernel.Processes;
+using Fos.Protocols.Processes;
 using Fos.Services;
 using Fos.Simulation;
+using Fos.Sys;
 
 namespace Fos.Scenarios;
 
 /// <summary>
-/// Three machines whose proxies carry calls and one-way messages between them over a network that
-/// drops, duplicates and delays frames; m1 and m3 are cut apart for a second and joined again;
-/// then m3 dies. Every call is answered, except those to m3 once it is dead, which fail as
-/// MachineDown within the time a machine is given; every stream of one-way messages arrives whole,
-/// once and in order. The seed fixes which frames are hit and so the whole run.
+/// Three machines booted as one system, over a network that drops, duplicates and delays frames.
+/// Each machine writes files that the others read back by the same path; a program on each machine
+/// is waited for from the next one; the proxies carry calls and one-way streams between every pair
+/// while m1 and m3 are cut apart for a second and joined again; then m3 dies. Every call is
+/// answered, except those to m3 once it is dead, which fail as MachineDown within the time a
+/// machine is given; every stream arrives whole, once and in order; after m3's death the others
+/// still list their processes and read the files whose shards they own. The seed fixes which
+/// frames are hit and so the whole run.
 /// </summary>
 public static class Cluster
 {
@@ -19,7 +25,7 @@ public static class Cluster
 
     public static readonly SimScenario Scenario = new(
         "cluster",
-        $"{Machines} machines: calls and one-way streams between every pair through their proxies, 3% of frames dropped, 3% doubled, 10% delayed; m1 and m3 cut apart for 1 s; then m3 dies",
+        $"{Machines} machines as one system: files written on each read on the others, a program on each waited for from the next, calls and one-way streams between every pair, 3% of frames dropped, 3% doubled, 10% delayed; m1 and m3 cut apart for 1 s; then m3 dies",
         seed => new SimOptions
         {
             Seed = seed,
@@ -31,9 +37,17 @@ public static class Cluster
 
     private static CoreId Core(int machine, int core) => new((ushort)machine, (ushort)core);
 
+    /// <summary>Writes a file named for its machine, and ends with its machine's number.</summary>
+    private static readonly AppProgram Writer = new("writer", async args =>
+    {
+        await FosFile.WriteAllTextAsync(args[0], args[1]);
+        return int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture);
+    });
+
     private static async Task<string> Run(SimulatedSystem system)
     {
-        await SystemBoot.StartProxies(system);
+        await SystemBoot.StartCluster(system);
+        var (filesRead, processesWaited) = await FilesAndProcesses(system);
         var echo = new Dictionary<int, Endpoint>();
         var sink = new Dictionary<int, Endpoint>();
         var arrived = new Dictionary<int, List<(ushort From, long Value)>>();
@@ -47,9 +61,8 @@ public static class Cluster
                 return ValueTask.FromResult<object?>(null);
             })));
         }
-        system.RunFor(TimeSpan.FromMilliseconds(20)); // the links come up
-        system.At(TimeSpan.FromMilliseconds(50), () => system.Partition(1, 3));
-        system.At(TimeSpan.FromMilliseconds(1050), () => system.Heal(1, 3));
+        system.At(TimeSpan.FromMilliseconds(30), () => system.Partition(1, 3));
+        system.At(TimeSpan.FromMilliseconds(1030), () => system.Heal(1, 3));
 
         // Every machine streams to every other and calls it, all at once.
         var answered = 0;
@@ -102,8 +115,48 @@ public static class Cluster
         if (down != nameof(FosError.MachineDown) || noticed > TimeSpan.FromSeconds(3))
             throw new InvalidOperationException($"a call to dead m3 ended as {down} after {noticed.TotalSeconds:0.##} s");
         var still = await system.Execute(Core(1, 0), k => k.Call(echo[2], "still", TimeSpan.FromSeconds(10)), TimeSpan.FromSeconds(60));
+        var listed = await system.Execute(Core(1, 0), _ => FosProcess.ListAsync(), TimeSpan.FromSeconds(60));
+        if (listed.Any(p => p.Core.Machine == 3) || listed.Length != 2)
+            throw new InvalidOperationException($"after m3 died, ps on m1 listed {string.Join(", ", listed.Select(p => $"{p.Pid}@{p.Core}"))}");
         var (frames, lost) = system.LinkFrames;
-        return $"cluster: {answered} of {Machines * (Machines - 1) * CallsPerPair} calls answered; {inOrder} streams of {SendsPerPair} arrived whole and in order; " +
+        return $"cluster: {filesRead} files read back on other machines; {processesWaited} programs waited for from another machine; " +
+            $"{answered} of {Machines * (Machines - 1) * CallsPerPair} calls answered; {inOrder} streams of {SendsPerPair} arrived whole and in order; " +
             $"{lost} of {frames} frames lost on the way; dead m3 noticed in {noticed.TotalSeconds:0.##} s; m2 answered '{still}' after";
+    }
+
+    /// <summary>
+    /// Each machine runs a program that writes a file of its own; the next machine waits for that
+    /// program (through its own process member, which asks the program's), and every other machine
+    /// reads the file back by its path → (files read, programs waited for).
+    /// </summary>
+    private static async Task<(int FilesRead, int ProcessesWaited)> FilesAndProcesses(SimulatedSystem system)
+    {
+        var pids = new Dictionary<int, long>();
+        for (var m = 1; m <= Machines; m++)
+        {
+            var machine = m;
+            pids[m] = await system.Execute(Core(m, 0), _ => FosProcess.StartAsync(Writer, [$"/from-m{machine}", $"written by a program on m{machine}", $"{machine}"]),
+                TimeSpan.FromSeconds(60));
+        }
+        var waited = 0;
+        for (var m = 1; m <= Machines; m++)
+        {
+            var (program, waiter) = (m, m % Machines + 1);
+            var exit = await system.Execute(Core(waiter, 0), _ => FosProcess.WaitAsync(pids[program]), TimeSpan.FromSeconds(60));
+            if (exit.State != ProcState.Exited || exit.ExitCode != program)
+                throw new InvalidOperationException($"the program on m{program}, waited for from m{waiter}, ended {exit.State} with {exit.ExitCode}");
+            waited++;
+        }
+        var read = 0;
+        for (var reader = 1; reader <= Machines; reader++)
+            for (var writer = 1; writer <= Machines; writer++)
+            {
+                if (reader == writer) continue;
+                var text = await system.Execute(Core(reader, 0), _ => FosFile.ReadAllTextAsync($"/from-m{writer}"), TimeSpan.FromSeconds(60));
+                if (text != $"written by a program on m{writer}")
+                    throw new InvalidOperationException($"m{reader} read '{text}' from /from-m{writer}");
+                read++;
+            }
+        return (read, waited);
     }
 }

@@ -1,3 +1,4 @@
+using Fos.Services;
 using Fos.Simulation;
 using Fos.Kernel;
 
@@ -17,6 +18,7 @@ public static class FanOut
 
     private static async Task<string> Run(SimulatedSystem system)
     {
+        await SystemBoot.StartNaming(system);
         var client = system.Cores[0];
         foreach (var core in system.Cores.Skip(1))
             await system.Execute(core, k => k.Register(FleetName, k.StartServer(Worker.Image)));

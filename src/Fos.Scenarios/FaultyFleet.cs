@@ -1,3 +1,4 @@
+using Fos.Services;
 using Fos.Simulation;
 using Fos.Kernel;
 using Fos.Services.Basic;
@@ -29,6 +30,7 @@ public static class FaultyFleet
 
     private static async Task<string> Run(SimulatedSystem system)
     {
+        await SystemBoot.StartNaming(system);
         var client = system.Cores[0];
         var members = new List<Endpoint>();
         foreach (var core in system.Cores.Skip(1).Take(6))

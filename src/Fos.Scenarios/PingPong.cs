@@ -1,3 +1,4 @@
+using Fos.Services;
 using Fos.Simulation;
 using Fos.Kernel;
 using Fos.Services.Basic;
@@ -17,6 +18,7 @@ public static class PingPong
 
     private static async Task<string> Run(SimulatedSystem system)
     {
+        await SystemBoot.StartNaming(system);
         var client = system.Cores[0];
         var far = system.Cores[^1];
         var echo = await system.Execute(client, k => k.Spawn(EchoServer.Image, far));

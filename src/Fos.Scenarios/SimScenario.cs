@@ -1,16 +1,14 @@
 using Fos.Simulation;
-using Fos.Services;
 
 namespace Fos.Scenarios;
 
 /// <summary>A named, seeded run of the simulator: what <c>fos sim --scenario NAME</c> runs.</summary>
 public sealed record SimScenario(string Name, string Description, Func<ulong, SimOptions> Options, Func<SimulatedSystem, Task<string>> Body)
 {
-    /// <summary>Boots a simulated system for <paramref name="seed"/>, runs the scenario and reports its trace.</summary>
+    /// <summary>Makes a simulated system for <paramref name="seed"/>, runs the scenario (which boots what it needs) and reports its trace.</summary>
     public async Task<SimRunResult> Run(ulong seed, bool keepLog = false)
     {
         await using var system = new SimulatedSystem(Options(seed) with { KeepLog = keepLog });
-        await SystemBoot.StartNaming(system);
         var summary = await Body(system);
         return new SimRunResult(Name, seed, summary, system.TraceDigest, system.Now, system.Delivered,
             system.Dropped, system.Duplicated, system.Delayed, system.LostToCrash, system.Faults.ToList(), system.Log.ToList());
