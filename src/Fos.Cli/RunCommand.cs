@@ -5,7 +5,8 @@ using Fos.Cli.Node;
 namespace Fos.Cli;
 
 /// <summary>
-/// <c>fos run app.dll args</c>: runs an application on the running node, its output printed as it
+/// <c>fos run [--machine M] app.dll args</c>: runs an application on the running node's cluster (on
+/// machine M, else where the least busy application core is), its output printed as it
 /// is written, this command's standard input as its input, Ctrl+C as a kill of that program (a
 /// second one leaves at once), and exits with its status.
 /// </summary>
@@ -16,13 +17,15 @@ internal static class RunCommand
         var data = DataOption.Create();
         var app = new Argument<string>("app") { Description = "the application's .dll (built with dotnet build)" };
         var args = new Argument<string[]>("args") { Description = "arguments for the application", Arity = ArgumentArity.ZeroOrMore };
-        var command = new Command("run", "Run a fos application on the running node and wait for it") { data, app, args };
+        var machine = new Option<string?>("--machine", "-m") { Description = "the machine to run it on (m2, or 2); without it, the least busy machine of the cluster" };
+        var command = new Command("run", "Run a fos application on the running node and wait for it") { data, machine, app, args };
         command.SetAction(async result =>
         {
             try
             {
                 using var client = await NodeProtocol.Client.Connect(Path.GetFullPath(result.GetValue(data)!));
-                var words = new[] { "run", Path.GetFullPath(result.GetValue(app)!) }.Concat(result.GetValue(args) ?? []);
+                var on = result.GetValue(machine) is { } m ? new[] { "--machine", m } : [];
+                var words = new[] { "run" }.Concat(on).Append(Path.GetFullPath(result.GetValue(app)!)).Concat(result.GetValue(args) ?? []);
                 await using var stdout = Console.OpenStandardOutput();
                 await using var stdin = Console.OpenStandardInput();
                 using var interrupt = new CancellationTokenSource();

@@ -104,6 +104,18 @@ public sealed class ShellTests(ShellNode shell) : IClassFixture<ShellNode>
     }
 
     [Fact]
+    public async Task Run_on_a_machine_that_is_not_there_or_is_no_machine_says_so()
+    {
+        var app = await HostFile("app.dll", [0x4d, 0x5a]);
+        Assert.Contains("--machine needs a machine", await shell.Fails("run --machine", status: 2));
+        Assert.Contains("'x' is not a machine", await shell.Fails($"run --machine x {app}", status: 2));
+        Assert.Contains("'m0' is not a machine", await shell.Fails($"run -m m0 {app}", status: 2));
+        Assert.Contains("missing operand", await shell.Fails("run --machine m2", status: 2));
+        Assert.Contains("machine m7 has no process service (not in the cluster, or down)", await shell.Fails($"run --machine=m7 {app}"));
+        Assert.Contains("kill: 199: No such process", await shell.Fails($"kill {64 * 3 + 7}"));
+    }
+
+    [Fact]
     public async Task Rm_r_of_the_root_is_refused_unless_asked_with_no_preserve_root()
     {
         await shell.Ok($"mkdir {dir}");

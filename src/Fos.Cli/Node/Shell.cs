@@ -4,6 +4,7 @@ using Fos.Kernel;
 using Fos.Kernel.Naming;
 using Fos.Protocols.FileSystem;
 using Fos.Protocols.Layout;
+using Fos.Protocols.Proxy;
 using Fos.Runtime;
 using Fos.Services;
 using Fos.Services.Processes;
@@ -36,7 +37,7 @@ internal sealed partial class Shell(Machine machine, SystemLayout layout)
         ("mv", "mv FROM TO | FROM... DIR", "rename, or move into a directory"),
         ("stat", "stat PATH...", "kind, size, inode and version"),
         ("ps", "ps", "every process: fos pid, host pid, name, core, state, messages sent"),
-        ("run", "run APP.DLL [ARG]...", "run a fos application and wait for it"),
+        ("run", "run [--machine M] APP.DLL [ARG]...", "run a fos application (on machine M, else the least busy) and wait for it"),
         ("kill", "kill PID", "end a process"),
         ("names", "names [PREFIX]", "the naming service's names and their members"),
         ("fleets", "fleets", "the system's fleets and their members"),
@@ -201,12 +202,14 @@ internal sealed partial class Shell(Machine machine, SystemLayout layout)
     /// </summary>
     private async Task<int> RunProgram(Call call, string[] args)
     {
-        var app = Path.GetFullPath(args[0], call.HostDirectory);
-        if (!File.Exists(app)) throw new ShellFailure(ShellErrors.Line(null, args[0], ShellErrors.Strerror(Errno.ENOENT)));
+        var (on, rest) = MachineOption(args);
+        var app = Path.GetFullPath(rest[0], call.HostDirectory);
+        // A program for another machine is that machine's file: it says when there is none.
+        if ((on is null || on == machine.Cores[0].Machine) && !File.Exists(app)) throw new ShellFailure(ShellErrors.Line(null, rest[0], ShellErrors.Strerror(Errno.ENOENT)));
         long pid;
         try
         {
-            pid = await OnFos(() => FosProcess.StartAsync(app, args[1..]));
+            pid = await OnFos(() => FosProcess.StartAsync(app, rest[1..], machine: on));
         }
         catch (FosIOException ex) when (ex.Errno is Errno.ENOEXEC or Errno.EACCES or Errno.EISDIR)
         {
@@ -236,6 +239,21 @@ internal sealed partial class Shell(Machine machine, SystemLayout layout)
             call.Input?.Close(); // input still on its way is dropped, as a pipe's after its reader ended
             return exit.ExitCode;
         }
+    }
+
+    /// <summary><c>--machine M</c> (or <c>-m M</c>, <c>--machine=M</c>; M as <c>2</c> or <c>m2</c>) before the program → the machine and the words after it.</summary>
+    private static (ushort? Machine, string[] Words) MachineOption(string[] args)
+    {
+        string? value = null;
+        var rest = args;
+        if (args.Length > 0 && args[0].StartsWith("--machine=", StringComparison.Ordinal)) (value, rest) = (args[0]["--machine=".Length..], args[1..]);
+        else if (args.Length > 0 && args[0] is "--machine" or "-m")
+            (value, rest) = args.Length > 1 ? (args[1], args[2..]) : throw new UsageError($"{args[0]} needs a machine (as fos status shows it, e.g. m2)");
+        if (rest.Length == 0) throw new UsageError("missing operand");
+        if (value is null) return (null, rest);
+        var number = value.StartsWith('m') ? value[1..] : value;
+        return ushort.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out var machine) && machine > 0 ? (machine, rest)
+            : throw new UsageError($"'{value}' is not a machine (as fos status shows them: m1, m2, ...)");
     }
 
     /// <summary>The program's standard input: what the caller gives, as it comes, then its end; without a caller, the end at once.</summary>
@@ -293,19 +311,21 @@ internal sealed partial class Shell(Machine machine, SystemLayout layout)
     {
         var self = machine.Cores[0].Machine;
         var listening = machine.Listening is { } at ? at.ToString() : "-";
-        await call.Out.WriteLineAsync($"{"MACHINE",-8} {"ADDRESS",-22} {"STATE",-11} {"RTT",10} {"SENT",10} {"RECEIVED",10} {"RESENT",8}");
-        await call.Out.WriteLineAsync($"{"m" + self,-8} {listening,-22} {"this",-11} {"-",10} {"-",10} {"-",10} {"-",8}  {machine.CoreCount} cores");
-        var links = await OnFos(async () =>
+        var (links, servers, cores) = await OnFos(async () =>
         {
+            ProxyLinks? links = null;
             try
             {
-                return await KernelContext.Current.Call<Fos.Protocols.Proxy.ProxyLinks>(WellKnownNames.Proxy, new Fos.Protocols.Proxy.ProxyStatus());
+                links = await KernelContext.Current.Call<ProxyLinks>(WellKnownNames.Proxy, new ProxyStatus());
             }
             catch (FosException ex) when (ex.Error == FosError.NoSuchName)
             {
-                return null;
+                // Not a cluster.
             }
+            return (links, await ServersByMachine(), await CoresByMachine());
         });
+        await call.Out.WriteLineAsync($"{"MACHINE",-8} {"ADDRESS",-22} {"STATE",-11} {"RTT",10} {"SENT",10} {"RECEIVED",10} {"RESENT",8} {"CORES",5}  SERVERS");
+        await call.Out.WriteLineAsync($"{"m" + self,-8} {listening,-22} {"this",-11} {"-",10} {"-",10} {"-",10} {"-",8} {machine.CoreCount,5}  {servers.GetValueOrDefault(self, "-")}");
         if (links is null)
         {
             await call.Out.WriteLineAsync("this machine is on its own: boot it with --listen to make a cluster, or --join to join one");
@@ -314,10 +334,63 @@ internal sealed partial class Shell(Machine machine, SystemLayout layout)
         foreach (var link in links.Links)
         {
             var rtt = link.RoundTripNanoseconds == 0 ? "-" : $"{link.RoundTripNanoseconds / 1000.0:0.#} µs";
+            var count = cores.TryGetValue(link.Machine, out var n) ? n.ToString(CultureInfo.InvariantCulture) : "-";
             await call.Out.WriteLineAsync(
-                $"{"m" + link.Machine,-8} {(link.Address.Length == 0 ? "(inbound)" : link.Address),-22} {link.State,-11} {rtt,10} {link.Sent,10} {link.Received,10} {link.Resent,8}");
+                $"{"m" + link.Machine,-8} {(link.Address.Length == 0 ? "(inbound)" : link.Address),-22} {link.State,-11} {rtt,10} {link.Sent,10} {link.Received,10} {link.Resent,8} {count,5}  {servers.GetValueOrDefault(link.Machine, "-")}");
         }
         return 0;
+    }
+
+    /// <summary>The system's servers each machine runs, by fleet ("fs×2 mem×2 proc name layout proxy"), from the cluster's directory.</summary>
+    private static async Task<Dictionary<ushort, string>> ServersByMachine()
+    {
+        (string Name, string Label)[] fleets =
+            [(WellKnownNames.FileSystem, "fs"), (WellKnownNames.Memory, "mem"), (WellKnownNames.Processes, "proc"),
+             (WellKnownNames.NameService, "name"), (WellKnownNames.Layout, "layout"), (WellKnownNames.Proxy, "proxy")];
+        var byMachine = new SortedDictionary<ushort, List<string>>();
+        foreach (var (name, label) in fleets)
+        {
+            NameRecord record;
+            try
+            {
+                record = await KernelContext.Current.LookupAll(name);
+            }
+            catch (FosException)
+            {
+                continue;
+            }
+            foreach (var group in record.Members.GroupBy(m => m.Address.Machine))
+            {
+                if (!byMachine.TryGetValue(group.Key, out var labels)) byMachine[group.Key] = labels = [];
+                labels.Add(group.Count() == 1 ? label : $"{label}×{group.Count()}");
+            }
+        }
+        return byMachine.ToDictionary(m => m.Key, m => string.Join(' ', m.Value));
+    }
+
+    /// <summary>How many cores each machine whose layout answers has.</summary>
+    private static async Task<Dictionary<ushort, int>> CoresByMachine()
+    {
+        var cores = new Dictionary<ushort, int>();
+        try
+        {
+            foreach (var layout in (await KernelContext.Current.LookupAll(WellKnownNames.Layout)).Members)
+            {
+                try
+                {
+                    cores[layout.Address.Machine] = (await KernelContext.Current.Call<LayoutCore[]>(layout, new LayoutTable(), TimeSpan.FromSeconds(1))).Length;
+                }
+                catch (FosException)
+                {
+                    // Down or cut off: its cores are not known now.
+                }
+            }
+        }
+        catch (FosException)
+        {
+            // No layout service.
+        }
+        return cores;
     }
 
     private async Task<int> Top(Call call, string[] _)

@@ -81,19 +81,20 @@ public sealed class ProcessServer : Server
 
     private bool Mine(long pid) => pid % MaxMachines == Machine;
 
-    /// <summary>The member on <paramref name="machine"/>, or a clear error when that machine has none (not in the cluster, or down).</summary>
-    private async Task<Endpoint> MemberOn(int machine, string wanted)
+    /// <summary>The member on <paramref name="machine"/>, or null when that machine has none (not in the cluster, or down).</summary>
+    private async Task<Endpoint?> MemberOn(int machine)
     {
         var record = await Kernel.LookupAll(WellKnownNames.Processes);
         foreach (var member in record.Members)
             if (member.Address.Machine == machine) return member;
-        throw new FosException(FosError.ServiceError, $"ESRCH: {wanted}: machine m{machine} has no process service (not in the cluster, or down)", "ESRCH");
+        return null;
     }
 
     private async ValueTask<object?> Forward(long pid, object request)
     {
         if (pid <= 0) throw NoSuchProcess(pid);
-        var member = await MemberOn((int)(pid % MaxMachines), $"process {pid}");
+        var member = await MemberOn((int)(pid % MaxMachines))
+            ?? throw new FosException(FosError.ServiceError, $"ESRCH: no process {pid}: machine m{pid % MaxMachines} has no process service (not in the cluster, or down)", "ESRCH");
         return await Kernel.Call(member, request, request is ProcWait or ProcReadOutput ? Timeout.InfiniteTimeSpan : default);
     }
 
@@ -108,7 +109,9 @@ public sealed class ProcessServer : Server
         if (target != Machine)
         {
             if (target is 0 or >= MaxMachines) throw new FosException(FosError.BadRequest, $"there is no machine m{target} in a fos cluster");
-            return (long)(await Kernel.Call(await MemberOn(target, $"cannot start {name}"), request))!;
+            var member = await MemberOn(target)
+                ?? throw new FosException(FosError.NoSuchName, $"cannot start {name}: machine m{target} has no process service (not in the cluster, or down)");
+            return (long)(await Kernel.Call(member, request))!;
         }
         var core = where ?? await Kernel.Call<CoreId>(WellKnownNames.Layout, new LayoutPlace());
         var pid = next++ * MaxMachines + Machine;
