@@ -58,10 +58,15 @@ public static class SystemBoot
         return servers;
     }
 
-    /// <summary>A machine's naming server (its replica of the directory) on its first core, every core of it pointed there.</summary>
-    private static async Task<Endpoint> StartMachineNaming(IFosRuntime runtime, CoreId[] cores, bool register = true)
+    /// <summary>
+    /// A machine's naming server (its replica of the directory) on its first core, every core of it
+    /// pointed there. <paramref name="withdrawEarlier"/>: the directory may still hold names of this
+    /// machine's servers from before it restarted, and they go first.
+    /// </summary>
+    private static async Task<Endpoint> StartMachineNaming(IFosRuntime runtime, CoreId[] cores, bool register = true, bool withdrawEarlier = false)
     {
         var server = await runtime.Execute(cores[0], k => Task.FromResult(k.StartServer(NameServer.Image)));
+        if (withdrawEarlier) await runtime.Execute(cores[0], k => k.Call(server, new NameWithdrawMachine(cores[0].Machine), TimeSpan.FromSeconds(30)));
         foreach (var core in cores)
             await runtime.Execute(core, k =>
             {
@@ -245,17 +250,101 @@ public static class SystemBoot
         if (cores.Length == 0) throw new ArgumentException($"m{machine} has no cores here", nameof(machine));
         var (systemCores, applicationCores) = Split(cores);
         var first = cores[0];
-        await StartMachineNaming(runtime, cores);
+        await StartMachineNaming(runtime, cores, withdrawEarlier: true);
         var (layout, processes) = await StartMachineServers(runtime, systemCores, applicationCores);
-        var fleet = await runtime.Execute(first, k => k.LookupAll(WellKnownNames.FileSystemFleet));
-        if (fleet.Members.IsEmpty) throw new FosException(FosError.NoSuchName, "the cluster has no file system to join (no member under " + WellKnownNames.FileSystemFleet + ")");
+        var fleet = await LiveMember(runtime, first, machine, WellKnownNames.FileSystemFleet, new FsFleetState())
+            ?? throw new FosException(FosError.NoSuchName, $"the cluster has no file system to join: no member under {WellKnownNames.FileSystemFleet} answers");
         foreach (var core in systemCores)
         {
-            await FsFleet.AddMember(runtime, core, first, fleet.Members[0]);
+            await FsFleet.AddMember(runtime, core, first, fleet);
             await MemFleet.AddMember(runtime, core, first);
         }
-        var view = await FsFleet.State(runtime, first, fleet.Members[0]);
+        var view = await FsFleet.State(runtime, first, fleet);
         return new SystemLayout(systemCores, applicationCores, [.. view.Members.Where(m => m.Public.Address.Machine == machine)], processes, layout);
+    }
+
+    /// <summary>
+    /// Brings a machine of a cluster back into its system after a restart: a naming replica (its
+    /// names from before the restart withdrawn first), its layout and process member, and its
+    /// file-system members in their old places (<paramref name="fileSystemMembers"/>: the fleet
+    /// indices whose stores this machine holds), each opening its store. If members on other
+    /// machines serve, they learn of the new ones as of replacements; if none does (the whole
+    /// cluster is coming back), the members start from the fleet their stores last knew, and the
+    /// shards of machines not yet back fail with a clear error until those return.
+    /// </summary>
+    public static async Task<SystemLayout> RejoinSystem(IFosRuntime runtime, ushort machine, IReadOnlyList<int> fileSystemMembers,
+        long fileSystemQuotaPerMember = long.MaxValue)
+    {
+        ArgumentNullException.ThrowIfNull(runtime);
+        ArgumentNullException.ThrowIfNull(fileSystemMembers);
+        var cores = runtime.Cores.Where(c => c.Machine == machine && !c.IsProcess).Order().ToArray();
+        if (cores.Length == 0) throw new ArgumentException($"m{machine} has no cores here", nameof(machine));
+        if (fileSystemMembers.Count == 0) return await JoinSystem(runtime, machine);
+        var (systemCores, applicationCores) = Split(cores);
+        var first = cores[0];
+        await StartMachineNaming(runtime, cores, withdrawEarlier: true);
+        var (layout, processes) = await StartMachineServers(runtime, systemCores, applicationCores);
+        var placed = fileSystemMembers.Select((index, i) => (Index: index, Core: systemCores[i % systemCores.Length])).ToArray();
+        var fileSystem = new List<FsMember>();
+        if (await LiveMember(runtime, first, machine, WellKnownNames.FileSystemFleet, new FsFleetState()) is { } fleet)
+        {
+            foreach (var (index, core) in placed) fileSystem.Add(await FsFleet.Replace(runtime, index, core, fleet));
+        }
+        else
+        {
+            var started = new List<(int Index, CoreId Core, FsMember Member)>();
+            foreach (var (index, core) in placed) started.Add((index, core, await runtime.Execute(core, k => Task.FromResult(FileSystemServer.Start(k)))));
+            var stored = await runtime.Execute(first, k => k.Call(started[0].Member.Peer, new FsStoredFleet(started[0].Index, fileSystemQuotaPerMember))) as FsFleetView
+                ?? throw new FosException(FosError.BadRequest, $"the store of file-system member {started[0].Index} holds no fleet to come back to");
+            var members = stored.Members.ToArray();
+            foreach (var (index, _, member) in started)
+                members[index] = index < members.Length ? member : throw new FosException(FosError.BadRequest, $"file-system member {index} is not in the fleet its stores knew");
+            foreach (var (index, core, member) in started)
+                await runtime.Execute(core, k => k.Call(member.Peer, new FsConfigure(index, members, stored.ShardOwners, fileSystemQuotaPerMember)));
+            foreach (var (_, core, member) in started)
+            {
+                await runtime.Execute(core, async k =>
+                {
+                    await k.Register(WellKnownNames.FileSystemFleet, member.Peer);
+                    return await k.Register(WellKnownNames.FileSystem, member.Public);
+                });
+                fileSystem.Add(member);
+            }
+        }
+        if (await LiveMember(runtime, first, machine, WellKnownNames.Memory, new MemFleetState()) is not null)
+            foreach (var core in systemCores) await MemFleet.AddMember(runtime, core, first);
+        else await StartMemory(runtime, systemCores, DefaultMemoryPages);
+        return new SystemLayout(systemCores, applicationCores, fileSystem, processes, layout);
+    }
+
+    /// <summary>A member of <paramref name="fleet"/> on another machine that answers <paramref name="probe"/> now, or null.</summary>
+    private static async Task<Endpoint?> LiveMember(IFosRuntime runtime, CoreId from, ushort self, string fleet, object probe)
+    {
+        return await runtime.Execute(from, async k =>
+        {
+            NameRecord record;
+            try
+            {
+                record = await k.LookupAll(fleet);
+            }
+            catch (FosException)
+            {
+                return (Endpoint?)null;
+            }
+            foreach (var member in record.Members.Where(m => m.Address.Machine != self))
+            {
+                try
+                {
+                    await k.Call(member, probe, TimeSpan.FromSeconds(2));
+                    return member;
+                }
+                catch (FosException)
+                {
+                    // Down, or from before its machine restarted: the next.
+                }
+            }
+            return null;
+        });
     }
 
     /// <summary>Half a machine's cores (at least one) serve the system; the rest run applications. One core does both.</summary>

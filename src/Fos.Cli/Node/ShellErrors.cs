@@ -38,6 +38,7 @@ internal static class ShellErrors
         Errno.ENOEXEC => "Exec format error",
         Errno.EACCES => "Permission denied",
         Errno.EPIPE => "Broken pipe",
+        Errno.EIO => "Input/output error",
         _ => errno.ToString(),
     };
 
@@ -68,6 +69,8 @@ internal static class ShellErrors
     public static string? Reason(Exception error) => error switch
     {
         ShellFailure => null, // already a whole line
+        // Unavailable is worth its detail: which machine the data waits for.
+        FosIOException { Errno: Errno.EIO } fos => $"{Strerror(fos.Errno)} ({(fos.Message.StartsWith("EIO: ", StringComparison.Ordinal) ? fos.Message[5..] : fos.Message)})",
         FosIOException fos => Strerror(fos.Errno),
         FosException fos => fos.Message,
         UnauthorizedAccessException => "Permission denied",

@@ -23,6 +23,7 @@ public enum Errno
     ENOEXEC,
     EACCES,
     EPIPE,
+    EIO,
 }
 
 /// <summary>Builds file-system errors that reach the caller with their POSIX name.</summary>

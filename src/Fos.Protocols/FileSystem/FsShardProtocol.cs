@@ -127,6 +127,13 @@ public sealed record FsMoveShard(int Shard, int To);
 /// <summary>The fleet as a member sees it → <see cref="FsFleetView"/>.</summary>
 public sealed record FsFleetState;
 
+/// <summary>
+/// Boot to a member not yet configured: the fleet that member <paramref name="Index"/>'s store last
+/// knew → <see cref="FsFleetView"/> (the other members as placeholders) or null, so a machine that
+/// restarts while the rest of its cluster is down serves its own shards again.
+/// </summary>
+public sealed record FsStoredFleet(int Index, long QuotaBytes = long.MaxValue);
+
 public sealed record FsFleetView(FsMember[] Members, int[] ShardOwners, long QuotaBytes = long.MaxValue);
 
 /// <summary>The fleet's members changed (one was added): the full list, indexes unchanged.</summary>

@@ -53,6 +53,7 @@ public sealed partial class FileSystemServer
                 await Kernel.Call(target, new FsImportShard(shard, [.. keys.Skip(at).Take(PartSize)], last ? moving : [], last, First: at == 0), PeerTimeout);
             }
             owners[shard] = to;
+            SaveFleet();
             await Kernel.Call(target, new FsShardOwner(shard, to));
             foreach (var member in members.Where((_, i) => i != index && i != to))
             {

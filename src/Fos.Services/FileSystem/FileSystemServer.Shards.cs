@@ -24,7 +24,7 @@ public sealed partial class FileSystemServer
                 await gate.Task;
                 continue;
             }
-            if (!IsLocal(request.Inode)) return await Kernel.Call(OwnerOf(request.Inode), request, PeerTimeout);
+            if (!IsLocal(request.Inode)) return await Forward(shard, request);
             if (store is null) throw FsError.Of(Errno.EBUSY, "this file-system member is still starting");
             if (Blocker(request) is { } held)
             {
@@ -44,6 +44,25 @@ public sealed partial class FileSystemServer
             {
                 busy[shard].End();
             }
+        }
+    }
+
+    /// <summary>
+    /// Passes a request to its shard's owner. An owner that cannot be reached (its core or machine
+    /// down, or its machine not back yet after a restart) makes the shard unavailable: EIO, naming
+    /// the member and its machine, never an answer from somewhere else.
+    /// </summary>
+    private async Task<object?> Forward(int shard, IShardRequest request)
+    {
+        var owner = OwnerOf(request.Inode);
+        try
+        {
+            return await Kernel.Call(owner, request, PeerTimeout);
+        }
+        catch (FosException ex) when (ex.Code is null && ex.Error is FosError.NoSuchMailbox or FosError.NoSuchCore or FosError.MachineDown or FosError.Timeout)
+        {
+            throw FsError.Of(Errno.EIO,
+                $"shard {shard} is kept by file-system member {owners[shard]} on m{owner.Address.Machine}, which does not answer: {ex.Message}");
         }
     }
 

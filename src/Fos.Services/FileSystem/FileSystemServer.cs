@@ -87,6 +87,7 @@ public sealed partial class FileSystemServer : Server
     {
         FsConfigure configure => Configure(configure),
         FsFleetState => Reply(new FsFleetView(members, [.. owners], quota)),
+        FsStoredFleet r => Reply(StoredFleet(r.Index, r.QuotaBytes)),
         FsMemberStats => Reply(new FsMemberCounters(refused, handles.Count, running.Count)),
         FsMembers m => Reply(SetMembers(m.Members)),
         FsShardOwner o => Reply(SetOwner(o.Shard, o.Owner)),
@@ -137,8 +138,42 @@ public sealed partial class FileSystemServer : Server
                 if (owners[shard] == index) Adopt(shard);
         }
         used = Enumerable.Range(0, FsStore.Shards).Where(s => owners[s] == index).Sum(store.DataBytes);
+        SaveFleet();
         return Reply(Ack.Instance);
     }
+
+    /// <summary>Keeps the fleet as this member now knows it in its store (see <see cref="FsStore.GetFleet"/>).</summary>
+    private void SaveFleet()
+    {
+        if (store is null) return;
+        var batch = new StoreBatch();
+        FsStore.PutFleet(batch, new FsStore.FleetMap([.. members.Select(m => m.Peer.Address.Machine)], [.. owners]));
+        store.Write(batch);
+    }
+
+    /// <summary>
+    /// Boot's question to a member started in place of member <paramref name="stored"/> while the
+    /// rest of its cluster is down: the fleet that member's store last knew → its view, the other
+    /// machines' members as placeholders (nothing answers there until they come back), or null.
+    /// </summary>
+    private FsFleetView? StoredFleet(int stored, long quotaBytes)
+    {
+        if (stored < 0) throw new FosException(FosError.BadRequest, $"no member {stored}");
+        var opened = new FsStore(Kernel.OpenStore($"fs/member-{stored}"));
+        try
+        {
+            if (opened.GetFleet() is not { } map || stored >= map.Machines.Length) return null;
+            var placeholders = map.Machines.Select(m => new FsMember(Absent(m), Absent(m))).ToArray();
+            return new FsFleetView(placeholders, map.Owners, quotaBytes);
+        }
+        finally
+        {
+            opened.Store.Dispose();
+        }
+    }
+
+    /// <summary>A mailbox on <paramref name="machine"/> that no kernel ever makes: a call to it fails there, saying which machine.</summary>
+    public static Endpoint Absent(ushort machine) => new(new Address(machine, 0, uint.MaxValue), Capability.None);
 
     private bool IsLocal(long inode) => owners.Length > 0 && owners[FsStore.ShardOf(inode)] == index;
 
@@ -150,6 +185,7 @@ public sealed partial class FileSystemServer : Server
         if (all is null || all.Length < members.Length || !all.Take(members.Length).SequenceEqual(members))
             throw new FosException(FosError.BadRequest, "members may be added to a file-system fleet, never renumbered");
         members = all;
+        SaveFleet();
         return Ack.Instance;
     }
 
@@ -158,6 +194,7 @@ public sealed partial class FileSystemServer : Server
         if (shard is < 0 or >= FsStore.Shards || owner < 0 || owner >= members.Length)
             throw new FosException(FosError.BadRequest, $"no shard {shard} or member {owner} in this fleet");
         owners[shard] = owner;
+        SaveFleet();
         return Ack.Instance;
     }
 }

@@ -34,6 +34,39 @@ public sealed class FsStore(IStore store)
     /// <summary>Where a store keeps its layout version (outside every shard).</summary>
     public static readonly byte[] VersionKey = [0xFF, (byte)'v'];
 
+    /// <summary>
+    /// The fleet as this member last knew it (outside the shards, like the version): the machine
+    /// each member ran on and each shard's owner, so a member restarted while the rest of its
+    /// cluster is down knows which shards are its and where the others will come back.
+    /// </summary>
+    private static readonly byte[] FleetKey = [0xFF, (byte)'f'];
+
+    /// <summary>The machine of each member by index, and the owning member of each shard.</summary>
+    public sealed record FleetMap(ushort[] Machines, int[] Owners);
+
+    public static void PutFleet(StoreBatch batch, FleetMap map)
+    {
+        var bytes = new byte[4 + map.Machines.Length * 2 + map.Owners.Length * 4];
+        BinaryPrimitives.WriteInt32BigEndian(bytes, map.Machines.Length);
+        for (var i = 0; i < map.Machines.Length; i++) BinaryPrimitives.WriteUInt16BigEndian(bytes.AsSpan(4 + i * 2), map.Machines[i]);
+        var owners = bytes.AsSpan(4 + map.Machines.Length * 2);
+        for (var s = 0; s < map.Owners.Length; s++) BinaryPrimitives.WriteInt32BigEndian(owners[(s * 4)..], map.Owners[s]);
+        batch.Put(FleetKey, bytes);
+    }
+
+    /// <summary>The fleet this member last knew, or null if it never saved one (or what is there is not one).</summary>
+    public FleetMap? GetFleet()
+    {
+        if (store.Get(FleetKey) is not { Length: >= 4 } bytes) return null;
+        var count = BinaryPrimitives.ReadInt32BigEndian(bytes);
+        if (count is <= 0 or > 4096 || bytes.Length != 4 + count * 2 + Shards * 4) return null;
+        var machines = new ushort[count];
+        for (var i = 0; i < count; i++) machines[i] = BinaryPrimitives.ReadUInt16BigEndian(bytes.AsSpan(4 + i * 2));
+        var owners = new int[Shards];
+        for (var s = 0; s < Shards; s++) owners[s] = BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(4 + count * 2 + s * 4));
+        return owners.All(o => o >= 0 && o < count) ? new FleetMap(machines, owners) : null;
+    }
+
     private readonly Dictionary<int, long> nextSequence = [];
 
     // The member is the only writer of its shards, so it can cache them without asking anyone:

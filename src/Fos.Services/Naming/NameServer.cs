@@ -15,6 +15,7 @@ public sealed class NameServer : Server, IDirectoryEvents
     public static readonly ServerImage Image = new("name-server", () => new NameServer());
 
     private readonly Dictionary<string, Binding> names = new(StringComparer.Ordinal);
+    private readonly HashSet<(string Name, Endpoint Member)> registeredHere = []; // by this server since it started: what it puts back if the others took this machine for lost
     private IDirectory? directory;
     private long version;
     private long refusals;
@@ -39,6 +40,7 @@ public sealed class NameServer : Server, IDirectoryEvents
         if (request.Member.Capability.IsNone)
             throw new FosException(FosError.BadRequest, $"cannot register {request.Member} under {request.Name}: a member needs a capability");
         await Directory.Submit(DirectoryChange.Add(request.Name, request.Member));
+        registeredHere.Add((request.Name, request.Member));
         return Bind(request.Name).Record(request.Name, asker);
     }
 
@@ -72,24 +74,23 @@ public sealed class NameServer : Server, IDirectoryEvents
                 Changed(change.Name, binding);
                 break;
             case DirectoryChangeKind.Remove:
+                registeredHere.RemoveWhere(r => r.Name == change.Name && r.Member.Address == change.Member.Address);
                 if (names.TryGetValue(change.Name, out var from) && from.Members.RemoveAll(m => m.Address == change.Member.Address) > 0)
                     Changed(change.Name, from);
                 break;
             case DirectoryChangeKind.WithdrawCore:
+                registeredHere.RemoveWhere(r => r.Member.Address.CoreId == change.Core);
                 foreach (var (name, held) in names)
                     if (held.Members.RemoveAll(m => m.Address.CoreId == change.Core) > 0) Changed(name, held);
                 break;
             case DirectoryChangeKind.WithdrawMachine:
-                var own = change.Core.Machine == Kernel.Core.Machine;
-                List<(string Name, Endpoint Member)>? ours = own ? [] : null;
                 foreach (var (name, held) in names)
-                {
-                    if (ours is not null) ours.AddRange(held.Members.Where(m => m.Address.Machine == change.Core.Machine).Select(m => (name, m)));
                     if (held.Members.RemoveAll(m => m.Address.Machine == change.Core.Machine) > 0) Changed(name, held);
-                }
                 // The others took this machine for lost (it was cut off from them) while it ran on:
-                // its servers are still here, so their names go back.
-                foreach (var (name, member) in ours ?? []) _ = Reinstate(name, member);
+                // the servers registered here since it started are still here, so their names go back.
+                // (Names from before a restart, which the restarted machine withdraws itself, stay gone.)
+                if (change.Core.Machine == Kernel.Core.Machine)
+                    foreach (var (name, member) in registeredHere.ToList()) _ = Reinstate(name, member);
                 break;
         }
     }
