@@ -63,7 +63,7 @@ public sealed class RejoinTests : TestSystems
         }, Deadline);
         Assert.True(read > 0, "the restarted members serve their own shards");
         Assert.True(failed.Count > 0, "some directories live in the absent member's shards");
-        Assert.All(failed, message => Assert.Matches(@"^EIO: shard \d+ is kept by file-system member 1 on m1, which does not answer", message));
+        Assert.All(failed, message => Assert.Matches(@"^EIO: /d\d+/f: shard \d+ is kept by file-system member 1 on m1, which does not answer", message));
         // The system's own names are this boot's alone.
         var names = await second.Execute(second.Cores[0], k => k.LookupAll(WellKnownNames.FileSystemFleet), Deadline);
         Assert.Equal(2, names.Members.Length);

@@ -115,10 +115,11 @@ public sealed partial class FileSystemServer
 
     /// <summary>
     /// A failure that waiting can cure: anything but the file system's own refusals (a member
-    /// starting, stopped, dead until replaced, overloaded or slow). An operation past its decision
+    /// starting, stopped, dead until replaced (EIO: its shard's owner does not answer), overloaded
+    /// or slow). An operation past its decision
     /// must finish, so it keeps trying.
     /// </summary>
-    private static bool Transient(FosException ex) => FsError.ErrnoOf(ex) is null or Errno.EBUSY;
+    private static bool Transient(FosException ex) => FsError.ErrnoOf(ex) is null or Errno.EBUSY or Errno.EIO;
 
     private Task Finish(FsIntent intent) => intent.Kind switch
     {
