@@ -118,14 +118,15 @@ internal static class BootCommand
         NodeHost node;
         try
         {
-            var plan = await ClusterSetup.Prepare(options.DataDirectory!, cluster.Listen, cluster.Join, cluster.Token, line => AnsiConsole.MarkupLine(Markup.Escape(line)));
+            void Say(string line) => AnsiConsole.MarkupLine(Markup.Escape(line));
+            var plan = await ClusterSetup.Prepare(options.DataDirectory!, cluster.Listen, cluster.Join, cluster.Token, Say);
             if (plan is not null)
             {
                 if (cluster.MachineGiven && options.MachineId != plan.Identity.Machine)
                     throw new ArgumentException($"--machine {options.MachineId}: this data directory is m{plan.Identity.Machine} of its cluster (its certificate says so)");
                 options = options with { MachineId = plan.Identity.Machine, Identity = plan.Identity, Authority = plan.Authority, Listen = plan.Listen };
             }
-            node = await NodeHost.Start(options, quotaBytes, plan);
+            node = await NodeHost.Start(options, quotaBytes, plan, Say);
         }
         catch (Exception ex) when (ex is ArgumentException or JoinRefusedException)
         {

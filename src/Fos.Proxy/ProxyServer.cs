@@ -57,7 +57,7 @@ public sealed class ProxyServer : Server, ILinkEvents
     private readonly ArrayBufferWriter<byte> scratch = new(4096);
     private readonly byte[] shortFrame = new byte[LinkFrame.ShortBytes];
     private ILinks? links;
-    private Endpoint? nameServer;
+    private CoreKernel? machineCore; // its name server is looked at when needed: the proxy may start before naming does
     private ulong incarnation;
     private Endpoint admin;
     private Endpoint outbound;
@@ -79,7 +79,7 @@ public sealed class ProxyServer : Server, ILinkEvents
         server.outbound = kernel.CreateMailbox(server.HandleOutbound, int.MaxValue);
         server.links = kernel.OpenLinks(server);
         server.incarnation = kernel.NextRandom() | 1;
-        server.nameServer = kernel.NameServer;
+        server.machineCore = kernel;
         server.ticker = kernel.StartTimer(server.timings.Tick, server.Tick);
         return new ProxyEndpoints(@public, server.admin, server.outbound);
     }
@@ -525,15 +525,27 @@ public sealed class ProxyServer : Server, ILinkEvents
         Send(peer.Machine, shortFrame);
     }
 
-    private async Task Withdraw(Endpoint names, ushort machine)
+    /// <summary>How long a proxy keeps trying to withdraw a lost machine's names (the directory may be choosing a new leader: the lost machine may have led it).</summary>
+    private static readonly TimeSpan WithdrawPatience = TimeSpan.FromSeconds(30);
+
+    private async Task Withdraw(Endpoint names, PeerLink peer)
     {
-        try
+        var deadline = Kernel.Now + WithdrawPatience;
+        while (peer.Lost && !stopped)
         {
-            await Kernel.Call(names, new NameWithdrawMachine(machine));
-        }
-        catch (FosException)
-        {
-            // This machine is the one cut off: the majority's proxies withdraw the other's names.
+            try
+            {
+                await Kernel.Call(names, new NameWithdrawMachine(peer.Machine));
+                return;
+            }
+            catch (FosException) when (Kernel.Now < deadline)
+            {
+                await Kernel.Delay(timings.Tick); // no majority yet; a moment, and again while the machine stays lost
+            }
+            catch (FosException)
+            {
+                return; // this machine is the one cut off: the majority's proxies withdraw the other's names
+            }
         }
     }
 
@@ -552,7 +564,7 @@ public sealed class ProxyServer : Server, ILinkEvents
                 FailUnacked(peer, FosError.MachineDown, $"m{peer.Machine} is down: nothing heard from it for {timings.Down.TotalSeconds:0.#} s");
                 // Its servers' names go, so lookups find members that answer (each machine's proxy
                 // says so; the directory takes the same withdrawal once or twice alike).
-                if (nameServer is { } names) _ = Withdraw(names, peer.Machine);
+                if (machineCore?.NameServer is { } names) _ = Withdraw(names, peer);
             }
             if (peer.LinkOpen && silent > timings.Reset.Ticks * 100 && now - peer.LastPingNanoseconds < silent)
             {

@@ -81,6 +81,14 @@ public sealed record MachineOptions
     /// <summary>Where this machine accepts links from other machines (port 0: any free port). Null: it only dials.</summary>
     public System.Net.IPEndPoint? Listen { get; init; }
 
+    /// <summary>
+    /// This machine's node of the cluster's replicated directory of names: its naming server's
+    /// replica is that node's (<see cref="Network.RaftDirectory.Open"/>). Null: the directory of a
+    /// machine on its own, which commits every change at once. Whoever started the node disposes
+    /// it, after the machine.
+    /// </summary>
+    public Network.RaftDirectory? Directory { get; init; }
+
     /// <summary>Where the machine says what happens to it (machines joining, links lost, connections refused); null: standard error.</summary>
     public Action<string>? Log { get; init; }
 }

@@ -182,6 +182,10 @@ internal sealed class RealCore : ICoreHost
 
     public ILinks OpenLinks(ILinkEvents events) => machine.OpenLinks(this, events);
 
+    /// <summary>The cluster's directory when the machine has a node of it (changes come to this core through its loop), else the directory of a machine on its own.</summary>
+    public Fos.Kernel.Naming.IDirectory OpenDirectory(Fos.Kernel.Naming.IDirectoryEvents events) =>
+        machine.Options.Directory?.Open(events, Inject) ?? new Fos.Kernel.Naming.LocalDirectory(events);
+
     public long GrantMemory(CoreId holder, long bytes) => machine.GrantMemory(holder, bytes);
 
     public void RevokeMemory(long token) => machine.RevokeMemory(token);

@@ -66,7 +66,7 @@ public static class SystemBoot
     private static async Task<Endpoint> StartMachineNaming(IFosRuntime runtime, CoreId[] cores, bool register = true, bool withdrawEarlier = false)
     {
         var server = await runtime.Execute(cores[0], k => Task.FromResult(k.StartServer(NameServer.Image)));
-        if (withdrawEarlier) await runtime.Execute(cores[0], k => k.Call(server, new NameWithdrawMachine(cores[0].Machine), TimeSpan.FromSeconds(30)));
+        if (withdrawEarlier) await WithdrawEarlier(runtime, cores[0], server);
         foreach (var core in cores)
             await runtime.Execute(core, k =>
             {
@@ -346,6 +346,31 @@ public static class SystemBoot
             return null;
         });
     }
+
+    /// <summary>How long a machine that boots into a cluster keeps trying to reach the directory's majority for its first change.</summary>
+    private static readonly TimeSpan DirectoryPatience = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Withdraws the names this machine's servers had before it restarted. The directory may be
+    /// between leaders as machines come back (an election, a link being remade): tried again until
+    /// it commits, for a while.
+    /// </summary>
+    private static Task WithdrawEarlier(IFosRuntime runtime, CoreId core, Endpoint server) =>
+        runtime.Execute(core, async k =>
+        {
+            var deadline = k.Now + DirectoryPatience;
+            while (true)
+            {
+                try
+                {
+                    return await k.Call(server, new NameWithdrawMachine(core.Machine), TimeSpan.FromSeconds(30));
+                }
+                catch (FosException ex) when (ex.Error == FosError.MachineDown && k.Now < deadline)
+                {
+                    // No leader with a majority yet: the directory's own wait bounded that attempt; the next one starts at once.
+                }
+            }
+        });
 
     /// <summary>Half a machine's cores (at least one) serve the system; the rest run applications. One core does both.</summary>
     private static (CoreId[] System, CoreId[] Applications) Split(IReadOnlyList<CoreId> cores)

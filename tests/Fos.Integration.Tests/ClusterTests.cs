@@ -1,6 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
-
 namespace Fos.Integration.Tests;
 
 /// <summary>
@@ -18,13 +15,6 @@ public sealed class ClusterTests : IAsyncLifetime
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    private static string FreeAddress()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return $"127.0.0.1:{((IPEndPoint)probe.LocalEndpoint).Port}";
-    }
-
     private async Task<FosCommand> Boot(params string[] args)
     {
         var node = FosCommand.Start(["boot", "--headless", "--cores", "2", .. args]);
@@ -36,7 +26,7 @@ public sealed class ClusterTests : IAsyncLifetime
     [Fact]
     public async Task A_machine_joins_with_a_token_restarts_without_one_and_is_seen_down_when_killed()
     {
-        var (a, b) = (FreeAddress(), FreeAddress());
+        var (a, b) = (ClusterStatus.FreeAddress(), ClusterStatus.FreeAddress());
         var seed = await Boot("--data", first, "--listen", a);
         Assert.Contains(seed.Stdout, l => l.Contains("made a new cluster", StringComparison.Ordinal));
         var (code, token, error) = await FosCommand.Run("cluster", "token", "--data", first, "--ttl", "10m");
@@ -63,7 +53,7 @@ public sealed class ClusterTests : IAsyncLifetime
     [Fact]
     public async Task A_wrong_token_is_refused_on_both_sides_and_the_cluster_serves_on()
     {
-        var (a, b) = (FreeAddress(), FreeAddress());
+        var (a, b) = (ClusterStatus.FreeAddress(), ClusterStatus.FreeAddress());
         var seed = await Boot("--data", first, "--listen", a);
         var (_, token, _) = await FosCommand.Run("cluster", "token", "--data", first);
         var forged = token.Single()[..^4] + (token.Single().EndsWith("AAAA", StringComparison.Ordinal) ? "BBBB" : "AAAA");

@@ -4,8 +4,17 @@ using Fos.Runtime.Network;
 
 namespace Fos.Cli.Node;
 
-/// <summary>What a node needs to be a machine of a cluster: who it is, whether it admits others, where it listens, whom it reaches.</summary>
-internal sealed record ClusterPlan(ClusterIdentity Identity, ClusterAuthority? Authority, IPEndPoint? Listen, IReadOnlyList<ClusterMember> Members);
+/// <summary>
+/// What a node needs to be a machine of a cluster: who it is, whether it admits others, where it
+/// listens, whom it reaches, and whether this boot made the cluster (its directory starts as a
+/// group of one) or joins one that exists.
+/// </summary>
+internal sealed record ClusterPlan(ClusterIdentity Identity, ClusterAuthority? Authority, IPEndPoint? Listen, IReadOnlyList<ClusterMember> Members,
+    bool Founding = false)
+{
+    /// <summary>Where a machine's node of the cluster's directory listens: the port after its links' (the cluster's machines use two ports each).</summary>
+    public static IPEndPoint DirectoryEndpoint(IPEndPoint links) => new(links.Address, links.Port + 1);
+}
 
 /// <summary>
 /// Turns <c>fos boot</c>'s cluster options and the data directory into a <see cref="ClusterPlan"/>:
@@ -70,11 +79,18 @@ internal static class ClusterSetup
         var authority = ClusterAuthority.Open(directory, made)!;
         authority.Members.Set(new ClusterMember(1, listen));
         say($"made a new cluster, this machine m1 (authority {made.Fingerprint[..16]}…); let others join with a token from `fos cluster token --data {data}`");
-        return new ClusterPlan(made, authority, endpoint, authority.Members.All);
+        return new ClusterPlan(made, authority, endpoint, authority.Members.All, Founding: true);
     }
 
-    /// <summary>HOST:PORT as an address to listen on (a name is resolved).</summary>
+    /// <summary>HOST:PORT as an address to listen on (a name is resolved); PORT and the one after it (the directory's) must be free for fos.</summary>
     public static async Task<IPEndPoint> Endpoint(string text)
+    {
+        var endpoint = await Resolve(text);
+        return endpoint.Port < 65535 ? endpoint
+            : throw new ArgumentException($"'{text}': a machine listens on PORT and PORT+1 (its directory's), so PORT is at most 65534");
+    }
+
+    private static async Task<IPEndPoint> Resolve(string text)
     {
         if (IPEndPoint.TryParse(text, out var parsed) && parsed.Port != 0 && text.Contains(':', StringComparison.Ordinal)) return parsed;
         var colon = text.LastIndexOf(':');

@@ -1,6 +1,9 @@
+using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Fos.Kernel.Naming;
 using Fos.Runtime;
+using Fos.Runtime.Network;
 using Fos.Services;
 
 namespace Fos.Cli.Node;
@@ -34,6 +37,7 @@ internal sealed class NodeHost : IAsyncDisposable
     private readonly Dictionary<Socket, Task> connections = [];
     private readonly uint uid = NodeSocket.EffectiveUid();
     private readonly Task serving;
+    private RaftDirectory? directory; // disposed after the machine, whose name server uses it
     private int active;
 
     private NodeHost(Machine machine, SystemLayout layout, string dataDirectory, string socketPath, Socket listener)
@@ -60,13 +64,26 @@ internal sealed class NodeHost : IAsyncDisposable
 
     /// <summary>
     /// Boots a machine on <paramref name="options"/> (whose data directory must be free) and opens the
-    /// socket. Every way this can fail is a <see cref="Kernel.FosException"/> or an <see cref="IOException"/>
+    /// socket; with <paramref name="cluster"/>, as a machine of that cluster (see <see cref="BootCluster"/>).
+    /// Every way this can fail is a <see cref="Kernel.FosException"/> or an <see cref="IOException"/>
     /// whose message is one line.
     /// </summary>
-    public static async Task<NodeHost> Start(MachineOptions options, long fileSystemQuotaPerMember = long.MaxValue, ClusterPlan? cluster = null)
+    public static async Task<NodeHost> Start(MachineOptions options, long fileSystemQuotaPerMember = long.MaxValue, ClusterPlan? cluster = null,
+        Action<string>? say = null)
     {
         var data = options.DataDirectory ?? throw new ArgumentException("a node needs a data directory", nameof(options));
-        var machine = Machine.Start(options); // takes the data directory's lock, or says who holds it
+        say ??= _ => { };
+        var directory = cluster is null ? null : await StartDirectory(data, cluster, options.Log);
+        Machine machine;
+        try
+        {
+            machine = Machine.Start(options with { Directory = directory }); // takes the data directory's lock, or says who holds it
+        }
+        catch
+        {
+            if (directory is not null) await directory.DisposeAsync();
+            throw;
+        }
         string? socketPath = null;
         Socket? listener = null;
         try
@@ -75,9 +92,10 @@ internal sealed class NodeHost : IAsyncDisposable
             socketPath = NodeSocket.Prepare(data);
             listener = NodeSocket.Listen(socketPath, Backlog);
             await File.WriteAllTextAsync(NodeSocket.RecordPath(data), socketPath + "\n");
-            var layout = await SystemBoot.StartSystem(machine, fileSystemQuotaPerMember);
-            if (cluster is not null) await JoinCluster(machine, cluster);
-            return new NodeHost(machine, layout, data, socketPath, listener);
+            var layout = cluster is null || directory is null
+                ? await SystemBoot.StartSystem(machine, fileSystemQuotaPerMember)
+                : await BootCluster(machine, data, cluster, directory, fileSystemQuotaPerMember, say);
+            return new NodeHost(machine, layout, data, socketPath, listener) { directory = directory };
         }
         catch
         {
@@ -87,18 +105,90 @@ internal sealed class NodeHost : IAsyncDisposable
                 NodeSocket.Remove(data, socketPath);
             }
             await machine.DisposeAsync();
+            if (directory is not null) await directory.DisposeAsync();
             throw;
         }
     }
 
-    /// <summary>The machine's proxy, reaching every machine of the cluster it knows (the newer ones reach it).</summary>
-    private static async Task JoinCluster(Machine machine, ClusterPlan cluster)
+    /// <summary>How long a machine of a cluster waits at boot for the cluster's directory (a majority of its machines) before it gives up.</summary>
+    private static readonly TimeSpan DirectoryWait = TimeSpan.FromMinutes(2);
+
+    /// <summary>This machine's node of the cluster's directory, kept in DATA/directory, listening on the port after the links'.</summary>
+    private static async Task<RaftDirectory> StartDirectory(string data, ClusterPlan cluster, Action<string>? log)
+    {
+        var links = cluster.Listen ?? throw new ArgumentException("a machine of a cluster needs --listen HOST:PORT (its directory listens on PORT+1)");
+        var voters = new List<IPEndPoint>();
+        foreach (var member in cluster.Members.Where(m => m.Machine != cluster.Identity.Machine && m.Address.Length > 0))
+            voters.Add(ClusterPlan.DirectoryEndpoint(await ClusterSetup.Endpoint(member.Address)));
+        return await RaftDirectory.Start(new RaftDirectoryOptions
+        {
+            Identity = cluster.Identity,
+            Endpoint = ClusterPlan.DirectoryEndpoint(links),
+            StateDirectory = Path.Combine(data, "directory"),
+            Bootstrap = cluster.Founding,
+            Voters = voters,
+            Log = log,
+        });
+    }
+
+    /// <summary>
+    /// The system on a machine of a cluster: its proxy reaching every machine it knows, its node of
+    /// the directory ready (a majority of the cluster's machines up), then the services — the whole
+    /// system on the machine that makes the cluster; on a machine that joins, members of the
+    /// cluster's fleets; on a machine that restarts, its file-system members back in their places.
+    /// </summary>
+    private static async Task<SystemLayout> BootCluster(Machine machine, string data, ClusterPlan cluster, RaftDirectory directory, long quota,
+        Action<string> say)
     {
         var self = cluster.Identity.Machine;
+        await DirectoryMessages.Attach(machine, directory);
         var proxy = await SystemBoot.StartProxy(machine, self);
         await SystemBoot.ConnectProxy(machine, proxy,
             [.. cluster.Members.Where(m => m.Machine != self).Select(m => new Fos.Protocols.Proxy.ProxyPeer(m.Machine, m.Address))]);
-        await machine.Execute(machine.Cores[0], k => k.Register(Kernel.Naming.WellKnownNames.Proxy, proxy.Public));
+        if (cluster.Authority is { } authority) authority.Admitted += member => _ = AddToDirectory(directory, member, machine.Options.Log ?? say);
+        if (!cluster.Founding) say("waiting for the cluster's directory (a majority of its machines must be up)…");
+        await directory.WaitReady(DirectoryWait);
+        var stored = FileSystemMembers(data);
+        var layout = cluster.Founding ? await SystemBoot.StartSystem(machine, quota)
+            : stored.Count > 0 ? await SystemBoot.RejoinSystem(machine, self, stored, quota)
+            : await SystemBoot.JoinSystem(machine, self);
+        await machine.Execute(machine.Cores[0], k => k.Register(WellKnownNames.Proxy, proxy.Public));
+        return layout;
+    }
+
+    /// <summary>The file-system members whose stores this data directory holds (DATA/stores/fs/member-N).</summary>
+    private static List<int> FileSystemMembers(string data)
+    {
+        var root = Path.Combine(data, "stores", "fs");
+        if (!System.IO.Directory.Exists(root)) return [];
+        return [.. System.IO.Directory.GetDirectories(root, "member-*")
+            .Select(d => int.TryParse(Path.GetFileName(d)["member-".Length..], out var n) ? n : -1)
+            .Where(n => n >= 0).Order()];
+    }
+
+    /// <summary>A machine admitted here becomes a voter of the directory once its node is up: tried until it is, for a while.</summary>
+    private static async Task AddToDirectory(RaftDirectory directory, ClusterMember member, Action<string> log)
+    {
+        var deadline = DateTime.UtcNow + DirectoryWait;
+        while (true)
+        {
+            try
+            {
+                var links = await ClusterSetup.Endpoint(member.Address);
+                await directory.AddMachine(member.Machine, ClusterPlan.DirectoryEndpoint(links));
+                log($"m{member.Machine} at {member.Address} is a voter of the cluster's directory");
+                return;
+            }
+            catch (Exception ex) when (ex is Kernel.FosException or ArgumentException or ObjectDisposedException)
+            {
+                if (DateTime.UtcNow > deadline || ex is ObjectDisposedException)
+                {
+                    log($"m{member.Machine} could not be made a voter of the cluster's directory: {ex.Message}");
+                    return;
+                }
+                await Task.Delay(TimeSpan.FromMilliseconds(250)); // its node is still starting: a retry with a pause, not a wait for work of this process
+            }
+        }
     }
 
     private async Task Serve()
@@ -227,7 +317,9 @@ internal sealed class NodeHost : IAsyncDisposable
         string? trouble = null;
         try
         {
+            if (directory is not null) await Leave();
             await Machine.DisposeAsync();
+            if (directory is not null) await directory.DisposeAsync();
             if (Machine.LeftStoresOpen) trouble = "a core did not stop in time: its stores stay open and the data directory locked until the node's process exits";
         }
         catch (Exception ex)
@@ -241,6 +333,20 @@ internal sealed class NodeHost : IAsyncDisposable
             await Farewells();
             closing.Dispose();
             abandon.Dispose();
+        }
+    }
+
+    /// <summary>A machine of a cluster that stops leaves cleanly: its names are withdrawn everywhere first, so nobody is sent to its servers.</summary>
+    private async Task Leave()
+    {
+        var self = Machine.Cores[0];
+        try
+        {
+            await Machine.Execute(self, k => Kernel.KernelExtensions.Call<Kernel.Ack>(k, WellKnownNames.NameService, new NameWithdrawMachine(self.Machine), TimeSpan.FromSeconds(5)));
+        }
+        catch (Exception ex) when (ex is Kernel.FosException or TimeoutException)
+        {
+            // No majority to tell: the others withdraw its names when they see it down.
         }
     }
 

@@ -4,6 +4,7 @@ using Fos.Kernel.Naming;
 using Fos.Protocols.FileSystem;
 using Fos.Protocols.Layout;
 using Fos.Protocols.Memory;
+using Fos.Protocols.Naming;
 using Fos.Protocols.Processes;
 using Fos.Protocols.Proxy;
 
@@ -45,6 +46,11 @@ public static class WireTypes
         (57, typeof(NameWithdrawCore)),
         (58, typeof(NameWithdrawMachine)),
         (59, typeof(DirectoryChange)),
+        (60, typeof(DirectorySubmit)),
+        (61, typeof(DirectoryAddMachine)),
+        (62, typeof(DirectoryMachine)),
+        (63, typeof(DirectoryCommitted)),
+        (64, typeof(DirectorySnapshot)),
 
         // ---- plain replies: 100-149 ----
         (100, typeof(bool)),
@@ -110,6 +116,7 @@ public static class WireTypes
         (329, typeof(FsHandleState)),
         (330, typeof(FsImportShard)),
         (331, typeof(FsQuiesce)),
+        (332, typeof(FsStoredFleet)),
 
         // ---- memory: 400-449 ----
         (400, typeof(MemConfigure)),

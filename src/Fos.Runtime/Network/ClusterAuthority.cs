@@ -61,12 +61,22 @@ public sealed class ClusterAuthority
     public (ushort Machine, X509Certificate2 Certificate, IReadOnlyList<ClusterMember> Members) Admit(JoinToken token, PublicKey key, string address)
     {
         if (!token.Admits(JoinKey, Identity.Fingerprint, DateTimeOffset.UtcNow, out var why)) throw new UnauthorizedAccessException(why);
+        ClusterMember admitted;
+        IReadOnlyList<ClusterMember> all;
+        X509Certificate2 certificate;
         lock (gate)
         {
+            if (Members.All.Count >= RaftDirectoryOptions.MaxMachines)
+                throw new UnauthorizedAccessException($"the cluster has its most machines already ({RaftDirectoryOptions.MaxMachines}, each a voter of its directory)");
             var machine = Members.Next;
-            var certificate = Identity.IssueFor(machine, key);
-            Members.Set(new ClusterMember(machine, address));
-            return (machine, certificate, Members.All);
+            certificate = Identity.IssueFor(machine, key);
+            Members.Set(admitted = new ClusterMember(machine, address));
+            all = Members.All;
         }
+        Admitted?.Invoke(admitted);
+        return (admitted.Machine, certificate, all);
     }
+
+    /// <summary>Raised (on the thread that admitted it) once a machine was admitted: the node makes it a voter of the cluster's directory.</summary>
+    public event Action<ClusterMember>? Admitted;
 }

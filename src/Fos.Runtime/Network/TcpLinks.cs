@@ -11,8 +11,8 @@ namespace Fos.Runtime.Network;
 /// A real machine's links to other machines: TCP with mutual TLS 1.3, one connection per pair of
 /// machines, made by the machine with the higher number (a newer machine reaches the older ones,
 /// whose addresses it was given when it joined; they accept it on their authority's word),
-/// remade with backoff (0.1 s doubling to 5 s) while the link is wanted. A connection counts only
-/// once both sides showed a certificate from this cluster's authority and the one dialled is the
+/// remade with backoff (0.1 s doubling to 1 s: a machine that restarts is reached again within a
+/// second) while the link is wanted. A connection counts only once both sides showed a certificate from this cluster's authority and the one dialled is the
 /// machine it was dialled as; anything else is refused, said in the machine's log, and dropped.
 /// A connection that shows no certificate is a machine asking to join (<see cref="JoinProtocol"/>).
 /// Everything the proxy hears (links up and down, frames) is handed to it on its core.
@@ -147,7 +147,7 @@ internal sealed class TcpLinks : ILinks, IAsyncDisposable
             {
                 return;
             }
-            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(1).Ticks));
         }
     }
 

@@ -1,4 +1,5 @@
 using Fos.Kernel;
+using Fos.Kernel.Naming;
 using Fos.Kernel.Storage;
 using Fos.Protocols.FileSystem;
 
@@ -54,16 +55,58 @@ public sealed partial class FileSystemServer
     /// </summary>
     private async Task<object?> Forward(int shard, IShardRequest request)
     {
-        var owner = OwnerOf(request.Inode);
+        for (var attempt = 0; ; attempt++)
+        {
+            var owner = OwnerOf(request.Inode);
+            try
+            {
+                return await Kernel.Call(owner, request, PeerTimeout);
+            }
+            catch (FosException ex) when (ex.Code is null && ex.Error is FosError.NoSuchMailbox or FosError.NoSuchCore or FosError.MachineDown
+                or FosError.Timeout or FosError.CapabilityRefused)
+            {
+                // The owner may have been replaced (its machine restarted) while this member could not hear of it.
+                if (attempt == 0 && await Relearn(owners[shard], owner)) continue;
+                throw FsError.Of(Errno.EIO,
+                    $"shard {shard} is kept by file-system member {owners[shard]} on m{owner.Address.Machine}, which does not answer: {ex.Message}");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Finds who member <paramref name="member"/> is now: each member under <c>/sys/fleet/fs</c> on
+    /// the machine <paramref name="known"/> is on says which index it is (the place its own peer
+    /// mailbox has in its view); a member at that index that is not <paramref name="known"/> takes
+    /// its place here → whether one did.
+    /// </summary>
+    private async Task<bool> Relearn(int member, Endpoint known)
+    {
+        NameRecord fleet;
         try
         {
-            return await Kernel.Call(owner, request, PeerTimeout);
+            fleet = await Kernel.LookupAll(WellKnownNames.FileSystemFleet);
         }
-        catch (FosException ex) when (ex.Code is null && ex.Error is FosError.NoSuchMailbox or FosError.NoSuchCore or FosError.MachineDown or FosError.Timeout)
+        catch (FosException)
         {
-            throw FsError.Of(Errno.EIO,
-                $"shard {shard} is kept by file-system member {owners[shard]} on m{owner.Address.Machine}, which does not answer: {ex.Message}");
+            return false;
         }
+        foreach (var candidate in fleet.Members.Where(m => m != peer && m != known && m.Address.Machine == known.Address.Machine))
+        {
+            try
+            {
+                var view = await Kernel.Call<FsFleetView>(candidate, new FsFleetState(), TimeSpan.FromSeconds(2));
+                if (member >= view.Members.Length || view.Members[member].Peer != candidate || member >= members.Length) continue;
+                members = [.. members];
+                members[member] = view.Members[member];
+                SaveFleet();
+                return true;
+            }
+            catch (FosException)
+            {
+                // That one does not answer either: the next.
+            }
+        }
+        return false;
     }
 
     /// <summary>What <paramref name="request"/> must wait for before it may run.</summary>

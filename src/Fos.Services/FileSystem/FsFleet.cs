@@ -24,7 +24,17 @@ public static class FsFleet
         await runtime.Execute(core, k => k.Call(member.Peer, new FsConfigure(index, members, view.ShardOwners, view.QuotaBytes)));
         await runtime.Execute(coordinator, async k =>
         {
-            foreach (var old in view.Members) await k.Call(old.Peer, new FsMembers(members));
+            foreach (var old in view.Members)
+            {
+                try
+                {
+                    await k.Call(old.Peer, new FsMembers(members), TimeSpan.FromSeconds(2));
+                }
+                catch (FosException ex) when (Unreachable(ex))
+                {
+                    // Down: it learns the members when it comes back (a replacement is configured with them).
+                }
+            }
             await k.Register(WellKnownNames.FileSystemFleet, member.Peer);
             await k.Register(WellKnownNames.FileSystem, member.Public);
             return true;
@@ -32,13 +42,26 @@ public static class FsFleet
         var owners = view.ShardOwners;
         var active = owners.Distinct().Append(index).ToHashSet();
         var target = FsStore.Shards / active.Count;
-        for (var moved = 0; moved < target; moved++)
+        var unreachable = new HashSet<int>();
+        for (var moved = 0; moved < target;)
         {
-            // From whoever owns the most now; the lowest shard of theirs, so the choice is the same every run.
-            var busiest = owners.GroupBy(o => o).OrderByDescending(g => g.Count()).ThenBy(g => g.Key).First().Key;
-            var shard = Array.IndexOf(owners, busiest);
-            await Move(runtime, coordinator, members[busiest].Peer, shard, index);
+            // From whoever owns the most now and answers; their highest shard, so the choice is the
+            // same every run and the root's (shard 0) stays where the file system began.
+            var busiest = owners.Where(o => !unreachable.Contains(o) && o != index).GroupBy(o => o)
+                .OrderByDescending(g => g.Count()).ThenBy(g => g.Key).Select(g => (int?)g.Key).FirstOrDefault();
+            if (busiest is not { } from) break; // nobody left to take from: the newcomer keeps what it has
+            var shard = Array.LastIndexOf(owners, from);
+            try
+            {
+                await Move(runtime, coordinator, members[from].Peer, shard, index);
+            }
+            catch (FosException ex) when (Unreachable(ex))
+            {
+                unreachable.Add(from); // its machine is down: its shards stay with it
+                continue;
+            }
             owners[shard] = index;
+            moved++;
         }
         return index;
     }
@@ -93,7 +116,7 @@ public static class FsFleet
                 {
                     await k.Call(members[i].Peer, new FsConfigure(i, members, view.ShardOwners, view.QuotaBytes), TimeSpan.FromSeconds(2));
                 }
-                catch (FosException ex) when (ex.Error is FosError.Timeout or FosError.NoSuchMailbox or FosError.NoSuchCore)
+                catch (FosException ex) when (Unreachable(ex))
                 {
                     // Dead as well: its own replacement learns the members when it is configured.
                 }
@@ -101,19 +124,25 @@ public static class FsFleet
             await k.Call(replacement.Peer, new FsConfigure(index, members, view.ShardOwners, view.QuotaBytes));
             await k.Register(WellKnownNames.FileSystemFleet, replacement.Peer);
             await k.Register(WellKnownNames.FileSystem, replacement.Public);
-            await k.Unregister(WellKnownNames.FileSystem, dead.Public);
-            try
+            foreach (var (name, gone) in new[] { (WellKnownNames.FileSystem, dead.Public), (WellKnownNames.FileSystemFleet, dead.Peer) })
             {
-                await k.Unregister(WellKnownNames.FileSystemFleet, dead.Peer);
-            }
-            catch (FosException ex) when (ex.Error == FosError.NoSuchName)
-            {
-                // Withdrawn with its core already.
+                try
+                {
+                    await k.Unregister(name, gone);
+                }
+                catch (FosException ex) when (ex.Error == FosError.NoSuchName)
+                {
+                    // Withdrawn with its core or machine already (or a member the fleet only knew from its stores).
+                }
             }
             return true;
         });
         return replacement;
     }
+
+    /// <summary>A member that cannot answer: its core or machine is down, or it is from before its machine restarted.</summary>
+    private static bool Unreachable(FosException ex) =>
+        ex.Error is FosError.Timeout or FosError.NoSuchMailbox or FosError.NoSuchCore or FosError.MachineDown or FosError.CapabilityRefused;
 
     /// <summary>The fleet as <paramref name="fleet"/> (a member's peer mailbox) sees it.</summary>
     public static Task<FsFleetView> State(IFosRuntime runtime, CoreId coordinator, Endpoint fleet) =>

@@ -20,7 +20,18 @@ public static class MemFleet
         await runtime.Execute(core, k => k.Call(member, new MemConfigure(all.Length - 1, all, 0, 0)));
         await runtime.Execute(coordinator, async k =>
         {
-            foreach (var old in members) await k.Call(old, new MemMembers(all));
+            foreach (var old in members)
+            {
+                try
+                {
+                    await k.Call(old, new MemMembers(all), TimeSpan.FromSeconds(2));
+                }
+                catch (FosException ex) when (ex.Error is FosError.Timeout or FosError.NoSuchMailbox or FosError.NoSuchCore
+                    or FosError.MachineDown or FosError.CapabilityRefused)
+                {
+                    // Gone (its machine down, or restarted since): it lends nothing and needs no news.
+                }
+            }
             await k.Register(WellKnownNames.Memory, member);
             return true;
         });

@@ -16,6 +16,7 @@ public sealed class NameServer : Server, IDirectoryEvents
 
     private readonly Dictionary<string, Binding> names = new(StringComparer.Ordinal);
     private readonly HashSet<(string Name, Endpoint Member)> registeredHere = []; // by this server since it started: what it puts back if the others took this machine for lost
+    private int withdrawingSelf; // this machine's own withdrawals under way, which it does not undo
     private IDirectory? directory;
     private long version;
     private long refusals;
@@ -58,7 +59,18 @@ public sealed class NameServer : Server, IDirectoryEvents
     private async ValueTask<object?> Withdraw(Message message, DirectoryChange change)
     {
         message.RequireSystem(ref refusals);
-        await Directory.Submit(change);
+        // This machine withdrawing itself (booting after a restart, or leaving): its names are not put back.
+        var self = change.Kind == DirectoryChangeKind.WithdrawMachine && change.Core.Machine == Kernel.Core.Machine && message.From.Machine == Kernel.Core.Machine;
+        if (self) withdrawingSelf++;
+        try
+        {
+            await Directory.Submit(change);
+        }
+        catch
+        {
+            if (self) withdrawingSelf--;
+            throw;
+        }
         return Ack.Instance;
     }
 
@@ -86,11 +98,19 @@ public sealed class NameServer : Server, IDirectoryEvents
             case DirectoryChangeKind.WithdrawMachine:
                 foreach (var (name, held) in names)
                     if (held.Members.RemoveAll(m => m.Address.Machine == change.Core.Machine) > 0) Changed(name, held);
-                // The others took this machine for lost (it was cut off from them) while it ran on:
-                // the servers registered here since it started are still here, so their names go back.
-                // (Names from before a restart, which the restarted machine withdraws itself, stay gone.)
-                if (change.Core.Machine == Kernel.Core.Machine)
+                if (change.Core.Machine != Kernel.Core.Machine) break;
+                if (withdrawingSelf > 0)
+                {
+                    // This machine withdrew itself (its names from before a restart, or all of them as it leaves).
+                    withdrawingSelf--;
+                    registeredHere.Clear();
+                }
+                else
+                {
+                    // The others took this machine for lost (it was cut off from them) while it ran on:
+                    // the servers registered here since it started are still here, so their names go back.
                     foreach (var (name, member) in registeredHere.ToList()) _ = Reinstate(name, member);
+                }
                 break;
         }
     }
