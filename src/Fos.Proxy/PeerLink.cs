@@ -32,6 +32,16 @@ internal sealed class PeerLink(ushort machine, string address)
     /// <summary>The other machine's boot, as its hello said (0: not heard yet). A new one means it restarted.</summary>
     public ulong PeerIncarnation { get; set; }
 
+    /// <summary>
+    /// What this side's hellos call this link's numbering (0 until set: the proxy's boot). It
+    /// changes when this side gives up messages it sent (the other machine was lost): the numbers
+    /// start again at 1, and the other side, seeing a new one, starts again too.
+    /// </summary>
+    public ulong Session { get; set; }
+
+    /// <summary>This side started a new numbering and waits for a hello that knows it before it takes messages.</summary>
+    public bool AwaitingSession { get; set; }
+
     public ulong NextSeq { get; set; } = 1;
 
     public Queue<Pending> Unacked { get; } = new();

@@ -287,7 +287,7 @@ public sealed class ProxyServer : Server, ILinkEvents
     }
 
     private void SendHello(PeerLink peer) =>
-        Send(peer.Machine, LinkFrame.Hello(new LinkHello(LinkFrame.Version, incarnation, peer.PeerIncarnation, peer.Received, peer.Established)));
+        Send(peer.Machine, LinkFrame.Hello(new LinkHello(LinkFrame.Version, SessionOf(peer), peer.PeerIncarnation, peer.Received, peer.Established)));
 
     public void LinkDown(ushort machine, string reason)
     {
@@ -350,14 +350,24 @@ public sealed class ProxyServer : Server, ILinkEvents
             return;
         }
         peer.Refusal = null;
-        if (peer.PeerIncarnation != 0 && peer.PeerIncarnation != hello.Incarnation)
+        if (peer.AwaitingSession)
         {
-            // It restarted: what it had of ours, and what we had of it, went with its old self.
+            // This side numbers anew: until the other side's hello shows it knows that, what it sends
+            // is of the old numbering and is not taken.
+            peer.PeerIncarnation = hello.Incarnation;
+            if (hello.PeerIncarnation != SessionOf(peer))
+            {
+                SendHello(peer);
+                return;
+            }
+            peer.AwaitingSession = false;
+        }
+        else if (peer.PeerIncarnation != 0 && peer.PeerIncarnation != hello.Incarnation)
+        {
+            // It restarted (or gave up what it sent and numbers anew): what it had of ours, and
+            // what we had of it, went with its old numbering.
             FailUnacked(peer, FosError.MachineDown, $"m{peer.Machine} restarted");
-            peer.NextSeq = 1;
-            peer.Received = 0;
-            peer.AckSent = 0;
-            peer.Ahead.Clear();
+            Renumber(peer);
         }
         peer.PeerIncarnation = hello.Incarnation;
         peer.Lost = false;
@@ -365,9 +375,20 @@ public sealed class ProxyServer : Server, ILinkEvents
         // It has not had our hello on this link (it was lost): until it does, it takes nothing from us.
         if (!hello.HasYours) SendHello(peer);
         // What it says it has of ours counts only if it knows this boot of ours.
-        peer.Acknowledge(hello.PeerIncarnation == incarnation ? hello.Received : 0, Now);
+        peer.Acknowledge(hello.PeerIncarnation == SessionOf(peer) ? hello.Received : 0, Now);
         peer.LastProgressNanoseconds = Now;
         ResendAll(peer);
+    }
+
+    private ulong SessionOf(PeerLink peer) => peer.Session != 0 ? peer.Session : incarnation;
+
+    /// <summary>Both directions of the link start their numbers again at 1.</summary>
+    private static void Renumber(PeerLink peer)
+    {
+        peer.NextSeq = 1;
+        peer.Received = 0;
+        peer.AckSent = 0;
+        peer.Ahead.Clear();
     }
 
     private void ResendAll(PeerLink peer)
@@ -562,6 +583,12 @@ public sealed class ProxyServer : Server, ILinkEvents
             {
                 peer.Lost = true;
                 FailUnacked(peer, FosError.MachineDown, $"m{peer.Machine} is down: nothing heard from it for {timings.Down.TotalSeconds:0.#} s");
+                // What was given up leaves a hole the other side would wait on for ever: when it is
+                // heard again, both sides number anew (its old messages still on the way are not taken).
+                peer.Session = Kernel.NextRandom() | 1;
+                peer.AwaitingSession = true;
+                peer.Established = false;
+                Renumber(peer);
                 // Its servers' names go, so lookups find members that answer (each machine's proxy
                 // says so; the directory takes the same withdrawal once or twice alike).
                 if (machineCore?.NameServer is { } names) _ = Withdraw(names, peer);

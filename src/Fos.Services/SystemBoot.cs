@@ -254,10 +254,11 @@ public static class SystemBoot
         var (layout, processes) = await StartMachineServers(runtime, systemCores, applicationCores);
         var fleet = await LiveMember(runtime, first, machine, WellKnownNames.FileSystemFleet, new FsFleetState())
             ?? throw new FosException(FosError.NoSuchName, $"the cluster has no file system to join: no member under {WellKnownNames.FileSystemFleet} answers");
+        var memory = await LiveMember(runtime, first, machine, WellKnownNames.Memory, new MemFleetState());
         foreach (var core in systemCores)
         {
             await FsFleet.AddMember(runtime, core, first, fleet);
-            await MemFleet.AddMember(runtime, core, first);
+            await MemFleet.AddMember(runtime, core, first, memory);
         }
         var view = await FsFleet.State(runtime, first, fleet);
         return new SystemLayout(systemCores, applicationCores, [.. view.Members.Where(m => m.Public.Address.Machine == machine)], processes, layout);
@@ -311,8 +312,8 @@ public static class SystemBoot
                 fileSystem.Add(member);
             }
         }
-        if (await LiveMember(runtime, first, machine, WellKnownNames.Memory, new MemFleetState()) is not null)
-            foreach (var core in systemCores) await MemFleet.AddMember(runtime, core, first);
+        if (await LiveMember(runtime, first, machine, WellKnownNames.Memory, new MemFleetState()) is { } memory)
+            foreach (var core in systemCores) await MemFleet.AddMember(runtime, core, first, memory);
         else await StartMemory(runtime, systemCores, DefaultMemoryPages);
         return new SystemLayout(systemCores, applicationCores, fileSystem, processes, layout);
     }

@@ -80,6 +80,48 @@ public sealed class RemoteMessagingTests
     }
 
     [Fact]
+    public async Task After_a_partition_longer_than_a_machine_is_given_both_sides_number_anew_and_talk_again()
+    {
+        var cluster = await Cluster.Boot();
+        await cluster.On(Cluster.Core(1, 1), k =>
+        {
+            for (var i = 1; i <= 5; i++) k.Send(cluster.Sink[2], (long)i);
+            return Task.FromResult(true);
+        });
+        cluster.System.RunFor(TimeSpan.FromMilliseconds(100));
+        cluster.System.Partition(1, 2);
+        // Sent into the cut, both ways: given up once each side takes the other for down.
+        await cluster.On(Cluster.Core(1, 1), k =>
+        {
+            for (var i = 6; i <= 10; i++) k.Send(cluster.Sink[2], (long)i);
+            return Task.FromResult(true);
+        });
+        await cluster.On(Cluster.Core(2, 1), k =>
+        {
+            for (var i = 1; i <= 5; i++) k.Send(cluster.Sink[1], (long)i);
+            return Task.FromResult(true);
+        });
+        var lost = await Assert.ThrowsAsync<FosException>(() => cluster.On(Cluster.Core(1, 1), k => k.Call(cluster.Echo[2], "cut", TimeSpan.FromSeconds(30))));
+        Assert.Equal(FosError.MachineDown, lost.Error);
+        cluster.System.Heal(1, 2);
+        cluster.System.RunFor(TimeSpan.FromSeconds(1));
+        // The hole left by what was given up does not stop what comes after, either way.
+        Assert.Equal("again", await cluster.On(Cluster.Core(1, 1), k => k.Call(cluster.Echo[2], "again", TimeSpan.FromSeconds(10))));
+        Assert.Equal("back", await cluster.On(Cluster.Core(2, 1), k => k.Call(cluster.Echo[1], "back", TimeSpan.FromSeconds(10))));
+        await cluster.On(Cluster.Core(1, 1), k =>
+        {
+            for (var i = 11; i <= 15; i++) k.Send(cluster.Sink[2], (long)i);
+            return Task.FromResult(true);
+        });
+        cluster.System.RunFor(TimeSpan.FromMilliseconds(500));
+        var arrived = cluster.Sunk[2].Select(m => (long)m.Body!).ToList();
+        Assert.Equal([1, 2, 3, 4, 5], arrived.Take(5));
+        Assert.Equal([11, 12, 13, 14, 15], arrived.Skip(arrived.Count - 5));
+        Assert.Equal(arrived.Order(), arrived); // in order, none twice
+        Assert.Equal(arrived.Count, arrived.Distinct().Count());
+    }
+
+    [Fact]
     public async Task Calls_to_a_machine_that_died_fail_as_machine_down_within_three_seconds()
     {
         var cluster = await Cluster.Boot(machines: 3);

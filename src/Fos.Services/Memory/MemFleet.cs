@@ -11,10 +11,13 @@ namespace Fos.Services.Memory;
 /// </summary>
 public static class MemFleet
 {
-    /// <summary>Starts a member on <paramref name="core"/> and adds it to the fleet → its index.</summary>
-    public static async Task<int> AddMember(IFosRuntime runtime, CoreId core, CoreId coordinator)
+    /// <summary>
+    /// Starts a member on <paramref name="core"/> and adds it to the fleet → its index. The fleet
+    /// is asked through <paramref name="fleet"/> (a member known to answer), else the nearest member.
+    /// </summary>
+    public static async Task<int> AddMember(IFosRuntime runtime, CoreId core, CoreId coordinator, Endpoint? fleet = null)
     {
-        var members = await Members(runtime, coordinator);
+        var members = await Members(runtime, coordinator, fleet);
         var member = await runtime.Execute(core, k => Task.FromResult(k.StartServer(MemoryServer.Image)));
         Endpoint[] all = [.. members, member];
         await runtime.Execute(core, k => k.Call(member, new MemConfigure(all.Length - 1, all, 0, 0)));
@@ -56,7 +59,8 @@ public static class MemFleet
         });
     }
 
-    /// <summary>The members in index order (those that left included), as the nearest member knows them.</summary>
-    private static Task<Endpoint[]> Members(IFosRuntime runtime, CoreId coordinator) =>
-        runtime.Execute(coordinator, k => k.Call<Endpoint[]>(WellKnownNames.Memory, new MemFleetState()));
+    /// <summary>The members in index order (those that left included), as <paramref name="fleet"/> (else the nearest member) knows them.</summary>
+    private static Task<Endpoint[]> Members(IFosRuntime runtime, CoreId coordinator, Endpoint? fleet = null) =>
+        runtime.Execute(coordinator, k => fleet is { } member ? k.Call<Endpoint[]>(member, new MemFleetState())
+            : k.Call<Endpoint[]>(WellKnownNames.Memory, new MemFleetState()));
 }
