@@ -15,6 +15,7 @@ public static class BenchCatalog
         (FsScenarios.Stat, "stat of a cached path three directories deep through Fos.Sys, against a raw spin ping-pong; and from an application process against that stat"),
         (RemoteScenarios.Call, "a null call to a server on another machine (TCP with TLS on loopback), us each, against a raw TCP request and response of the same size"),
         (RemoteScenarios.Throughput, "one-way messages per second to a sink on another machine over one link, against a raw TCP stream of 64-byte frames"),
+        (RemoteScenarios.Fs, "fs-small and fs-seq from a client on another machine than the file system's, against the same from a client on its machine"),
     ];
 
     /// <summary>Runs a scenario: every fos figure next to its baselines, measured in alternating chunks in this run.</summary>
@@ -36,6 +37,7 @@ public static class BenchCatalog
             FsScenarios.Stat => FsScenarios.RunStat(settings, progress),
             RemoteScenarios.Call => RemoteScenarios.RunCall(settings, progress),
             RemoteScenarios.Throughput => RemoteScenarios.RunThroughput(settings, progress),
+            RemoteScenarios.Fs => RemoteScenarios.RunFs(settings, progress),
             _ => throw new ArgumentException(
                 $"unknown benchmark scenario '{scenario}'; known scenarios: {string.Join(", ", Scenarios.Select(s => s.Name))}", nameof(scenario)),
         };

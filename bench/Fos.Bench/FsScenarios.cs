@@ -26,8 +26,8 @@ internal static class FsScenarios
     public const string Sequential = "fs-seq";
     public const string Stat = "sys-stat";
 
-    private const int SmallFile = 4096;
-    private const int SeqWrite = 64 * 1024;
+    internal const int SmallFile = 4096;
+    internal const int SeqWrite = 64 * 1024;
     private static readonly StoreEngine[] Engines = [StoreEngine.RocksDb, StoreEngine.Sqlite];
 
     public static async Task<IReadOnlyList<BenchResult>> RunSmall(BenchSettings settings, Action<string>? progress)
@@ -133,7 +133,7 @@ internal static class FsScenarios
 
     // ---- fos clients (run on an application core) --------------------------------------------
 
-    private static async Task<TimeSpan> SmallFiles(string directory, long count, byte[] payload)
+    internal static async Task<TimeSpan> SmallFiles(string directory, long count, byte[] payload)
     {
         await FosDirectory.CreateDirectoryAsync(directory);
         var start = Stopwatch.GetTimestamp();
@@ -141,7 +141,7 @@ internal static class FsScenarios
         return Stopwatch.GetElapsedTime(start);
     }
 
-    private static async Task<TimeSpan> WriteSequential(string path, long megabytes, byte[] chunk)
+    internal static async Task<TimeSpan> WriteSequential(string path, long megabytes, byte[] chunk)
     {
         var start = Stopwatch.GetTimestamp();
         await using (var file = await FosFile.OpenAsync(path, FileMode.Create, FileAccess.Write))
@@ -149,7 +149,7 @@ internal static class FsScenarios
         return Stopwatch.GetElapsedTime(start);
     }
 
-    private static async Task<TimeSpan> ReadSequential(string path, long megabytes)
+    internal static async Task<TimeSpan> ReadSequential(string path, long megabytes)
     {
         var buffer = new byte[1 << 20];
         var start = Stopwatch.GetTimestamp();
@@ -188,7 +188,7 @@ internal static class FsScenarios
     }
 
     /// <summary>A directory for one run, on the disk of the system temp directory, removed after.</summary>
-    private sealed class Scratch : IDisposable
+    internal sealed class Scratch : IDisposable
     {
         public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "fos-bench-" + Guid.NewGuid().ToString("N")[..8]);
 

@@ -50,6 +50,9 @@ public class ScenarioTests
         Assert.Equal(("remote-call", "us_per_call", "us", "raw-tcp"), (call.Scenario, call.Metric, call.Unit, call.Baseline));
         var throughput = Assert.Single(await BenchCatalog.Run("remote-throughput", Quick with { Chunks = 1 }));
         Assert.Equal(("remote-throughput", "msgs_per_sec", "msg/s", "raw-tcp"), (throughput.Scenario, throughput.Metric, throughput.Unit, throughput.Baseline));
+        var fs = await BenchCatalog.Run("remote-fs", Quick with { Chunks = 1 });
+        Assert.Equal(["files_per_sec", "write_mb_per_sec", "read_mb_per_sec"], fs.Select(r => r.Metric));
+        Assert.All(fs, r => Assert.True(r.Baseline == "fs-same-machine" && r.Value > 0 && r.BaselineValue > 0, $"{r.Metric}: {r.Value} against {r.BaselineValue}"));
         AssertWellFormed([call, throughput]);
     }
 
@@ -101,7 +104,7 @@ public class ScenarioTests
     [Fact]
     public void The_catalog_lists_every_scenario_with_a_description()
     {
-        Assert.Equal(["nullcall", "msg-throughput", "wakeup", "fs-small", "fs-seq", "mem-map", "spawn", "sys-stat", "remote-call", "remote-throughput"], BenchCatalog.Scenarios.Select(s => s.Name));
+        Assert.Equal(["nullcall", "msg-throughput", "wakeup", "fs-small", "fs-seq", "mem-map", "spawn", "sys-stat", "remote-call", "remote-throughput", "remote-fs"], BenchCatalog.Scenarios.Select(s => s.Name));
         Assert.All(BenchCatalog.Scenarios, s => Assert.False(string.IsNullOrWhiteSpace(s.Description)));
     }
 
