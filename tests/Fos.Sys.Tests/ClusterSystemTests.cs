@@ -127,6 +127,30 @@ public sealed class ClusterSystemTests
     }
 
     [Fact]
+    public async Task A_memory_member_that_runs_dry_borrows_from_its_own_machine_first_and_other_machines_last()
+    {
+        var (system, _) = await Boot();
+        await using var _ = system;
+        // Six members (two a machine) share the pool; the one on m1.c1 is asked for more than two members hold.
+        system.RunFor(TimeSpan.FromMilliseconds(10)); // the last registrations reach m1's replica
+        var before = await system.Execute(new CoreId(1, 1), _ => FosMemory.UsageAsync(), Deadline);
+        Assert.Equal(6, before.Length);
+        var each = before[1].FreePages;
+        var pages = 2 * each + 1000;
+        var usage = await system.Execute(new CoreId(1, 1), async _ =>
+        {
+            var buffer = await FosMemory.AllocateAsync(pages * FosMemory.PageSize);
+            "borrowed"u8.CopyTo(buffer.Memory.Span[^8..]);
+            return await FosMemory.UsageAsync();
+        }, Deadline);
+        Assert.Equal(pages, usage.Sum(u => u.AllocatedPages));
+        Assert.Equal(before[0].FreePages / 4, usage[0].FreePages); // its own machine's sibling lent first, all but the quarter a member keeps
+        Assert.True(usage[2].FreePages + usage[3].FreePages < before[2].FreePages + before[3].FreePages, "then m2's members lent the rest");
+        Assert.Equal(before[4].FreePages + before[5].FreePages, usage[4].FreePages + usage[5].FreePages); // m3, farther, was not asked
+        Assert.Equal(before.Sum(u => u.FreePages), usage.Sum(u => u.FreePages + u.AllocatedPages)); // no page lost or made up
+    }
+
+    [Fact]
     public async Task An_application_cannot_find_or_list_the_fleets_own_mailboxes()
     {
         var (system, _) = await Boot();

@@ -8,15 +8,15 @@ using Fos.Sys;
 
 namespace Fos.Sys.Tests;
 
-/// <summary>The System.IO-shaped library on both runtimes, used the way .NET code uses files.</summary>
+/// <summary>The System.IO-shaped library on both runtimes and on a simulated cluster, used the way .NET code uses files.</summary>
 public sealed class FosFileTests : TestSystems
 {
 
     private async Task<IFosRuntime> Boot(string kind)
     {
         var system = Create(kind, cores: 3, seed: 5);
-        await SystemBoot.StartNaming(system);
-        await SystemBoot.StartFileSystem(system, system.Cores.Skip(1).ToList());
+        await StartNaming(kind, system);
+        await SystemBoot.StartFileSystem(system, system.Cores.Skip(1).ToList()); // in a cluster, members on every machine
         return system;
     }
 
@@ -24,7 +24,7 @@ public sealed class FosFileTests : TestSystems
         system.Execute(system.Cores[0], _ => program(), TimeSpan.FromSeconds(60));
 
     [Theory]
-    [MemberData(nameof(Both))]
+    [MemberData(nameof(AndCluster))]
     public async Task Text_written_whole_reads_back_whole_and_by_lines_through_StreamReader(string kind)
     {
         await using var system = await Boot(kind);
@@ -44,7 +44,7 @@ public sealed class FosFileTests : TestSystems
     }
 
     [Theory]
-    [MemberData(nameof(Both))]
+    [MemberData(nameof(AndCluster))]
     public async Task A_stream_copies_seeks_and_truncates_like_a_file_stream(string kind)
     {
         await using var system = await Boot(kind);
@@ -72,7 +72,7 @@ public sealed class FosFileTests : TestSystems
     }
 
     [Theory]
-    [MemberData(nameof(Both))]
+    [MemberData(nameof(AndCluster))]
     public async Task Mistakes_raise_IOExceptions_with_their_errno_and_lose_nothing(string kind)
     {
         await using var system = await Boot(kind);

@@ -10,14 +10,14 @@ using Fos.Sys;
 
 namespace Fos.Sys.Tests;
 
-/// <summary>Programs as processes, on both runtimes: placement, exit codes, output, failures, kill.</summary>
+/// <summary>Programs as processes, on both runtimes and on a simulated cluster: placement, exit codes, output, failures, kill.</summary>
 public sealed class ProcessTests : TestSystems
 {
 
     private async Task<(IFosRuntime System, SystemLayout Layout)> Boot(string kind)
     {
         var system = Create(kind, cores: 4, seed: 9);
-        return (system, await SystemBoot.StartSystem(system));
+        return (system, await StartSystem(kind, system));
     }
 
     private static Task<T> Shell<T>(IFosRuntime system, Func<Task<T>> program) =>
@@ -44,7 +44,7 @@ public sealed class ProcessTests : TestSystems
     });
 
     [Theory]
-    [MemberData(nameof(Both))]
+    [MemberData(nameof(AndCluster))]
     public async Task A_program_runs_on_an_application_core_and_its_exit_code_and_output_come_back(string kind)
     {
         var (system, layout) = await Boot(kind);
@@ -65,7 +65,7 @@ public sealed class ProcessTests : TestSystems
     }
 
     [Theory]
-    [MemberData(nameof(Both))]
+    [MemberData(nameof(AndCluster))]
     public async Task A_program_that_throws_ends_failed_with_its_error_and_the_system_goes_on(string kind)
     {
         var (system, _) = await Boot(kind);
@@ -82,7 +82,7 @@ public sealed class ProcessTests : TestSystems
     }
 
     [Theory]
-    [MemberData(nameof(Both))]
+    [MemberData(nameof(AndCluster))]
     public async Task A_killed_program_ends_killed_and_its_open_files_are_closed(string kind)
     {
         var (system, layout) = await Boot(kind);
@@ -122,7 +122,7 @@ public sealed class ProcessTests : TestSystems
     }
 
     [Theory]
-    [MemberData(nameof(Both))]
+    [MemberData(nameof(Both))] // in a cluster a program given as code stays on its machine: ClusterSystemTests places programs across machines
     public async Task Programs_started_together_spread_over_the_application_cores(string kind)
     {
         var (system, layout) = await Boot(kind);
@@ -139,7 +139,7 @@ public sealed class ProcessTests : TestSystems
     }
 
     [Theory]
-    [MemberData(nameof(Both))]
+    [MemberData(nameof(AndCluster))]
     public async Task A_buffer_shared_with_another_process_is_the_same_memory_not_a_copy(string kind)
     {
         var (system, _) = await Boot(kind);
@@ -273,7 +273,7 @@ public sealed class ProcessTests : TestSystems
     }
 
     [Theory]
-    [MemberData(nameof(Both))]
+    [MemberData(nameof(AndCluster))]
     public async Task Waiting_for_or_killing_a_process_that_never_was_is_ESRCH(string kind)
     {
         var (system, _) = await Boot(kind);
