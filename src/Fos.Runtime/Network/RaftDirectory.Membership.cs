@@ -100,19 +100,10 @@ public sealed partial class RaftDirectory
             else if (cluster.Leader is null) problem = "it knows no leader yet";
             else
             {
-                try
-                {
-                    await Task.Run(() => cluster.ApplyReadBarrierAsync(ReadBarrierType.Strong, deadline.Token).AsTask()).WaitAsync(deadline.Token).ConfigureAwait(false);
-                    return;
-                }
-                catch (OperationCanceledException) when (deadline.IsCancellationRequested)
-                {
-                    break;
-                }
-                catch (Exception ex) when (ex is not OutOfMemoryException)
-                {
-                    problem = ex.Message;
-                }
+                var (done, why) = await TryReadBarrier(deadline.Token).ConfigureAwait(false);
+                if (done) return;
+                if (deadline.IsCancellationRequested) break;
+                problem = why ?? problem;
             }
             if (!await Pause(deadline.Token).ConfigureAwait(false)) break;
         }

@@ -233,22 +233,31 @@ public sealed partial class RaftDirectory : IAsyncDisposable
         string? problem = null;
         while (true)
         {
-            try
-            {
-                await Task.Run(() => cluster.ApplyReadBarrierAsync(ReadBarrierType.Strong, deadline.Token).AsTask()).WaitAsync(deadline.Token).ConfigureAwait(false);
-                return;
-            }
-            catch (OperationCanceledException) when (deadline.IsCancellationRequested)
-            {
-                break;
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                problem = ex.Message; // no leader now, or it changed: try again
-            }
+            var (done, why) = await TryReadBarrier(deadline.Token).ConfigureAwait(false);
+            if (done) return;
+            if (deadline.IsCancellationRequested) break;
+            problem = why ?? problem; // no leader now, or it changed: try again
             if (!await Pause(deadline.Token).ConfigureAwait(false)) break;
         }
         throw Unreachable("catch up with the cluster", problem, options.CommitTimeout);
+    }
+
+    /// <summary>One strong read barrier, within <paramref name="deadline"/> → whether it was passed, and if not, why (null: the deadline came).</summary>
+    private async Task<(bool Done, string? Problem)> TryReadBarrier(CancellationToken deadline)
+    {
+        try
+        {
+            await Task.Run(() => cluster.ApplyReadBarrierAsync(ReadBarrierType.Strong, deadline).AsTask()).WaitAsync(deadline).ConfigureAwait(false);
+            return (true, null);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            return (false, null);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return (false, ex.Message);
+        }
     }
 
     /// <summary>Waits until this node has applied entry <paramref name="index"/> (committed: it will come).</summary>
