@@ -42,6 +42,9 @@ internal sealed class PeerLink(ushort machine, string address)
     /// <summary>This side started a new numbering and waits for a hello that knows it before it takes messages.</summary>
     public bool AwaitingSession { get; set; }
 
+    /// <summary>The other side's numberings this side has moved past (a few, latest last): a hello from one of them, late on the network, is not taken for news.</summary>
+    public Queue<ulong> PastIncarnations { get; } = new();
+
     public ulong NextSeq { get; set; } = 1;
 
     public Queue<Pending> Unacked { get; } = new();

@@ -350,6 +350,7 @@ public sealed class ProxyServer : Server, ILinkEvents
             return;
         }
         peer.Refusal = null;
+        if (peer.PastIncarnations.Contains(hello.Incarnation)) return; // an old hello overtaken by a newer one
         if (peer.AwaitingSession)
         {
             // This side numbers anew: until the other side's hello shows it knows that, what it sends
@@ -368,6 +369,8 @@ public sealed class ProxyServer : Server, ILinkEvents
             // what we had of it, went with its old numbering.
             FailUnacked(peer, FosError.MachineDown, $"m{peer.Machine} restarted");
             Renumber(peer);
+            peer.PastIncarnations.Enqueue(peer.PeerIncarnation);
+            if (peer.PastIncarnations.Count > 8) peer.PastIncarnations.Dequeue();
         }
         peer.PeerIncarnation = hello.Incarnation;
         peer.Lost = false;

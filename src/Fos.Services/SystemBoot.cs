@@ -301,7 +301,12 @@ public static class SystemBoot
             foreach (var (index, _, member) in started)
                 members[index] = index < members.Length ? member : throw new FosException(FosError.BadRequest, $"file-system member {index} is not in the fleet its stores knew");
             foreach (var (index, core, member) in started)
-                await runtime.Execute(core, k => k.Call(member.Peer, new FsConfigure(index, members, stored.ShardOwners, fileSystemQuotaPerMember)));
+            {
+                // Each member trusts its own store for which shards are its (a move cut short by the stop is settled by what each kept).
+                var own = index == started[0].Index ? stored
+                    : await runtime.Execute(core, k => k.Call(member.Peer, new FsStoredFleet(index, fileSystemQuotaPerMember))) as FsFleetView ?? stored;
+                await runtime.Execute(core, k => k.Call(member.Peer, new FsConfigure(index, members, own.ShardOwners, fileSystemQuotaPerMember)));
+            }
             foreach (var (_, core, member) in started)
             {
                 await runtime.Execute(core, async k =>

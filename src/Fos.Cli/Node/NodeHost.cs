@@ -74,6 +74,9 @@ internal sealed class NodeHost : IAsyncDisposable
         var data = options.DataDirectory ?? throw new ArgumentException("a node needs a data directory", nameof(options));
         say ??= _ => { };
         var directory = cluster is null ? null : await StartDirectory(data, cluster, options.Log);
+        // A machine admitted from now on (the links take joins as soon as the machine listens) becomes a voter of the directory.
+        if (directory is not null && cluster?.Authority is { } authority)
+            authority.Admitted += member => _ = AddToDirectory(directory, member, options.Log ?? say);
         Machine machine;
         try
         {
@@ -145,9 +148,16 @@ internal sealed class NodeHost : IAsyncDisposable
         var proxy = await SystemBoot.StartProxy(machine, self);
         await SystemBoot.ConnectProxy(machine, proxy,
             [.. cluster.Members.Where(m => m.Machine != self).Select(m => new Fos.Protocols.Proxy.ProxyPeer(m.Machine, m.Address))]);
-        if (cluster.Authority is { } authority) authority.Admitted += member => _ = AddToDirectory(directory, member, machine.Options.Log ?? say);
         if (!cluster.Founding) say("waiting for the cluster's directory (a majority of its machines must be up)…");
         await directory.WaitReady(DirectoryWait);
+        if (cluster.Authority is { } authority)
+        {
+            // Machines admitted before that are not voters yet (this machine stopped before it added them) are added now.
+            var voters = directory.Voters.Select(v => v.ToString()).ToHashSet();
+            foreach (var member in authority.Members.All.Where(m => m.Machine != self && m.Address.Length > 0))
+                if (!IPEndPoint.TryParse(member.Address, out var links) || !voters.Contains(ClusterPlan.DirectoryEndpoint(links).ToString()))
+                    _ = AddToDirectory(directory, member, machine.Options.Log ?? say); // adding a voter again does nothing
+        }
         var stored = FileSystemMembers(data);
         var layout = cluster.Founding ? await SystemBoot.StartSystem(machine, quota)
             : stored.Count > 0 ? await SystemBoot.RejoinSystem(machine, self, stored, quota)
@@ -179,7 +189,7 @@ internal sealed class NodeHost : IAsyncDisposable
                 log($"m{member.Machine} at {member.Address} is a voter of the cluster's directory");
                 return;
             }
-            catch (Exception ex) when (ex is Kernel.FosException or ArgumentException or ObjectDisposedException)
+            catch (Exception ex) when (ex is Kernel.FosException or ArgumentException or ObjectDisposedException or System.Net.Sockets.SocketException)
             {
                 if (DateTime.UtcNow > deadline || ex is ObjectDisposedException)
                 {
@@ -318,8 +328,14 @@ internal sealed class NodeHost : IAsyncDisposable
         try
         {
             if (directory is not null) await Leave();
-            await Machine.DisposeAsync();
-            if (directory is not null) await directory.DisposeAsync();
+            try
+            {
+                await Machine.DisposeAsync();
+            }
+            finally
+            {
+                if (directory is not null) await directory.DisposeAsync();
+            }
             if (Machine.LeftStoresOpen) trouble = "a core did not stop in time: its stores stay open and the data directory locked until the node's process exits";
         }
         catch (Exception ex)

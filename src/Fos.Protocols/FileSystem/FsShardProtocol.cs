@@ -142,6 +142,9 @@ public sealed record FsMembers(FsMember[] Members);
 /// <summary>Shard <paramref name="Shard"/> now belongs to member <paramref name="Owner"/>.</summary>
 public sealed record FsShardOwner(int Shard, int Owner);
 
+/// <summary>Member <paramref name="Index"/> is <paramref name="Member"/> now (it replaced a member that died, or whose machine restarted) → Ack. Owners do not change.</summary>
+public sealed record FsMemberAt(int Index, FsMember Member);
+
 /// <summary>An open handle travelling with its inode's shard.</summary>
 public sealed record FsHandleState(long Id, long Inode, bool Write, bool Directory, Address Client, long Owner, bool UnlinkedWhileOpen);
 

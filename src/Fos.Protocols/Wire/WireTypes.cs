@@ -117,6 +117,7 @@ public static class WireTypes
         (330, typeof(FsImportShard)),
         (331, typeof(FsQuiesce)),
         (332, typeof(FsStoredFleet)),
+        (333, typeof(FsMemberAt)),
 
         // ---- memory: 400-449 ----
         (400, typeof(MemConfigure)),

@@ -90,6 +90,7 @@ public sealed partial class FileSystemServer : Server
         FsStoredFleet r => Reply(StoredFleet(r.Index, r.QuotaBytes)),
         FsMemberStats => Reply(new FsMemberCounters(refused, handles.Count, running.Count)),
         FsMembers m => Reply(SetMembers(m.Members)),
+        FsMemberAt m => Reply(SetMember(m.Index, m.Member)),
         FsShardOwner o => Reply(SetOwner(o.Shard, o.Owner)),
         FsMoveShard m => ReplyWhenDone(MoveShard(m.Shard, m.To)),
         FsImportShard i => ReplyWhenDone(Import(i)),
@@ -180,11 +181,26 @@ public sealed partial class FileSystemServer : Server
     private Endpoint OwnerOf(long inode) =>
         owners.Length > 0 ? members[owners[FsStore.ShardOf(inode)]].Peer : throw FsError.Of(Errno.EBUSY, "this file-system member is still starting");
 
+    /// <summary>
+    /// The members as the fleet now has them: never fewer, and this one where it is. (Another
+    /// member may know a replacement this one has not heard of yet, or not know one it has: the
+    /// list is taken, and a slot still out of date is learned when it is next called.)
+    /// </summary>
     private Ack SetMembers(FsMember[] all)
     {
-        if (all is null || all.Length < members.Length || !all.Take(members.Length).SequenceEqual(members))
-            throw new FosException(FosError.BadRequest, "members may be added to a file-system fleet, never renumbered");
+        if (all is null || all.Length < members.Length || (index >= 0 && all[index].Peer != peer))
+            throw new FosException(FosError.BadRequest, "members may be added to a file-system fleet, never removed or renumbered");
         members = all;
+        SaveFleet();
+        return Ack.Instance;
+    }
+
+    private Ack SetMember(int at, FsMember member)
+    {
+        if (member is null || at < 0 || at >= members.Length || at == index)
+            throw new FosException(FosError.BadRequest, $"no other member {at} in this fleet to replace");
+        members = [.. members];
+        members[at] = member;
         SaveFleet();
         return Ack.Instance;
     }

@@ -114,7 +114,7 @@ public static class FsFleet
                 if (i == index) continue;
                 try
                 {
-                    await k.Call(members[i].Peer, new FsConfigure(i, members, view.ShardOwners, view.QuotaBytes), TimeSpan.FromSeconds(2));
+                    await k.Call(members[i].Peer, new FsMemberAt(index, replacement), TimeSpan.FromSeconds(2)); // owners stay as each knows them: shards may be moving
                 }
                 catch (FosException ex) when (Unreachable(ex))
                 {

@@ -40,8 +40,17 @@ public sealed class NameServer : Server, IDirectoryEvents
         NameValidation.Check(request.Name);
         if (request.Member.Capability.IsNone)
             throw new FosException(FosError.BadRequest, $"cannot register {request.Member} under {request.Name}: a member needs a capability");
-        await Directory.Submit(DirectoryChange.Add(request.Name, request.Member));
-        registeredHere.Add((request.Name, request.Member));
+        // Known as this server's before it commits: a withdrawal of this machine applied in between puts it back.
+        var added = registeredHere.Add((request.Name, request.Member));
+        try
+        {
+            await Directory.Submit(DirectoryChange.Add(request.Name, request.Member));
+        }
+        catch
+        {
+            if (added) registeredHere.Remove((request.Name, request.Member));
+            throw;
+        }
         return Bind(request.Name).Record(request.Name, asker);
     }
 

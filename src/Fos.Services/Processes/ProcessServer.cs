@@ -32,6 +32,9 @@ public sealed class ProcessServer : Server
 
     private int Machine => Kernel.Core.Machine;
 
+    /// <summary>How long a wait or an output read passed to another machine's member is given before it is asked again.</summary>
+    private static readonly TimeSpan ForwardedWait = TimeSpan.FromSeconds(30);
+
     private sealed class Proc(long pid, string name, CoreId core, bool placed)
     {
         public long Pid { get; } = pid;
@@ -95,7 +98,20 @@ public sealed class ProcessServer : Server
         if (pid <= 0) throw NoSuchProcess(pid);
         var member = await MemberOn((int)(pid % MaxMachines))
             ?? throw new FosException(FosError.ServiceError, $"ESRCH: no process {pid}: machine m{pid % MaxMachines} has no process service (not in the cluster, or down)", "ESRCH");
-        return await Kernel.Call(member, request, request is ProcWait or ProcReadOutput ? Timeout.InfiniteTimeSpan : default);
+        if (request is not (ProcWait or ProcReadOutput)) return await Kernel.Call(member, request);
+        // Waiting may take as long as the program runs. Asked again every while (both are safe to
+        // ask twice), so an answer lost with a link that broke does not leave the waiter for ever,
+        // and a machine that went down fails it.
+        while (true)
+        {
+            try
+            {
+                return await Kernel.Call(member, request, ForwardedWait);
+            }
+            catch (FosException ex) when (ex.Error == FosError.Timeout)
+            {
+            }
+        }
     }
 
     private Proc Find(long pid) => processes.TryGetValue(pid, out var proc) ? proc : throw NoSuchProcess(pid);
@@ -111,7 +127,8 @@ public sealed class ProcessServer : Server
             if (target is 0 or >= MaxMachines) throw new FosException(FosError.BadRequest, $"there is no machine m{target} in a fos cluster");
             var member = await MemberOn(target)
                 ?? throw new FosException(FosError.NoSuchName, $"cannot start {name}: machine m{target} has no process service (not in the cluster, or down)");
-            return (long)(await Kernel.Call(member, request))!;
+            // Decided here, once: the other member places it on its own machine, without choosing again.
+            return (long)(await Kernel.Call(member, request is ProcSpawn spawn ? spawn with { Machine = target } : request))!;
         }
         var core = where ?? await Kernel.Call<CoreId>(WellKnownNames.Layout, new LayoutPlace());
         var pid = next++ * MaxMachines + Machine;
