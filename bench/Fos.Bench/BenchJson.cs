@@ -23,7 +23,8 @@ public static class BenchJson
             w.WriteString("unit", result.Unit);
             w.WriteString("baseline", result.Baseline);
             w.WriteNumber("baseline_value", result.BaselineValue);
-            w.WriteNumber("ratio", result.Ratio);
+            if (result.Ratio is { } ratio) w.WriteNumber("ratio", ratio);
+            else w.WriteNull("ratio");
         });
     }
 

@@ -32,6 +32,7 @@ internal static class NullCallScenario
             ], settings, progress);
             caller.Kill();
             await caller.Ended;
+            var allocated = await BytesPerCall(machine, client, machine.Cores[1], nullServer, settings.Quick ? 20_000 : 200_000);
 
             var fos = Scenarios.Nanoseconds(samples[0]);
             return
@@ -39,8 +40,30 @@ internal static class NullCallScenario
                 new(Name, Metric, fos, "ns", LinuxNullSyscall.Id, Scenarios.Nanoseconds(samples[2])),
                 new(Name, Metric, fos, "ns", SpinPingPong.Id, Scenarios.Nanoseconds(samples[3])),
                 new(Name, "ns_per_call_from_process", Scenarios.Nanoseconds(samples[1]), "ns", ProcessScenarios.FosNullCall, fos),
+                new(Name, "bytes_per_call", allocated, "B", BenchResult.Absolute, 0),
             ];
         });
+
+    /// <summary>
+    /// Bytes the caller's and the server's cores allocate per call in steady state (after a warm-up
+    /// of the same length), read with each core thread's own allocation counter.
+    /// </summary>
+    private static async Task<double> BytesPerCall(Runtime.Machine machine, CoreId caller, CoreId server, Endpoint target, long calls)
+    {
+        static Task<long> Allocated(Runtime.Machine machine, CoreId core) =>
+            machine.Execute(core, _ => Task.FromResult(GC.GetAllocatedBytesForCurrentThread()), Scenarios.Deadline);
+
+        await machine.Execute(caller, k => CallLoop(k, target, calls), Scenarios.Deadline); // warm: the first calls build what later ones reuse
+        var serverBefore = await Allocated(machine, server);
+        var callerBytes = await machine.Execute(caller, async k =>
+        {
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            await CallLoop(k, target, calls);
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }, Scenarios.Deadline);
+        var serverBytes = await Allocated(machine, server) - serverBefore;
+        return (double)(callerBytes + serverBytes) / calls;
+    }
 
     // Runs on core 0: the timed loop is the program, so nothing outside the core is in the figure.
     private static async Task<TimeSpan> CallLoop(CoreKernel kernel, Endpoint target, long count)

@@ -68,7 +68,7 @@ internal static class BenchCommand
                 Markup.Escape($"{Format(r.Value)} {r.Unit}"),
                 Markup.Escape(r.Baseline),
                 Markup.Escape($"{Format(r.BaselineValue)} {r.Unit}"),
-                r.Ratio.ToString("0.00", CultureInfo.InvariantCulture) + "×");
+                r.Ratio is { } ratio ? ratio.ToString("0.00", CultureInfo.InvariantCulture) + "×" : "-");
         }
         AnsiConsole.Write(table);
     }

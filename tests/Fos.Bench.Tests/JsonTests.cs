@@ -34,6 +34,7 @@ public class JsonTests
     {
         Assert.Equal(0.5, (Sample with { Value = 100, BaselineValue = 200 }).Ratio);
         Assert.Equal(4, (Sample with { Value = 800, BaselineValue = 200 }).Ratio);
+        Assert.Null((Sample with { Baseline = BenchResult.Absolute, BaselineValue = 0 }).Ratio); // a fixed target: no ratio
     }
 
     [Fact]

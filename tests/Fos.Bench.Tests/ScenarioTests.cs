@@ -15,9 +15,10 @@ public class ScenarioTests
         var results = await BenchCatalog.Run("nullcall", Quick, progress.Add);
 
         Assert.Equal(
-            [("ns_per_call", "linux-getppid"), ("ns_per_call", "raw-spin-pingpong"), ("ns_per_call_from_process", "fos-nullcall")],
+            [("ns_per_call", "linux-getppid"), ("ns_per_call", "raw-spin-pingpong"), ("ns_per_call_from_process", "fos-nullcall"), ("bytes_per_call", "none")],
             results.Select(r => (r.Metric, r.Baseline)));
-        Assert.All(results, r => Assert.Equal(("nullcall", "ns"), (r.Scenario, r.Unit)));
+        Assert.All(results.Take(3), r => Assert.Equal(("nullcall", "ns"), (r.Scenario, r.Unit)));
+        Assert.Equal(("nullcall", "B"), (results[3].Scenario, results[3].Unit));
         Assert.Single(results.Take(2).Select(r => r.Value).Distinct()); // one fos figure, two baselines
         Assert.Equal(results[0].Value, results[2].BaselineValue); // the call from a process is judged against that figure
         AssertWellFormed(results);
@@ -121,9 +122,11 @@ public class ScenarioTests
     {
         foreach (var result in results)
         {
-            Assert.True(double.IsFinite(result.Value) && result.Value > 0, $"value {result.Value}");
-            Assert.True(double.IsFinite(result.BaselineValue) && result.BaselineValue > 0, $"baseline value {result.BaselineValue}");
-            Assert.Equal(result.Value / result.BaselineValue, result.Ratio, 12);
+            var absolute = result.Baseline == BenchResult.Absolute;
+            Assert.True(double.IsFinite(result.Value) && (result.Value > 0 || absolute && result.Value == 0), $"value {result.Value}");
+            Assert.True(absolute ? result.BaselineValue == 0 : double.IsFinite(result.BaselineValue) && result.BaselineValue > 0, $"baseline value {result.BaselineValue}");
+            if (absolute) Assert.Null(result.Ratio);
+            else Assert.Equal(result.Value / result.BaselineValue, result.Ratio!.Value, 12);
 
             using var line = JsonDocument.Parse(BenchJson.Line(result));
             var json = line.RootElement;
@@ -133,7 +136,8 @@ public class ScenarioTests
             Assert.Equal(result.Unit, json.GetProperty("unit").GetString());
             Assert.Equal(result.Baseline, json.GetProperty("baseline").GetString());
             Assert.Equal(result.BaselineValue, json.GetProperty("baseline_value").GetDouble());
-            Assert.Equal(result.Ratio, json.GetProperty("ratio").GetDouble());
+            if (result.Ratio is { } ratio) Assert.Equal(ratio, json.GetProperty("ratio").GetDouble());
+            else Assert.Equal(JsonValueKind.Null, json.GetProperty("ratio").ValueKind);
         }
         using var summary = JsonDocument.Parse(BenchJson.Summary(results[0].Scenario, results));
         Assert.True(summary.RootElement.GetProperty("summary").GetBoolean());
