@@ -5,7 +5,7 @@ namespace Fos.Integration.Tests;
 public class BenchTests
 {
     [Theory]
-    [InlineData("nullcall", new[] { "fos-nullcall", "linux-getppid", "raw-spin-pingpong" })]
+    [InlineData("nullcall", new[] { "fos-nullcall", "linux-getppid", "none", "raw-spin-pingpong" })]
     [InlineData("msg-throughput", new[] { "raw-spsc-ring" })]
     [InlineData("wakeup", new[] { "raw-spin-pingpong" })]
     public async Task Bench_json_prints_one_result_per_line_then_a_summary(string scenario, string[] baselines)
@@ -20,8 +20,17 @@ public class BenchTests
             Assert.Equal(scenario, r.GetProperty("scenario").GetString());
             var value = r.GetProperty("value").GetDouble();
             var baselineValue = r.GetProperty("baseline_value").GetDouble();
-            Assert.True(value > 0 && baselineValue > 0, r.ToString());
-            Assert.Equal(value / baselineValue, r.GetProperty("ratio").GetDouble(), 1e-9);
+            if (r.GetProperty("baseline").GetString() == "none")
+            {
+                // A figure against a fixed target (allocation per call): no baseline to divide by.
+                Assert.True(value >= 0 && baselineValue == 0, r.ToString());
+                Assert.Equal(JsonValueKind.Null, r.GetProperty("ratio").ValueKind);
+            }
+            else
+            {
+                Assert.True(value > 0 && baselineValue > 0, r.ToString());
+                Assert.Equal(value / baselineValue, r.GetProperty("ratio").GetDouble(), 1e-9);
+            }
             Assert.False(string.IsNullOrEmpty(r.GetProperty("metric").GetString()));
             Assert.False(string.IsNullOrEmpty(r.GetProperty("unit").GetString()));
         }
