@@ -46,4 +46,11 @@ public class FosException : Exception
 
     /// <summary>The service's own reason, for <see cref="FosError.ServiceError"/> (for example "ENOENT").</summary>
     public string? Code { get; }
+
+    /// <summary>
+    /// The receiver did not answer: its core or machine is down, its mailbox is gone, or it is one
+    /// from before its machine restarted (another mailbox has its number now, with another capability).
+    /// </summary>
+    public bool Unanswered => Code is null && Error is FosError.Timeout or FosError.NoSuchMailbox or FosError.NoSuchCore
+        or FosError.MachineDown or FosError.CapabilityRefused;
 }

@@ -128,6 +128,23 @@ public sealed class JoinTests : IAsyncDisposable
     }
 
     [Fact]
+    public void A_sixth_machine_is_refused_with_the_reason_and_no_certificate()
+    {
+        var (_, authority) = Seed();
+        using var key = System.Security.Cryptography.ECDsa.Create();
+        var publicKey = new System.Security.Cryptography.X509Certificates.PublicKey(key);
+        var token = authority.Token(TimeSpan.FromMinutes(5));
+        var admitted = new List<ushort>();
+        authority.Admitted += member => admitted.Add(member.Machine);
+        authority.Members.Set(new ClusterMember(1, "127.0.0.1:7100")); // the founder, as fos boot --listen records it
+        for (var i = 1; i < RaftDirectoryOptions.MaxMachines; i++) authority.Admit(token, publicKey, $"127.0.0.1:{7100 + 2 * i}");
+        var error = Assert.Throws<UnauthorizedAccessException>(() => authority.Admit(token, publicKey, "127.0.0.1:7200"));
+        Assert.Contains($"at most {RaftDirectoryOptions.MaxMachines} machines", error.Message);
+        Assert.Equal(RaftDirectoryOptions.MaxMachines, authority.Members.All.Count);
+        Assert.Equal(Enumerable.Range(2, RaftDirectoryOptions.MaxMachines - 1).Select(m => (ushort)m), admitted); // the refused one was not announced
+    }
+
+    [Fact]
     public async Task Nothing_listening_is_a_clear_error()
     {
         var error = await Assert.ThrowsAsync<JoinRefusedException>(() =>

@@ -56,6 +56,8 @@ public class FsHostileTests
                 new FsImportShard(0, [], [], Last: true),
                 new FsQuiesce(),
                 new FsCloseAllOf(client, 0),
+                new FsStoredFleet(0),
+                new FsMemberAt(1, new FsMember(@public, @public)),
                 "not a request at all",
                 42L,
                 null,
@@ -76,6 +78,23 @@ public class FsHostileTests
             Assert.Equal(FsNodeKind.Directory, (await FosPosix.Stat("/")).Kind);
             await FosFile.WriteAllTextAsync("/still", "serving");
             Assert.Equal("serving", await FosFile.ReadAllTextAsync("/still"));
+            return true;
+        });
+    }
+
+    [Fact]
+    public async Task A_replacement_announced_for_no_slot_or_for_the_member_itself_is_refused_and_changes_nothing()
+    {
+        await using var booted = await Boot();
+        var (system, members, client) = (booted.System, booted.Members, booted.Clients[0]);
+        await system.Execute(client, async k =>
+        {
+            var stranger = new FsMember(members[0].Public, members[0].Public);
+            foreach (var careless in new[] { new FsMemberAt(-1, stranger), new FsMemberAt(members.Length, stranger), new FsMemberAt(0, stranger) })
+                Assert.Equal(FosError.BadRequest, (await Refused(k, members[0].Peer, careless)).Error);
+            Assert.Equal(FosError.BadRequest, (await Refused(k, members[0].Peer, new FsMemberAt(1, null!))).Error);
+            Assert.Equal(members, (await k.Call<FsFleetView>(members[0].Peer, new FsFleetState())).Members);
+            Assert.Null(await k.Call(members[0].Peer, new FsStoredFleet(Members + 7))); // a store no member ever kept holds no fleet
             return true;
         });
     }

@@ -67,7 +67,7 @@ public sealed class ClusterAuthority
         lock (gate)
         {
             if (Members.All.Count >= RaftDirectoryOptions.MaxMachines)
-                throw new UnauthorizedAccessException($"the cluster has its most machines already ({RaftDirectoryOptions.MaxMachines}, each a voter of its directory)");
+                throw new UnauthorizedAccessException($"a cluster has at most {RaftDirectoryOptions.MaxMachines} machines (each a voter of its directory), and this one has {Members.All.Count} already");
             var machine = Members.Next;
             certificate = Identity.IssueFor(machine, key);
             Members.Set(admitted = new ClusterMember(machine, address));

@@ -62,8 +62,7 @@ public sealed partial class FileSystemServer
             {
                 return await Kernel.Call(owner, request, PeerTimeout);
             }
-            catch (FosException ex) when (ex.Code is null && ex.Error is FosError.NoSuchMailbox or FosError.NoSuchCore or FosError.MachineDown
-                or FosError.Timeout or FosError.CapabilityRefused)
+            catch (FosException ex) when (ex.Unanswered)
             {
                 // The owner may have been replaced (its machine restarted) while this member could not hear of it.
                 if (attempt == 0 && await Relearn(owners[shard], owner)) continue;

@@ -30,7 +30,7 @@ public static class FsFleet
                 {
                     await k.Call(old.Peer, new FsMembers(members), TimeSpan.FromSeconds(2));
                 }
-                catch (FosException ex) when (Unreachable(ex))
+                catch (FosException ex) when (ex.Unanswered)
                 {
                     // Down: it learns the members when it comes back (a replacement is configured with them).
                 }
@@ -55,7 +55,7 @@ public static class FsFleet
             {
                 await Move(runtime, coordinator, members[from].Peer, shard, index);
             }
-            catch (FosException ex) when (Unreachable(ex))
+            catch (FosException ex) when (ex.Unanswered)
             {
                 unreachable.Add(from); // its machine is down: its shards stay with it
                 continue;
@@ -116,7 +116,7 @@ public static class FsFleet
                 {
                     await k.Call(members[i].Peer, new FsMemberAt(index, replacement), TimeSpan.FromSeconds(2)); // owners stay as each knows them: shards may be moving
                 }
-                catch (FosException ex) when (Unreachable(ex))
+                catch (FosException ex) when (ex.Unanswered)
                 {
                     // Dead as well: its own replacement learns the members when it is configured.
                 }
@@ -139,10 +139,6 @@ public static class FsFleet
         });
         return replacement;
     }
-
-    /// <summary>A member that cannot answer: its core or machine is down, or it is from before its machine restarted.</summary>
-    private static bool Unreachable(FosException ex) =>
-        ex.Error is FosError.Timeout or FosError.NoSuchMailbox or FosError.NoSuchCore or FosError.MachineDown or FosError.CapabilityRefused;
 
     /// <summary>The fleet as <paramref name="fleet"/> (a member's peer mailbox) sees it.</summary>
     public static Task<FsFleetView> State(IFosRuntime runtime, CoreId coordinator, Endpoint fleet) =>

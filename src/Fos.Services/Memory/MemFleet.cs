@@ -29,8 +29,7 @@ public static class MemFleet
                 {
                     await k.Call(old, new MemMembers(all), TimeSpan.FromSeconds(2));
                 }
-                catch (FosException ex) when (ex.Error is FosError.Timeout or FosError.NoSuchMailbox or FosError.NoSuchCore
-                    or FosError.MachineDown or FosError.CapabilityRefused)
+                catch (FosException ex) when (ex.Unanswered)
                 {
                     // Gone (its machine down, or restarted since): it lends nothing and needs no news.
                 }
