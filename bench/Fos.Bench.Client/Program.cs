@@ -17,7 +17,7 @@ switch (args)
     case ["serve", var name, "call", var fleet]:
         var target = await FosNames.LookupAsync(fleet);
         var kernel = KernelContext.Current;
-        return await Serve(name, () => kernel.Call(target, null));
+        return await Serve(name, () => kernel.Call(target, null).AsTask());
     case ["serve", var name, "stat", var path]:
         return await Serve(name, () => FosFile.StatAsync(path));
     case ["serve", var name, "map", var size]:

@@ -17,6 +17,7 @@ public sealed class CoreKernel : IKernel
     private readonly ICoreHost host;
     private readonly Dictionary<uint, Mailbox> mailboxes = [];
     private readonly Dictionary<ulong, PendingCall> pendingCalls = [];
+    private readonly Stack<PendingCall> callPool = new();
     private readonly Dictionary<string, NameRecord> nameCache = new(StringComparer.Ordinal);
     private readonly List<Server> servers = [];
     private readonly Address kernelAddress;
@@ -121,14 +122,16 @@ public sealed class CoreKernel : IKernel
             throw new FosException(FosError.NoSuchCore, $"cannot send to {to.Address}: core {to.Address.CoreId} is not part of this system");
     }
 
-    public Task<object?> Call(Endpoint to, object? request, TimeSpan timeout = default)
+    public ValueTask<object?> Call(Endpoint to, object? request, TimeSpan timeout = default)
     {
         if (timeout == default) timeout = DefaultCallTimeout;
         var forever = timeout == Timeout.InfiniteTimeSpan;
         if (!forever) ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero);
         stats.CallsMade++;
         var correlation = ++lastCorrelation;
-        var pending = new PendingCall(to.Address, forever ? long.MaxValue : host.NowNanoseconds + timeout.Ticks * 100, timeout);
+        var pending = callPool.TryPop(out var reused) ? reused : new PendingCall(callPool);
+        pending.Start(to.Address, forever ? long.MaxValue : host.NowNanoseconds + timeout.Ticks * 100, timeout);
+        var task = pending.Task; // taken before the call can complete and its record be reused
         pendingCalls.Add(correlation, pending);
         if (!forever) ArmTimeoutSweep(pending.DeadlineNanoseconds);
         bool sent;
@@ -139,12 +142,12 @@ public sealed class CoreKernel : IKernel
         catch (FosException ex)
         {
             Complete(correlation, null, ex);
-            return pending.Task;
+            return task;
         }
         if (!sent)
             Complete(correlation, null, new FosException(FosError.NoSuchCore,
                 $"cannot call {to.Address}: core {to.Address.CoreId} is not part of this system"));
-        return pending.Task;
+        return task;
     }
 
     // Call timeouts share one kernel timer set for the earliest deadline, not one timer per call: with
@@ -399,7 +402,7 @@ public sealed class CoreKernel : IKernel
         }
         if (!directory.TryGetValue(server.Address.CoreId, out var kernel))
             return Task.FromException(new FosException(FosError.NoSuchCore, $"cannot stop {server.Address}: core {server.Address.CoreId} is not in this system"));
-        return Call(kernel, new StopRequest(server));
+        return Call(kernel, new StopRequest(server)).AsTask();
     }
 
     public long GrantMemory(CoreId holder, long bytes)
@@ -566,13 +569,6 @@ public sealed class CoreKernel : IKernel
 
     private Endpoint RequireNameServer() =>
         NameServer ?? throw new FosException(FosError.NoSuchName, $"the kernel of {Core} has no name server yet (the system is still booting)");
-
-    private sealed class PendingCall(Address target, long deadlineNanoseconds, TimeSpan timeout) : TaskCompletionSource<object?>
-    {
-        public Address Target { get; } = target;
-        public long DeadlineNanoseconds { get; } = deadlineNanoseconds;
-        public TimeSpan Timeout { get; } = timeout;
-    }
 }
 
 /// <summary>What a fos name may look like: an absolute path of printable segments.</summary>

@@ -36,10 +36,14 @@ public interface IKernel
     /// <exception cref="FosException"><see cref="FosError.Backpressure"/> when the path to the target core is full.</exception>
     void Send(Endpoint to, object? message);
 
-    /// <summary>Request/reply: the handler's result, or a <see cref="FosException"/> saying why not.</summary>
+    /// <summary>
+    /// Request/reply: the handler's result, or a <see cref="FosException"/> saying why not. The
+    /// result comes from a pooled source, so a call allocates nothing: await it once, on this core
+    /// (or take AsTask() at once to combine or keep it).
+    /// </summary>
     /// <param name="timeout">Default: 5 s. <see cref="Timeout.InfiniteTimeSpan"/> waits as long as the answer takes
     /// (waiting for a process to end); only a failure the kernel sees (no mailbox, refusal) ends such a call early.</param>
-    Task<object?> Call(Endpoint to, object? request, TimeSpan timeout = default);
+    ValueTask<object?> Call(Endpoint to, object? request, TimeSpan timeout = default);
 
     /// <summary>Runs <paramref name="callback"/> on this core after <paramref name="delay"/>, unless cancelled.</summary>
     KernelTimer StartTimer(TimeSpan delay, Action callback);

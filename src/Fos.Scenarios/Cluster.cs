@@ -114,7 +114,7 @@ public static class Cluster
         var noticed = system.Now - before;
         if (down != nameof(FosError.MachineDown) || noticed > TimeSpan.FromSeconds(3))
             throw new InvalidOperationException($"a call to dead m3 ended as {down} after {noticed.TotalSeconds:0.##} s");
-        var still = await system.Execute(Core(1, 0), k => k.Call(echo[2], "still", TimeSpan.FromSeconds(10)), TimeSpan.FromSeconds(60));
+        var still = await system.Execute(Core(1, 0), k => k.Call(echo[2], "still", TimeSpan.FromSeconds(10)).AsTask(), TimeSpan.FromSeconds(60));
         var listed = await system.Execute(Core(1, 0), _ => FosProcess.ListAsync(), TimeSpan.FromSeconds(60));
         if (listed.Any(p => p.Core.Machine == 3) || listed.Length != 2)
             throw new InvalidOperationException($"after m3 died, ps on m1 listed {string.Join(", ", listed.Select(p => $"{p.Pid}@{p.Core}"))}");

@@ -94,7 +94,7 @@ public static class SystemBoot
         for (var i = 0; i < members.Length; i++)
         {
             var (member, configure) = (members[i], new FsConfigure(i, members, [.. owners], quotaBytesPerMember));
-            await runtime.Execute(cores[i], k => k.Call(member.Peer, configure));
+            await runtime.Execute(cores[i], k => k.Call(member.Peer, configure).AsTask());
         }
         for (var i = 0; i < members.Length; i++)
         {
@@ -134,7 +134,7 @@ public static class SystemBoot
         for (var i = 0; i < members.Length; i++)
         {
             var (member, message) = (members[i], configure(i, members));
-            await runtime.Execute(cores[i], k => k.Call(member, message));
+            await runtime.Execute(cores[i], k => k.Call(member, message).AsTask());
         }
         for (var i = 0; i < members.Length; i++)
         {
@@ -188,7 +188,7 @@ public static class SystemBoot
     {
         ArgumentNullException.ThrowIfNull(runtime);
         ArgumentNullException.ThrowIfNull(proxy);
-        return runtime.Execute(proxy.Admin.Address.CoreId, k => k.Call(proxy.Admin, new ProxyConnect(peers)));
+        return runtime.Execute(proxy.Admin.Address.CoreId, k => k.Call(proxy.Admin, new ProxyConnect(peers)).AsTask());
     }
 
     /// <summary>The memory fleet's pool: 64 Ki pages of 4 KiB, 256 MiB.</summary>
@@ -295,7 +295,7 @@ public static class SystemBoot
         {
             var started = new List<(int Index, CoreId Core, FsMember Member)>();
             foreach (var (index, core) in placed) started.Add((index, core, await runtime.Execute(core, k => Task.FromResult(FileSystemServer.Start(k)))));
-            var stored = await runtime.Execute(first, k => k.Call(started[0].Member.Peer, new FsStoredFleet(started[0].Index, fileSystemQuotaPerMember))) as FsFleetView
+            var stored = await runtime.Execute(first, k => k.Call(started[0].Member.Peer, new FsStoredFleet(started[0].Index, fileSystemQuotaPerMember)).AsTask()) as FsFleetView
                 ?? throw new FosException(FosError.BadRequest, $"the store of file-system member {started[0].Index} holds no fleet to come back to");
             var members = stored.Members.ToArray();
             foreach (var (index, _, member) in started)
@@ -304,8 +304,8 @@ public static class SystemBoot
             {
                 // Each member trusts its own store for which shards are its (a move cut short by the stop is settled by what each kept).
                 var own = index == started[0].Index ? stored
-                    : await runtime.Execute(core, k => k.Call(member.Peer, new FsStoredFleet(index, fileSystemQuotaPerMember))) as FsFleetView ?? stored;
-                await runtime.Execute(core, k => k.Call(member.Peer, new FsConfigure(index, members, own.ShardOwners, fileSystemQuotaPerMember)));
+                    : await runtime.Execute(core, k => k.Call(member.Peer, new FsStoredFleet(index, fileSystemQuotaPerMember)).AsTask()) as FsFleetView ?? stored;
+                await runtime.Execute(core, k => k.Call(member.Peer, new FsConfigure(index, members, own.ShardOwners, fileSystemQuotaPerMember)).AsTask());
             }
             foreach (var (_, core, member) in started)
             {
@@ -390,7 +390,7 @@ public static class SystemBoot
     {
         var first = systemCores[0];
         var layout = await runtime.Execute(first, k => Task.FromResult(k.StartServer(LayoutServer.Image)));
-        await runtime.Execute(first, k => k.Call(layout, new LayoutConfigure(systemCores, applicationCores)));
+        await runtime.Execute(first, k => k.Call(layout, new LayoutConfigure(systemCores, applicationCores)).AsTask());
         await runtime.Execute(first, k => k.Register(WellKnownNames.Layout, layout));
         var processes = await runtime.Execute(first, k => Task.FromResult(k.StartServer(ProcessServer.Image)));
         await runtime.Execute(first, k => k.Register(WellKnownNames.Processes, processes));

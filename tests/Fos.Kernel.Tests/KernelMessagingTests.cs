@@ -34,10 +34,38 @@ public class KernelMessagingTests
     public async Task A_call_returns_what_the_handler_returns()
     {
         var box = server.CreateMailbox(Returns(m => $"echo {m.Body}"));
-        var reply = client.Call(box, "ping");
+        var reply = client.Call(box, "ping").AsTask();
         network.Pump();
         Assert.Equal("echo ping", await reply);
         Assert.Equal(0, client.PendingCalls);
+    }
+
+    [Fact]
+    public async Task A_calls_result_is_taken_once_and_its_record_is_reused_without_confusing_the_next_call()
+    {
+        var box = server.CreateMailbox(Returns(m => m.Body));
+        var first = client.Call(box, 1);
+        network.Pump();
+        Assert.Equal(1, await first);
+        // The record went back to the pool: the old ValueTask may not read the next call's answer.
+        var second = client.Call(box, 2);
+        await Assert.ThrowsAsync<InvalidOperationException>(async () => await first);
+        Assert.False(second.IsCompleted);
+        network.Pump();
+        Assert.Equal(2, await second);
+    }
+
+    [Fact]
+    public async Task A_failed_call_reused_from_the_pool_reports_its_own_error_and_the_next_its_own_answer()
+    {
+        var box = server.CreateMailbox(Returns(m => m.Body is "boom" ? throw new InvalidOperationException("boom") : m.Body));
+        var failed = client.Call(box, "boom");
+        network.Pump();
+        var error = await Assert.ThrowsAsync<FosException>(async () => await failed);
+        Assert.Equal(FosError.HandlerFailed, error.Error);
+        var ok = client.Call(box, "fine");
+        network.Pump();
+        Assert.Equal("fine", await ok);
     }
 
     [Fact]
@@ -56,7 +84,7 @@ public class KernelMessagingTests
         var handled = 0;
         var box = server.CreateMailbox(Returns(_ => ++handled));
         var forged = box with { Capability = new Capability(1, 2) };
-        var call = client.Call(forged, "let me in");
+        var call = client.Call(forged, "let me in").AsTask();
         network.Pump();
         var error = await Assert.ThrowsAsync<FosException>(() => call);
         Assert.Equal(FosError.CapabilityRefused, error.Error);
@@ -64,7 +92,7 @@ public class KernelMessagingTests
         Assert.Equal(0, handled);
         Assert.Equal(1, server.Stats.RefusedCapability);
         // The kernel keeps working for the rightful holder.
-        var ok = client.Call(box, "me");
+        var ok = client.Call(box, "me").AsTask();
         network.Pump();
         Assert.Equal(1, await ok);
     }
@@ -75,8 +103,8 @@ public class KernelMessagingTests
         var box = server.CreateMailbox(Returns(_ => "ok"));
         var renewed = server.Revoke(box.Address);
         Assert.NotEqual(box.Capability, renewed.Capability);
-        var stale = client.Call(box, null);
-        var fresh = client.Call(renewed, null);
+        var stale = client.Call(box, null).AsTask();
+        var fresh = client.Call(renewed, null).AsTask();
         network.Pump();
         var error = await Assert.ThrowsAsync<FosException>(() => stale);
         Assert.Equal(FosError.CapabilityRefused, error.Error);
@@ -100,8 +128,8 @@ public class KernelMessagingTests
     {
         var box = server.CreateMailbox(Returns(_ => null));
         server.CloseMailbox(box.Address);
-        var closed = client.Call(box, null);
-        var never = client.Call(new Endpoint(new Address(1, 1, 999), box.Capability), null);
+        var closed = client.Call(box, null).AsTask();
+        var never = client.Call(new Endpoint(new Address(1, 1, 999), box.Capability), null).AsTask();
         network.Pump();
         var closedError = await Assert.ThrowsAsync<FosException>(() => closed);
         var neverError = await Assert.ThrowsAsync<FosException>(() => never);
@@ -115,7 +143,7 @@ public class KernelMessagingTests
     [Fact]
     public async Task A_call_to_a_core_that_does_not_exist_fails_at_once()
     {
-        var call = client.Call(new Endpoint(new Address(1, 77, 1), new Capability(1, 1)), null);
+        var call = client.Call(new Endpoint(new Address(1, 77, 1), new Capability(1, 1)), null).AsTask();
         var error = await Assert.ThrowsAsync<FosException>(() => call);
         Assert.Equal(FosError.NoSuchCore, error.Error);
         var send = Assert.Throws<FosException>(() => client.Send(new Endpoint(new Address(9, 0, 1), default), null));
@@ -127,9 +155,9 @@ public class KernelMessagingTests
     {
         var gate = new TaskCompletionSource<object?>();
         var box = server.CreateMailbox(async _ => await gate.Task, capacity: 2);
-        var first = client.Call(box, 1);
-        var second = client.Call(box, 2);
-        var third = client.Call(box, 3);
+        var first = client.Call(box, 1).AsTask();
+        var second = client.Call(box, 2).AsTask();
+        var third = client.Call(box, 3).AsTask();
         network.Pump();
         var error = await Assert.ThrowsAsync<FosException>(() => third);
         Assert.Equal(FosError.MailboxFull, error.Error);
@@ -141,7 +169,7 @@ public class KernelMessagingTests
         network.Pump();
         Assert.Equal("done", await first);
         Assert.Equal("done", await second);
-        var again = client.Call(box, 4);
+        var again = client.Call(box, 4).AsTask();
         network.Pump();
         Assert.Equal("done", await again);
     }
@@ -151,7 +179,7 @@ public class KernelMessagingTests
     {
         var gate = new TaskCompletionSource<object?>();
         var box = server.CreateMailbox(async _ => await gate.Task);
-        var call = client.Call(box, "slow", TimeSpan.FromMilliseconds(10));
+        var call = client.Call(box, "slow", TimeSpan.FromMilliseconds(10)).AsTask();
         network.Pump();
         network.Advance(TimeSpan.FromMilliseconds(9));
         Assert.False(call.IsCompleted);
@@ -172,7 +200,7 @@ public class KernelMessagingTests
     {
         var gate = new TaskCompletionSource<object?>();
         var box = server.CreateMailbox(async _ => await gate.Task);
-        var call = client.Call(box, "q");
+        var call = client.Call(box, "q").AsTask();
         network.Pump();
         var correlation = network.Transmitted.Last(e => e.Kind == EnvelopeKind.Call).CorrelationId;
         network.Inject(new Envelope(EnvelopeKind.Reply, client.Core.Kernel, Capability.None, new Address(1, 1, 12345), correlation, "forged"));
@@ -190,8 +218,8 @@ public class KernelMessagingTests
         var box = server.CreateMailbox(m => m.Body is "boom"
             ? throw new InvalidOperationException("bad state")
             : ValueTask.FromResult<object?>("fine"));
-        var bad = client.Call(box, "boom");
-        var good = client.Call(box, "ok");
+        var bad = client.Call(box, "boom").AsTask();
+        var good = client.Call(box, "ok").AsTask();
         network.Pump();
         var error = await Assert.ThrowsAsync<FosException>(() => bad);
         Assert.Equal(FosError.HandlerFailed, error.Error);
@@ -204,7 +232,7 @@ public class KernelMessagingTests
     public async Task A_fos_error_thrown_by_a_handler_reaches_the_caller_with_its_code()
     {
         var box = server.CreateMailbox(_ => throw new FosException(FosError.BadRequest, "no such thing"));
-        var call = client.Call(box, null);
+        var call = client.Call(box, null).AsTask();
         network.Pump();
         var error = await Assert.ThrowsAsync<FosException>(() => call);
         Assert.Equal(FosError.BadRequest, error.Error);
@@ -220,7 +248,7 @@ public class KernelMessagingTests
             await gate.Task;
             throw new ArgumentException("later");
         });
-        var call = client.Call(box, null);
+        var call = client.Call(box, null).AsTask();
         network.Pump();
         gate.SetResult(null);
         network.Pump();
@@ -235,7 +263,7 @@ public class KernelMessagingTests
         Assert.Throws<ArgumentNullException>(() => server.CreateMailbox(null!));
         Assert.Throws<ArgumentOutOfRangeException>(() => server.CreateMailbox(_ => default, capacity: -1));
         Assert.Throws<ArgumentOutOfRangeException>(() => server.NextRandom(0));
-        Assert.Throws<ArgumentOutOfRangeException>(() => { _ = client.Call(default, null, TimeSpan.FromSeconds(-1)); });
+        Assert.Throws<ArgumentOutOfRangeException>(() => { _ = client.Call(default, null, TimeSpan.FromSeconds(-1)).AsTask(); });
         Assert.Throws<ArgumentOutOfRangeException>(() => server.StartTimer(TimeSpan.FromSeconds(-1), () => { }));
         var notMine = Assert.Throws<FosException>(() => server.CloseMailbox(new Address(1, 0, 1)));
         Assert.Equal(FosError.NoSuchMailbox, notMine.Error);
@@ -247,7 +275,7 @@ public class KernelMessagingTests
     public async Task Shutting_down_fails_every_call_still_waiting()
     {
         var box = server.CreateMailbox(_ => new ValueTask<object?>(new TaskCompletionSource<object?>().Task));
-        var call = client.Call(box, null);
+        var call = client.Call(box, null).AsTask();
         network.Pump();
         client.Shutdown();
         var error = await Assert.ThrowsAsync<FosException>(() => call);
@@ -257,7 +285,7 @@ public class KernelMessagingTests
     [Fact]
     public void The_kernel_control_mailbox_refuses_what_it_does_not_understand()
     {
-        var call = client.Call(server.ControlEndpoint, "make me root");
+        var call = client.Call(server.ControlEndpoint, "make me root").AsTask();
         network.Pump();
         var error = Assert.Throws<AggregateException>(() => call.Wait()).InnerException as FosException;
         Assert.Equal(FosError.BadRequest, error!.Error);

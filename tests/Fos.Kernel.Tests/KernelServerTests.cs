@@ -54,8 +54,8 @@ public class KernelServerTests
         Assert.Equal("counter", info.Name);
         Assert.Empty(first.Servers);
 
-        var one = first.Call(endpoint, null);
-        var two = first.Call(endpoint, null);
+        var one = first.Call(endpoint, null).AsTask();
+        var two = first.Call(endpoint, null).AsTask();
         network.Pump();
         Assert.Equal(1, await one);
         Assert.Equal(2, await two);
@@ -74,7 +74,7 @@ public class KernelServerTests
     public async Task A_stopped_server_refuses_new_calls_and_fails_the_one_it_was_handling()
     {
         var endpoint = second.StartServer(new ServerImage("slow", () => new Slow()));
-        var inFlight = first.Call(endpoint, null);
+        var inFlight = first.Call(endpoint, null).AsTask();
         network.Pump();
         var stop = first.Stop(endpoint);
         network.Pump();
@@ -87,7 +87,7 @@ public class KernelServerTests
         Assert.Equal(FosError.NoSuchMailbox, stopped.Error);
         Assert.Contains("stopped before it answered", stopped.Message);
 
-        var after = first.Call(endpoint, null);
+        var after = first.Call(endpoint, null).AsTask();
         network.Pump();
         var gone = await Assert.ThrowsAsync<FosException>(() => after);
         Assert.Equal(FosError.NoSuchMailbox, gone.Error);

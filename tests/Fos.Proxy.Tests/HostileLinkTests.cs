@@ -33,8 +33,8 @@ public sealed class HostileLinkTests
             cluster.System.InjectLinkFrame(1, 2, frame);
         }
         cluster.System.RunFor(TimeSpan.FromMilliseconds(10));
-        Assert.Equal("still", await cluster.On(Cluster.Core(1, 1), k => k.Call(cluster.Echo[2], "still")));
-        Assert.Equal("fine", await cluster.On(Cluster.Core(2, 1), k => k.Call(cluster.Echo[1], "fine")));
+        Assert.Equal("still", await cluster.On(Cluster.Core(1, 1), k => k.Call(cluster.Echo[2], "still").AsTask()));
+        Assert.Equal("fine", await cluster.On(Cluster.Core(2, 1), k => k.Call(cluster.Echo[1], "fine").AsTask()));
         var link = Assert.Single((await Status(cluster, 2)).Links);
         Assert.True(link.Refused > 0, "the garbage was counted");
         Assert.Empty(cluster.System.Faults);
@@ -70,7 +70,7 @@ public sealed class HostileLinkTests
         cluster.System.InjectLinkFrame(3, 2, LinkFrame.Hello(new LinkHello((ushort)(LinkFrame.Version + 2), 0xdef, 0, 0, HasYours: true)));
         cluster.System.RunFor(TimeSpan.FromMilliseconds(5));
         Assert.Equal("refused", Assert.Single((await Status(cluster, 2)).Links, l => l.Machine == 3).State);
-        var error = await Assert.ThrowsAsync<FosException>(() => cluster.On(Cluster.Core(2, 1), k => k.Call(cluster.Echo[3], "x")));
+        var error = await Assert.ThrowsAsync<FosException>(() => cluster.On(Cluster.Core(2, 1), k => k.Call(cluster.Echo[3], "x").AsTask()));
         Assert.Equal(FosError.MachineDown, error.Error);
         Assert.Contains("more than one version apart", error.Message);
     }
@@ -93,7 +93,7 @@ public sealed class HostileLinkTests
         Assert.Equal(lateBefore + 1, cluster.System.Kernel(Cluster.Core(1, 1)).Stats.LateReplies);
         // (The frame took a number m1 never sent, so m1's own next one now reads as a repeat: a
         // machine that sends nonsense harms only its own messages.) m2 serves the others on.
-        Assert.Equal("still", await cluster.On(Cluster.Core(3, 1), k => k.Call(cluster.Echo[2], "still")));
+        Assert.Equal("still", await cluster.On(Cluster.Core(3, 1), k => k.Call(cluster.Echo[2], "still").AsTask()));
     }
 
     [Fact]
@@ -101,7 +101,7 @@ public sealed class HostileLinkTests
     {
         var cluster = await Cluster.Boot();
         var forged = new Endpoint(cluster.Echo[2].Address, new Capability(1, 2));
-        var error = await Assert.ThrowsAsync<FosException>(() => cluster.On(Cluster.Core(1, 1), k => k.Call(forged, "let me in")));
+        var error = await Assert.ThrowsAsync<FosException>(() => cluster.On(Cluster.Core(1, 1), k => k.Call(forged, "let me in").AsTask()));
         Assert.Equal(FosError.CapabilityRefused, error.Error);
         Assert.Equal(1, cluster.System.Kernel(Cluster.Core(2, 1)).Stats.RefusedCapability);
     }
@@ -127,7 +127,7 @@ public sealed class HostileLinkTests
     {
         var cluster = await Cluster.Boot();
         var error = await Assert.ThrowsAsync<FosException>(() => cluster.On(Cluster.Core(1, 1),
-            k => k.Call(cluster.Proxies[1].Public, new ProxyConnect([new ProxyPeer(7, "evil:1")]))));
+            k => k.Call(cluster.Proxies[1].Public, new ProxyConnect([new ProxyPeer(7, "evil:1")])).AsTask()));
         Assert.Equal(FosError.CapabilityRefused, error.Error);
         Assert.DoesNotContain((await Status(cluster, 1)).Links, l => l.Machine == 7);
     }
@@ -156,7 +156,7 @@ public sealed class HostileLinkTests
     public async Task A_body_that_cannot_cross_machines_fails_its_call_with_the_reason()
     {
         var cluster = await Cluster.Boot();
-        var error = await Assert.ThrowsAsync<FosException>(() => cluster.On(Cluster.Core(1, 1), k => k.Call(cluster.Echo[2], new object())));
+        var error = await Assert.ThrowsAsync<FosException>(() => cluster.On(Cluster.Core(1, 1), k => k.Call(cluster.Echo[2], new object()).AsTask()));
         Assert.Equal(FosError.BadRequest, error.Error);
         Assert.Contains("another machine", error.Message);
     }

@@ -70,7 +70,7 @@ public sealed class JoinTests : IAsyncDisposable
         {
             try
             {
-                answer = await joined.Execute(joined.Cores[1], k => k.Call(echo, "hello, m1", TimeSpan.FromMilliseconds(500)));
+                answer = await joined.Execute(joined.Cores[1], k => k.Call(echo, "hello, m1", TimeSpan.FromMilliseconds(500)).AsTask());
             }
             catch (FosException) when (DateTime.UtcNow < deadline)
             {
@@ -80,7 +80,7 @@ public sealed class JoinTests : IAsyncDisposable
         Assert.Equal("hello, m1", answer);
         // The first machine learnt of m2 from its certificate alone, and calls it back.
         var back = await joined.Execute(joined.Cores[1], k => Task.FromResult(k.CreateMailbox(message => ValueTask.FromResult<object?>("from m2"))));
-        Assert.Equal("from m2", await seed.Execute(seed.Cores[1], k => k.Call(back, "hi")));
+        Assert.Equal("from m2", await seed.Execute(seed.Cores[1], k => k.Call(back, "hi").AsTask()));
     }
 
     [Fact]

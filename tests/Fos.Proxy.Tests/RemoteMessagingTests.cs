@@ -19,7 +19,7 @@ public sealed class RemoteMessagingTests
     {
         var cluster = await Cluster.Boot();
         var start = cluster.System.NowNanoseconds;
-        var answer = await cluster.On(Cluster.Core(1, 1), k => k.Call(cluster.Echo[2], "hello from m1"));
+        var answer = await cluster.On(Cluster.Core(1, 1), k => k.Call(cluster.Echo[2], "hello from m1").AsTask());
         var took = cluster.System.NowNanoseconds - start;
         Assert.Equal("hello from m1", answer);
         var network = cluster.System.Options.Latency.NetworkNanoseconds;
@@ -76,7 +76,7 @@ public sealed class RemoteMessagingTests
         cluster.System.Heal(1, 2);
         cluster.System.RunFor(TimeSpan.FromMilliseconds(500));
         Assert.Equal(Enumerable.Range(1, 20).Select(i => (object?)(long)i), cluster.Sunk[2].Select(m => m.Body));
-        Assert.Equal("ok", await cluster.On(Cluster.Core(2, 1), k => k.Call(cluster.Echo[1], "ok")));
+        Assert.Equal("ok", await cluster.On(Cluster.Core(2, 1), k => k.Call(cluster.Echo[1], "ok").AsTask()));
     }
 
     [Fact]
@@ -101,13 +101,13 @@ public sealed class RemoteMessagingTests
             for (var i = 1; i <= 5; i++) k.Send(cluster.Sink[1], (long)i);
             return Task.FromResult(true);
         });
-        var lost = await Assert.ThrowsAsync<FosException>(() => cluster.On(Cluster.Core(1, 1), k => k.Call(cluster.Echo[2], "cut", TimeSpan.FromSeconds(30))));
+        var lost = await Assert.ThrowsAsync<FosException>(() => cluster.On(Cluster.Core(1, 1), k => k.Call(cluster.Echo[2], "cut", TimeSpan.FromSeconds(30)).AsTask()));
         Assert.Equal(FosError.MachineDown, lost.Error);
         cluster.System.Heal(1, 2);
         cluster.System.RunFor(TimeSpan.FromSeconds(1));
         // The hole left by what was given up does not stop what comes after, either way.
-        Assert.Equal("again", await cluster.On(Cluster.Core(1, 1), k => k.Call(cluster.Echo[2], "again", TimeSpan.FromSeconds(10))));
-        Assert.Equal("back", await cluster.On(Cluster.Core(2, 1), k => k.Call(cluster.Echo[1], "back", TimeSpan.FromSeconds(10))));
+        Assert.Equal("again", await cluster.On(Cluster.Core(1, 1), k => k.Call(cluster.Echo[2], "again", TimeSpan.FromSeconds(10)).AsTask()));
+        Assert.Equal("back", await cluster.On(Cluster.Core(2, 1), k => k.Call(cluster.Echo[1], "back", TimeSpan.FromSeconds(10)).AsTask()));
         await cluster.On(Cluster.Core(1, 1), k =>
         {
             for (var i = 11; i <= 15; i++) k.Send(cluster.Sink[2], (long)i);
@@ -127,14 +127,14 @@ public sealed class RemoteMessagingTests
         var cluster = await Cluster.Boot(machines: 3);
         cluster.System.CrashMachine(2);
         var start = cluster.System.Now;
-        var error = await Assert.ThrowsAsync<FosException>(() => cluster.On(Cluster.Core(1, 1), k => k.Call(cluster.Echo[2], "anyone?", TimeSpan.FromSeconds(30))));
+        var error = await Assert.ThrowsAsync<FosException>(() => cluster.On(Cluster.Core(1, 1), k => k.Call(cluster.Echo[2], "anyone?", TimeSpan.FromSeconds(30)).AsTask()));
         Assert.Equal(FosError.MachineDown, error.Error);
         Assert.Contains("m2", error.Message);
         Assert.True(cluster.System.Now - start < TimeSpan.FromSeconds(3), $"noticed after {cluster.System.Now - start}");
         // A new call fails at once; the rest of the cluster serves on.
-        var again = await Assert.ThrowsAsync<FosException>(() => cluster.On(Cluster.Core(1, 1), k => k.Call(cluster.Echo[2], "still?")));
+        var again = await Assert.ThrowsAsync<FosException>(() => cluster.On(Cluster.Core(1, 1), k => k.Call(cluster.Echo[2], "still?").AsTask()));
         Assert.Equal(FosError.MachineDown, again.Error);
-        Assert.Equal("yes", await cluster.On(Cluster.Core(1, 1), k => k.Call(cluster.Echo[3], "yes")));
+        Assert.Equal("yes", await cluster.On(Cluster.Core(1, 1), k => k.Call(cluster.Echo[3], "yes").AsTask()));
         var links = await cluster.On(Cluster.Core(1, 0), k => k.Call<ProxyLinks>(cluster.Proxies[1].Public, new ProxyStatus()));
         Assert.Equal(["down", "up"], links.Links.Select(l => l.State));
     }
@@ -144,7 +144,7 @@ public sealed class RemoteMessagingTests
     {
         var cluster = await Cluster.Boot();
         var error = await Assert.ThrowsAsync<FosException>(() => cluster.On(Cluster.Core(1, 1),
-            k => k.Call(new Endpoint(new Address(9, 0, 1), new Capability(1, 2)), "x")));
+            k => k.Call(new Endpoint(new Address(9, 0, 1), new Capability(1, 2)), "x").AsTask()));
         Assert.Equal(FosError.NoSuchCore, error.Error);
         Assert.Contains("m9 is not a machine of this cluster", error.Message);
     }

@@ -110,7 +110,7 @@ public sealed class TcpLinkTests : IAsyncDisposable
         await Said(l => l.StartsWith("m1: refused a link", StringComparison.Ordinal));
         Assert.Contains(log, l => l.Contains("not from this cluster", StringComparison.Ordinal));
         Assert.Equal("connecting", (await Link(m1, p1)).State);
-        var error = await Assert.ThrowsAsync<FosException>(() => m1.Execute(m1.Cores[1], k => k.Call(new Endpoint(new Address(2, 1, 1), new Capability(1, 1)), "x", TimeSpan.FromMilliseconds(300))));
+        var error = await Assert.ThrowsAsync<FosException>(() => m1.Execute(m1.Cores[1], k => k.Call(new Endpoint(new Address(2, 1, 1), new Capability(1, 1)), "x", TimeSpan.FromMilliseconds(300)).AsTask()));
         Assert.Equal(FosError.Timeout, error.Error);
     }
 

@@ -38,7 +38,7 @@ public class MachineTests
         {
             var answers = await machine.Execute(core, async k =>
             {
-                var calls = echoes.Select(e => k.Call(e, $"{k.Core}->{e.Address.CoreId}")).ToList();
+                var calls = echoes.Select(e => k.Call(e, $"{k.Core}->{e.Address.CoreId}").AsTask()).ToList();
                 return await Task.WhenAll(calls);
             }, Deadline);
             Assert.Equal(echoes.Select(e => (object?)$"{core}->{e.Address.CoreId}"), answers);
@@ -54,7 +54,7 @@ public class MachineTests
         await using var machine = Machine.Start(new MachineOptions { Cores = 6, Pin = false });
         var cores = machine.Cores;
         var echo = await machine.Execute(cores[5], k => Task.FromResult(k.StartServer(EchoServer.Image)), Deadline);
-        Assert.Equal("hi", await machine.Execute(cores[2], k => k.Call(echo, "hi"), Deadline));
+        Assert.Equal("hi", await machine.Execute(cores[2], k => k.Call(echo, "hi").AsTask(), Deadline));
         Assert.Equal(2, machine.RingCount); // c2 -> c5 and the reply c5 -> c2
     }
 

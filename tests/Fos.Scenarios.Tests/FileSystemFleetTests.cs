@@ -48,7 +48,7 @@ public sealed class FileSystemFleetTests : IDisposable
         var opened = await Fs<FsOpened>(system, client, new FsOpen("/d3/sub/hello.txt", new FsOpenFlags(Create: true, Write: true), Owner: 1));
         var text = Encoding.UTF8.GetBytes("hello, fleet");
         Assert.Equal(text.Length, await system.Execute(client, k => k.Call<long>(opened.Server, new FsWrite(opened.Handle, 0, text)), Runtimes.Deadline));
-        await system.Execute(client, k => k.Call(opened.Server, new FsClose(opened.Handle)), Runtimes.Deadline);
+        await system.Execute(client, k => k.Call(opened.Server, new FsClose(opened.Handle)).AsTask(), Runtimes.Deadline);
 
         var stat = await Fs<FsAttributes>(system, client, new FsStat("/d3/sub/hello.txt"));
         Assert.Equal((FsNodeKind.File, text.Length), (stat.Kind, stat.Size));
@@ -67,7 +67,7 @@ public sealed class FileSystemFleetTests : IDisposable
         // Unlinked while open: the handle still reads it, and a close lets it go.
         back = await system.Execute(client, k => k.Call<byte[]>(reopened.Server, new FsRead(reopened.Handle, 7, 100)), Runtimes.Deadline);
         Assert.Equal("fleet", Encoding.UTF8.GetString(back));
-        await system.Execute(client, k => k.Call(reopened.Server, new FsClose(reopened.Handle)), Runtimes.Deadline);
+        await system.Execute(client, k => k.Call(reopened.Server, new FsClose(reopened.Handle)).AsTask(), Runtimes.Deadline);
         await Fs<Ack>(system, client, new FsRmdir("/d7"));
         Assert.Equal(Errno.EBADF, await Fails(system, client, new FsRead(reopened.Handle, 0, 1)));
     }
@@ -80,7 +80,7 @@ public sealed class FileSystemFleetTests : IDisposable
         await using var _ = system;
         await Fs<FsAttributes>(system, client, new FsMkdir("/dir"));
         var file = await Fs<FsOpened>(system, client, new FsOpen("/dir/file", new FsOpenFlags(Create: true, Write: true), 1));
-        await system.Execute(client, k => k.Call(file.Server, new FsClose(file.Handle)), Runtimes.Deadline);
+        await system.Execute(client, k => k.Call(file.Server, new FsClose(file.Handle)).AsTask(), Runtimes.Deadline);
 
         Assert.Equal(Errno.ENOENT, await Fails(system, client, new FsStat("/nope")));
         Assert.Equal(Errno.ENOENT, await Fails(system, client, new FsStat("/nope/deeper")));

@@ -20,7 +20,7 @@ public class FlowControlTests
             return m.Body;
         }, capacity: 2)), Runtimes.Deadline);
 
-        var calls = await system.Execute(client, k => Task.FromResult(new[] { k.Call(box, 1), k.Call(box, 2), k.Call(box, 3) }), Runtimes.Deadline);
+        var calls = await system.Execute(client, k => Task.FromResult(new[] { k.Call(box, 1).AsTask(), k.Call(box, 2).AsTask(), k.Call(box, 3).AsTask() }), Runtimes.Deadline);
         var refused = await system.Execute(client, k => RefusalTests.Catch(calls[2]), Runtimes.Deadline);
         Assert.Equal(FosError.MailboxFull, refused?.Error);
         Assert.Contains("try again", refused!.Message);

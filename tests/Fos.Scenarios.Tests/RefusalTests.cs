@@ -102,6 +102,8 @@ public class RefusalTests
         Assert.Contains("m1.c77", error!.Message);
     }
 
+    internal static Task<FosException?> Catch(ValueTask<object?> call) => Catch(call.AsTask());
+
     internal static async Task<FosException?> Catch(Task call)
     {
         try

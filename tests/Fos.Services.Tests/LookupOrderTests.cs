@@ -52,7 +52,7 @@ public class LookupOrderTests
         var found = await naming.Lookup(Core(core, machine), Fleet);
 
         Assert.Equal(members[nearest], found);
-        Assert.Equal("pong", await naming.On(Core(core, machine), k => k.Call(found, "pong")));
+        Assert.Equal("pong", await naming.On(Core(core, machine), k => k.Call(found, "pong").AsTask()));
     }
 
     [Fact]

@@ -43,7 +43,7 @@ internal sealed class Naming : IAsyncDisposable
     public Task<Endpoint> Lookup(CoreId from, string name) => On(from, k => k.Lookup(name));
 
     /// <summary>Sends <paramref name="request"/> straight to the name server's mailbox, as a call.</summary>
-    public Task<object?> Raw(CoreId from, object? request) => On(from, k => k.Call(NameServer, request));
+    public Task<object?> Raw(CoreId from, object? request) => On(from, k => k.Call(NameServer, request).AsTask());
 
     /// <summary>Lets every message in flight land (notices to caching kernels included).</summary>
     public void Settle() => System.RunFor(TimeSpan.FromMilliseconds(1));

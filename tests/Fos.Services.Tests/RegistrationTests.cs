@@ -128,8 +128,8 @@ public class RegistrationTests
         Assert.Equal<Endpoint>([fresh, other], record.Members);
         var found = await naming.Lookup(Core(0), Name);
         Assert.Equal(fresh, found);
-        Assert.Equal("still here", await naming.On(Core(0), k => k.Call(found, "still here")));
-        var refused = await Assert.ThrowsAsync<FosException>(() => naming.On(Core(0), k => k.Call(old, "old capability")));
+        Assert.Equal("still here", await naming.On(Core(0), k => k.Call(found, "still here").AsTask()));
+        var refused = await Assert.ThrowsAsync<FosException>(() => naming.On(Core(0), k => k.Call(old, "old capability").AsTask()));
         Assert.Equal(FosError.CapabilityRefused, refused.Error);
     }
 

@@ -65,7 +65,7 @@ public class BadInputTests
         var (send, call, spawn) = await system.Execute(Sim.Core(0), async k =>
         {
             var s = Assert.Throws<FosException>(() => k.Send(nowhere, "x"));
-            var c = await Assert.ThrowsAsync<FosException>(() => k.Call(nowhere, "x"));
+            var c = await Assert.ThrowsAsync<FosException>(() => k.Call(nowhere, "x").AsTask());
             var p = await Assert.ThrowsAsync<FosException>(() => k.Spawn(EchoServer.Image, Sim.Core(9)));
             return (s, c, p);
         });

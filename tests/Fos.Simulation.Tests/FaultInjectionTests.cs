@@ -18,7 +18,7 @@ public class FaultInjectionTests
         var (error, waited) = await system.Execute(Sim.Core(0), async k =>
         {
             var start = k.Now;
-            var ex = await Assert.ThrowsAsync<FosException>(() => k.Call(far, "lost", Short));
+            var ex = await Assert.ThrowsAsync<FosException>(() => k.Call(far, "lost", Short).AsTask());
             return (ex, k.Now - start);
         });
 
@@ -30,7 +30,7 @@ public class FaultInjectionTests
         Assert.Equal(0, kernel.PendingCalls);
 
         // The same kernel goes on: a path that loses nothing (its own core) still answers.
-        Assert.Equal("kept", await system.Execute(Sim.Core(0), k => k.Call(near, "kept", Short)));
+        Assert.Equal("kept", await system.Execute(Sim.Core(0), k => k.Call(near, "kept", Short).AsTask()));
         Assert.Equal(1, system.Dropped);
         Assert.Equal(1, kernel.Stats.Timeouts);
     }
@@ -114,17 +114,17 @@ public class FaultInjectionTests
     {
         await using var system = Sim.Create();
         var echo = await system.StartOn(Sim.Core(1), EchoServer.Image);
-        Assert.Equal(1, await system.Execute(Sim.Core(0), k => k.Call(echo, 1)));
+        Assert.Equal(1, await system.Execute(Sim.Core(0), k => k.Call(echo, 1).AsTask()));
 
         system.CrashServer(echo.Address);
 
-        var error = await Assert.ThrowsAsync<FosException>(() => system.Execute(Sim.Core(0), k => k.Call(echo, 2)));
+        var error = await Assert.ThrowsAsync<FosException>(() => system.Execute(Sim.Core(0), k => k.Call(echo, 2).AsTask()));
         Assert.Equal(FosError.NoSuchMailbox, error.Error);
         Assert.Equal($"no mailbox {echo.Address}: its server has stopped or died", error.Message);
         Assert.Empty(system.Kernel(Sim.Core(1)).Servers);
         // Its core lives on: a new server there answers.
         var again = await system.Execute(Sim.Core(0), k => k.Spawn(EchoServer.Image, Sim.Core(1)));
-        Assert.Equal(3, await system.Execute(Sim.Core(0), k => k.Call(again, 3)));
+        Assert.Equal(3, await system.Execute(Sim.Core(0), k => k.Call(again, 3).AsTask()));
         Assert.NotEqual(echo.Address, again.Address);
     }
 
@@ -139,7 +139,7 @@ public class FaultInjectionTests
         {
             var first = await k.Call(echo, "before");
             await k.Delay(TimeSpan.FromMilliseconds(2));
-            var second = await Assert.ThrowsAsync<FosException>(() => k.Call(echo, "after"));
+            var second = await Assert.ThrowsAsync<FosException>(() => k.Call(echo, "after").AsTask());
             return (first, second.Error);
         });
 
@@ -158,10 +158,10 @@ public class FaultInjectionTests
 
         Assert.False(system.IsAlive(Sim.Core(1)));
         Assert.True(system.IsAlive(Sim.Core(2)));
-        var error = await Assert.ThrowsAsync<FosException>(() => system.Execute(Sim.Core(0), k => k.Call(doomed, "lost", Short)));
+        var error = await Assert.ThrowsAsync<FosException>(() => system.Execute(Sim.Core(0), k => k.Call(doomed, "lost", Short).AsTask()));
         Assert.Equal(FosError.Timeout, error.Error);
         Assert.Equal(1, system.LostToCrash);
-        Assert.Equal("fine", await system.Execute(Sim.Core(0), k => k.Call(healthy, "fine", Short)));
+        Assert.Equal("fine", await system.Execute(Sim.Core(0), k => k.Call(healthy, "fine", Short).AsTask()));
 
         await system.Execute(Sim.Core(0), k =>
         {
@@ -201,12 +201,12 @@ public class FaultInjectionTests
         {
             var got = new List<FosError>();
             foreach (var remote in new[] { remote0, remote1 })
-                got.Add((await Assert.ThrowsAsync<FosException>(() => k.Call(remote, "lost", Short))).Error);
+                got.Add((await Assert.ThrowsAsync<FosException>(() => k.Call(remote, "lost", Short).AsTask())).Error);
             return got;
         });
         Assert.Equal([FosError.Timeout, FosError.Timeout], errors);
         Assert.Equal(2, system.LostToCrash);
-        Assert.Equal("here", await system.Execute(Sim.Core(0), k => k.Call(local, "here", Short)));
+        Assert.Equal("here", await system.Execute(Sim.Core(0), k => k.Call(local, "here", Short).AsTask()));
     }
 
     [Fact]

@@ -20,7 +20,7 @@ public class FsHostileTests
 
     private static async Task<FosException> Refused(IKernel kernel, Endpoint to, object? request)
     {
-        var ex = await Assert.ThrowsAsync<FosException>(() => kernel.Call(to, request));
+        var ex = await Assert.ThrowsAsync<FosException>(() => kernel.Call(to, request).AsTask());
         return ex;
     }
 
@@ -32,7 +32,7 @@ public class FsHostileTests
     }
 
     private static async Task<string?> Raw(IKernel kernel, Endpoint to, object request) =>
-        await RawError(() => kernel.Call(to, request));
+        await RawError(() => kernel.Call(to, request).AsTask());
 
     [Fact]
     public async Task Fleet_messages_sent_to_the_public_mailbox_are_refused_and_counted()

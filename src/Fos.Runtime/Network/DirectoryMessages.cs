@@ -61,7 +61,7 @@ public sealed class DirectoryMessages
     {
         var mailbox = node.ForwarderOf(leader)
             ?? throw new FosException(FosError.NoSuchMailbox, $"m{leader} leads the directory but has not recorded its mailbox yet");
-        var reply = await machine.Execute(machine.Cores[0], k => k.Call(mailbox, request, CallTimeout)).WaitAsync(cancel).ConfigureAwait(false);
+        var reply = await machine.Execute(machine.Cores[0], k => k.Call(mailbox, request, CallTimeout).AsTask()).WaitAsync(cancel).ConfigureAwait(false);
         return reply is DirectoryCommitted committed
             ? committed.Index
             : throw new FosException(FosError.ServiceError, $"m{leader} answered a forwarded {request.GetType().Name} with {reply?.GetType().Name ?? "null"}");

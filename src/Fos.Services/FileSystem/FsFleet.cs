@@ -21,7 +21,7 @@ public static class FsFleet
         var member = await runtime.Execute(core, k => Task.FromResult(FileSystemServer.Start(k)));
         FsMember[] members = [.. view.Members, member];
         var index = members.Length - 1;
-        await runtime.Execute(core, k => k.Call(member.Peer, new FsConfigure(index, members, view.ShardOwners, view.QuotaBytes)));
+        await runtime.Execute(core, k => k.Call(member.Peer, new FsConfigure(index, members, view.ShardOwners, view.QuotaBytes)).AsTask());
         await runtime.Execute(coordinator, async k =>
         {
             foreach (var old in view.Members)
@@ -145,5 +145,5 @@ public static class FsFleet
         runtime.Execute(coordinator, k => k.Call<FsFleetView>(fleet, new FsFleetState()));
 
     private static Task<object?> Move(IFosRuntime runtime, CoreId coordinator, Endpoint owner, int shard, int to) =>
-        runtime.Execute(coordinator, k => k.Call(owner, new FsMoveShard(shard, to), TimeSpan.FromMinutes(5)));
+        runtime.Execute(coordinator, k => k.Call(owner, new FsMoveShard(shard, to), TimeSpan.FromMinutes(5)).AsTask());
 }

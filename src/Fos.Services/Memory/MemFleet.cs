@@ -20,7 +20,7 @@ public static class MemFleet
         var members = await Members(runtime, coordinator, fleet);
         var member = await runtime.Execute(core, k => Task.FromResult(k.StartServer(MemoryServer.Image)));
         Endpoint[] all = [.. members, member];
-        await runtime.Execute(core, k => k.Call(member, new MemConfigure(all.Length - 1, all, 0, 0)));
+        await runtime.Execute(core, k => k.Call(member, new MemConfigure(all.Length - 1, all, 0, 0)).AsTask());
         await runtime.Execute(coordinator, async k =>
         {
             foreach (var old in members)

@@ -1,0 +1,132 @@
+using System.Runtime.ExceptionServices;
+using System.Threading.Tasks.Sources;
+
+namespace Fos.Kernel;
+
+/// <summary>
+/// A call its kernel waits on, and the source of the <see cref="ValueTask{TResult}"/> the caller
+/// awaits. Kernels keep a pool of them, so a call in steady state allocates nothing: no Task, no
+/// continuation object, no record of what is pending. One kernel owns it and touches it only on
+/// its core's loop, so it needs no locks. Like every pooled ValueTask, the result is taken once:
+/// await it once, or turn it into a Task with AsTask() first.
+/// </summary>
+internal sealed class PendingCall : IValueTaskSource<object?>
+{
+    private readonly Stack<PendingCall> pool;
+    private Action<object?>? continuation;
+    private object? continuationState;
+    private SynchronizationContext? context;
+    private ExecutionContext? executionContext;
+    private object? result;
+    private ExceptionDispatchInfo? error;
+    private bool completed;
+    private short version;
+
+    public PendingCall(Stack<PendingCall> pool) => this.pool = pool;
+
+    public Address Target { get; private set; }
+    public long DeadlineNanoseconds { get; private set; }
+    public TimeSpan Timeout { get; private set; }
+
+    /// <summary>What the caller awaits, valid until its result is taken.</summary>
+    public ValueTask<object?> Task => new(this, version);
+
+    public void Start(Address target, long deadlineNanoseconds, TimeSpan timeout)
+    {
+        Target = target;
+        DeadlineNanoseconds = deadlineNanoseconds;
+        Timeout = timeout;
+    }
+
+    public void SetResult(object? reply) => Finish(reply, null);
+
+    public void SetException(Exception exception) => Finish(null, ExceptionDispatchInfo.Capture(exception));
+
+    private void Finish(object? reply, ExceptionDispatchInfo? failure)
+    {
+        result = reply;
+        error = failure;
+        completed = true;
+        var next = continuation;
+        if (next is null) return; // not awaited yet: the awaiter finds it done
+        var state = continuationState;
+        continuation = null;
+        continuationState = null;
+        var flow = executionContext;
+        executionContext = null;
+        if (flow is null) Resume(next, state);
+        else ResumeIn(flow, next, state);
+    }
+
+    // The reply arrives on the caller's own core, so its await resumes right here, inline, as an
+    // awaited Task completed on the same SynchronizationContext does. Elsewhere it is posted there.
+    // (The rare ways keep their closures in methods of their own: a lambda's captured variables are
+    // allocated on entry to the method that declares them, taken or not.)
+    private void Resume(Action<object?> next, object? state)
+    {
+        var target = context;
+        context = null;
+        if (target is null || target == SynchronizationContext.Current) next(state);
+        else PostTo(target, next, state);
+    }
+
+    private static void PostTo(SynchronizationContext target, Action<object?> next, object? state) =>
+        target.Post(static s => ((Action)s!)(), () => next(state));
+
+    private void ResumeIn(ExecutionContext flow, Action<object?> next, object? state) =>
+        ExecutionContext.Run(flow, static s => ((Action)s!)(), () => Resume(next, state));
+
+    public ValueTaskSourceStatus GetStatus(short token)
+    {
+        Check(token);
+        return !completed ? ValueTaskSourceStatus.Pending
+            : error is null ? ValueTaskSourceStatus.Succeeded
+            : ValueTaskSourceStatus.Faulted;
+    }
+
+    public void OnCompleted(Action<object?> next, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+    {
+        Check(token);
+        if (continuation is not null) throw new InvalidOperationException("a call's result can be awaited only once");
+        if ((flags & ValueTaskSourceOnCompletedFlags.FlowExecutionContext) != 0) executionContext = ExecutionContext.Capture();
+        if ((flags & ValueTaskSourceOnCompletedFlags.UseSchedulingContext) != 0) context = SynchronizationContext.Current;
+        if (completed)
+        {
+            Resume(next, state); // finished between the awaiter's look and now
+            return;
+        }
+        continuation = next;
+        continuationState = state;
+    }
+
+    public object? GetResult(short token)
+    {
+        Check(token);
+        if (!completed) throw new InvalidOperationException("a call's result was taken before its reply came");
+        var reply = result;
+        var failure = error;
+        Reset();
+        failure?.Throw();
+        return reply;
+    }
+
+    private void Reset()
+    {
+        result = null;
+        error = null;
+        completed = false;
+        context = null;
+        executionContext = null;
+        Target = default;
+        unchecked { version++; }
+        if (pool.Count < MaxPooled) pool.Push(this);
+    }
+
+    private void Check(short token)
+    {
+        if (token != version) throw new InvalidOperationException("a call's result was already taken (a ValueTask may be awaited only once)");
+    }
+
+    /// <summary>Calls a kernel keeps for reuse: more than enough for the calls a core has in flight at once.</summary>
+    public const int MaxPooled = 1024;
+}
