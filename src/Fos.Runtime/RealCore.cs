@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Security.Cryptography;
 using Fos.Kernel;
 using Fos.Protocols.Wire;
@@ -41,11 +40,15 @@ internal sealed class RealCore : ICoreHost
     private readonly byte[] header = new byte[EnvelopeFrame.HeaderBytes];
     private byte[] frame = new byte[4096];
     private readonly CoreSynchronizationContext context;
-    private readonly long spinTicks;
+    private readonly long spinNanoseconds;
     private readonly Thread thread;
     private ulong randomState;
     private int parked;
+    private int handedIn; // 1 once another thread has queued work, a ring or a port: a busy turn reads one field, not three queues
     private volatile bool stopping;
+
+    /// <summary>A turn in this many reads the clock for timers and the idle budget: a clock read costs about a null call's tenth.</summary>
+    private const int TurnsPerClockRead = 8;
 
     public RealCore(Machine machine, int index)
     {
@@ -55,7 +58,7 @@ internal sealed class RealCore : ICoreHost
         overflow = new Queue<Envelope>?[machine.Options.Cores];
         doorbell = new bool[machine.Options.Cores];
         context = new CoreSynchronizationContext(this);
-        spinTicks = (long)(machine.SpinBeforePark.TotalSeconds * Stopwatch.Frequency);
+        spinNanoseconds = machine.SpinBeforePark.Ticks * 100;
         randomState = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
         Kernel = new CoreKernel(this);
         thread = new Thread(Loop) { IsBackground = true, Name = $"fos {Core}" };
@@ -203,25 +206,33 @@ internal sealed class RealCore : ICoreHost
     public void Inject(Action work)
     {
         external.Enqueue(work);
+        Volatile.Write(ref handedIn, 1);
         Notify();
     }
 
     /// <summary>A producer made a ring to this core; this core reads it from its next turn on.</summary>
-    public void Adopt(SpscRing ring) => adopted.Enqueue(ring);
+    public void Adopt(SpscRing ring)
+    {
+        adopted.Enqueue(ring);
+        Volatile.Write(ref handedIn, 1);
+    }
 
     /// <summary>An application process joined: this core reads its ring from the next turn on.</summary>
     public void Adopt(ProcessPort port)
     {
         adoptedPorts.Enqueue(port);
+        Volatile.Write(ref handedIn, 1);
         Notify();
     }
 
-    /// <summary>Called by a producer after it published work for this core: wake it if it sleeps.</summary>
+    /// <summary>Called by a producer in this process after it published work for this core: wake it if it sleeps.</summary>
     public void Notify()
     {
-        // The producer's write must be visible before it reads our parked flag (a store-load fence),
-        // and we set the flag before our last look at the queues: one of us always sees the other.
-        Interlocked.MemoryBarrier();
+        // Dekker's handshake with an asymmetric fence: the producer wrote its work and now reads our
+        // parked flag, with no fence of its own on this path taken for every message; the core
+        // about to park sets the flag and then makes every thread of the process fence
+        // (Park's MemoryBarrierProcessWide) before its last look at the queues, so either it sees
+        // the work or the producer sees the flag. (Processes, outside this one, fence themselves.)
         if (Volatile.Read(ref parked) == 0) return;
         try
         {
@@ -265,23 +276,28 @@ internal sealed class RealCore : ICoreHost
     {
         SynchronizationContext.SetSynchronizationContext(context);
         PinnedCpu = machine.Pin(index);
-        var idleSince = 0L;
+        var idleSince = -1L;
+        var turn = 0;
         while (!stopping)
         {
-            if (RunOnce() > 0)
+            // Every few turns, busy or idle, the clock is read: due timers fire, and an idle core
+            // knows how long it has spun. A timer waits at most that many turns past its time.
+            var clock = ++turn % TurnsPerClockRead == 0;
+            var now = clock ? NowNanoseconds : -1;
+            if (RunOnce(now) > 0)
             {
-                idleSince = 0;
+                idleSince = -1;
                 continue;
             }
-            var now = Stopwatch.GetTimestamp();
-            if (idleSince == 0) idleSince = now;
-            if (now - idleSince < spinTicks)
+            if (!clock) continue;
+            if (idleSince < 0) idleSince = now;
+            if (now - idleSince < spinNanoseconds)
             {
                 Thread.SpinWait(1);
                 continue;
             }
             Park();
-            idleSince = 0;
+            idleSince = -1;
         }
         Kernel.Shutdown();
         while (adoptedPorts.TryDequeue(out var port)) ports.Add(port);
@@ -289,7 +305,8 @@ internal sealed class RealCore : ICoreHost
         ports.Clear();
     }
 
-    private int RunOnce()
+    /// <summary>One turn of the loop; <paramref name="now"/> is the time when this turn runs timers, else -1.</summary>
+    private int RunOnce(long now)
     {
         var work = 0;
         // Only what was posted before this turn: a continuation that posts again (Task.Yield) waits for
@@ -306,7 +323,6 @@ internal sealed class RealCore : ICoreHost
             Kernel.Deliver(envelope);
             work++;
         }
-        while (adopted.TryDequeue(out var adoptedRing)) inbound.Add(adoptedRing);
         for (var i = 0; i < inbound.Count; i++)
         {
             var ring = inbound[i];
@@ -317,24 +333,49 @@ internal sealed class RealCore : ICoreHost
                 work++;
             }
         }
-        if (!adoptedPorts.IsEmpty || ports.Count > 0) work += ReadPorts();
-        work += FlushOverflow();
+        if (Volatile.Read(ref handedIn) != 0) work += TakeHandedIn();
+        if (ports.Count > 0) work += ReadPorts();
+        if (backlogged > 0 || portBacklog.Count > 0) work += FlushOverflow();
+        if (now >= 0 && timers.Count > 0) work += RunTimers(now);
+        if (doorbellList.Count > 0 || portDoorbells.Count > 0) RingDoorbells();
+        return work;
+    }
+
+    /// <summary>What other threads handed this core: new rings and ports to read, work to run.</summary>
+    private int TakeHandedIn()
+    {
+        // Cleared before the queues are read (and the clear made visible first): whatever is queued
+        // after this look is flagged again.
+        Volatile.Write(ref handedIn, 0);
+        Interlocked.MemoryBarrier();
+        var work = 0;
+        while (adopted.TryDequeue(out var adoptedRing))
+        {
+            inbound.Add(adoptedRing);
+            work++;
+        }
+        while (adoptedPorts.TryDequeue(out var adoptedPort))
+        {
+            ports.Add(adoptedPort);
+            work++;
+        }
         while (external.TryDequeue(out var action))
         {
             Guard(static a => ((Action)a!)(), action);
             work++;
         }
-        if (timers.Count > 0)
+        return work;
+    }
+
+    private int RunTimers(long now)
+    {
+        var work = 0;
+        while (timers.TryPeek(out var timer, out var due) && due <= now)
         {
-            var now = NowNanoseconds;
-            while (timers.TryPeek(out var timer, out var due) && due <= now)
-            {
-                timers.Dequeue();
-                Guard(static t => ((KernelTimer)t!).Fire(), timer);
-                work++;
-            }
+            timers.Dequeue();
+            Guard(static t => ((KernelTimer)t!).Fire(), timer);
+            work++;
         }
-        RingDoorbells();
         return work;
     }
 
@@ -346,7 +387,6 @@ internal sealed class RealCore : ICoreHost
     /// </summary>
     private int ReadPorts()
     {
-        while (adoptedPorts.TryDequeue(out var adoptedPort)) ports.Add(adoptedPort);
         var work = 0;
         for (var i = ports.Count - 1; i >= 0; i--)
         {
@@ -466,7 +506,7 @@ internal sealed class RealCore : ICoreHost
 
     private bool HasWork()
     {
-        if (posted.Count > 0 || local.Count > 0 || !external.IsEmpty || !adopted.IsEmpty) return true;
+        if (posted.Count > 0 || local.Count > 0 || Volatile.Read(ref handedIn) != 0) return true;
         foreach (var ring in inbound)
             if (ring.HasItem) return true;
         foreach (var port in ports)
@@ -479,7 +519,10 @@ internal sealed class RealCore : ICoreHost
     {
         Volatile.Write(ref parked, 1);
         foreach (var port in ports) port.MarkParked(index, parked: true);
+        // The heavy side of Notify's asymmetric fence: every thread of this process fences, so a
+        // producer's ring write that came before its look at our flag is visible to HasWork now.
         Interlocked.MemoryBarrier();
+        Interlocked.MemoryBarrierProcessWide();
         if (!HasWork() && !stopping)
         {
             var timeout = Timeout.Infinite;

@@ -49,6 +49,37 @@ public class SpscRingTests
         }
     }
 
+    [Theory]
+    [InlineData(2)]
+    [InlineData(8)]
+    [InlineData(64)]
+    [InlineData(256)]
+    public void Any_interleaving_of_writes_and_reads_behaves_as_a_bounded_queue(int capacity)
+    {
+        // The producer reserves runs of slots ahead; whatever the interleaving, a write succeeds
+        // exactly when the queue has room and reads give back what went in, in order.
+        var random = new Random(capacity);
+        var ring = new SpscRing(capacity);
+        var model = new Queue<long>();
+        var next = 0L;
+        for (var step = 0; step < 50_000; step++)
+        {
+            var writeBias = step / 5_000 % 2 == 0 ? 3 : 1; // phases that fill the ring and phases that drain it
+            if (random.Next(writeBias + 1) != 0)
+            {
+                var written = ring.TryWrite(Message(next));
+                Assert.Equal(model.Count < capacity, written);
+                if (written) model.Enqueue(next++);
+            }
+            else
+            {
+                var read = ring.TryRead(out var item);
+                Assert.Equal(model.Count > 0, read);
+                if (read) Assert.Equal(model.Dequeue(), item.Body);
+            }
+        }
+    }
+
     [Fact]
     public void A_full_ring_refuses_a_write_and_takes_one_again_after_a_read()
     {
