@@ -73,7 +73,7 @@ internal static class NullCallScenario
     }
 
     // Runs on core 0: the timed loop is the program, so nothing outside the core is in the figure.
-    private static async Task<TimeSpan> CallLoop(CoreKernel kernel, Endpoint target, long count)
+    internal static async Task<TimeSpan> CallLoop(CoreKernel kernel, Endpoint target, long count)
     {
         var start = Stopwatch.GetTimestamp();
         for (var i = 0L; i < count; i++) await kernel.Call(target, null);

@@ -47,7 +47,7 @@ internal static class ProcessScenarios
         var deadline = Stopwatch.StartNew();
         while (true)
         {
-            var members = await machine.Execute(system, k => k.LookupAll("/user/bench-caller"), Scenarios.Deadline);
+            var members = await machine.Execute(system, k => k.LookupAll("/user/bench-caller").AsTask(), Scenarios.Deadline);
             if (members.Members.Length > 0) return (process, members.Members[0]);
             if (process.Ended.IsCompleted) throw new InvalidOperationException($"the benchmark client ended before it served: {await process.Ended}");
             if (deadline.Elapsed > Scenarios.Deadline) throw new TimeoutException("the benchmark client did not register within the deadline");

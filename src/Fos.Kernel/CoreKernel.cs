@@ -514,22 +514,33 @@ public sealed class CoreKernel : IKernel
 
     // ---- names -------------------------------------------------------------------------------
 
-    public async Task<Endpoint> Lookup(string name)
+    public ValueTask<Endpoint> Lookup(string name)
     {
-        var record = await LookupAll(name);
-        return record.Members.Length > 0
-            ? record.Members[0]
-            : throw new FosException(FosError.NoSuchName, $"no server is registered under '{name}'");
+        // A cached name was checked when it was cached: the common case costs one dictionary read.
+        if (nameCache.TryGetValue(name, out var cached)) return ValueTask.FromResult(Nearest(cached, name));
+        return LookupSlow(name);
+
+        async ValueTask<Endpoint> LookupSlow(string name) => Nearest(await LookupAll(name), name);
     }
 
-    public async Task<NameRecord> LookupAll(string name)
+    private static Endpoint Nearest(NameRecord record, string name) =>
+        record.Members.Length > 0
+            ? record.Members[0]
+            : throw new FosException(FosError.NoSuchName, $"no server is registered under '{name}'");
+
+    public ValueTask<NameRecord> LookupAll(string name)
     {
+        if (nameCache.TryGetValue(name, out var cached)) return ValueTask.FromResult(cached);
         NameValidation.Check(name);
-        if (nameCache.TryGetValue(name, out var cached)) return cached;
-        var record = await this.Call<NameRecord>(RequireNameServer(), new NameLookup(name, Core, ControlEndpoint));
-        if (!nameCache.TryGetValue(name, out var current) || current.Version < record.Version)
-            nameCache[name] = record;
-        return record;
+        return Ask(name);
+
+        async ValueTask<NameRecord> Ask(string name)
+        {
+            var record = await this.Call<NameRecord>(RequireNameServer(), new NameLookup(name, Core, ControlEndpoint));
+            if (!nameCache.TryGetValue(name, out var current) || current.Version < record.Version)
+                nameCache[name] = record;
+            return record;
+        }
     }
 
     private void ForgetNamesServedBy(Address target)

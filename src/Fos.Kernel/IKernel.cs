@@ -69,10 +69,10 @@ public interface IKernel
     Processes.ProcessHandle StartProcess(Processes.ProcessLaunch launch, CoreId near, Action<Processes.ProcessStream, ReadOnlyMemory<byte>> output);
 
     /// <summary>The nearest member of a name (cached in this kernel, invalidated when the name is rebound).</summary>
-    Task<Endpoint> Lookup(string name);
+    ValueTask<Endpoint> Lookup(string name);
 
     /// <summary>All members of a name, nearest first, with the binding's version.</summary>
-    Task<NameRecord> LookupAll(string name);
+    ValueTask<NameRecord> LookupAll(string name);
 
     /// <summary>Adds <paramref name="member"/> to the members of <paramref name="name"/>.</summary>
     Task<NameRecord> Register(string name, Endpoint member);

@@ -51,7 +51,7 @@ public static class FaultyFleet
             {
                 while (true)
                 {
-                    var fleet = (await Retry(k, () => k.LookupAll(FleetName))).Members;
+                    var fleet = (await Retry(k, () => k.LookupAll(FleetName).AsTask())).Members;
                     var member = fleet[(i + retries) % fleet.Length];
                     try
                     {
@@ -84,7 +84,7 @@ public static class FaultyFleet
                 // Pace the calls so the faults land in the middle of the run.
                 await k.Delay(TimeSpan.FromMicroseconds(20));
             }
-            return (answered, retries, unregistered, left: (await Retry(k, () => k.LookupAll(FleetName))).Members.Length);
+            return (answered, retries, unregistered, left: (await Retry(k, () => k.LookupAll(FleetName).AsTask())).Members.Length);
         });
         if (report.answered != Calls) throw new InvalidOperationException($"faults: only {report.answered} of {Calls} calls answered");
         return $"faults: {report.answered}/{Calls} calls answered after {report.retries} retries; {report.unregistered} members taken out, {report.left} left; " +

@@ -27,10 +27,10 @@ public static class FosNames
     public static Task<NameRecord> UnregisterAsync(string name, Endpoint member) => SysCall.Enter().Unregister(name, member);
 
     /// <summary>The nearest member of <paramref name="name"/> (cached by the kernel).</summary>
-    public static Task<Endpoint> LookupAsync(string name) => SysCall.Enter().Lookup(name);
+    public static Task<Endpoint> LookupAsync(string name) => SysCall.Enter().Lookup(name).AsTask();
 
     /// <summary>Every member of <paramref name="name"/>, nearest first.</summary>
-    public static Task<NameRecord> LookupAllAsync(string name) => SysCall.Enter().LookupAll(name);
+    public static Task<NameRecord> LookupAllAsync(string name) => SysCall.Enter().LookupAll(name).AsTask();
 
     /// <summary>Every name under <paramref name="prefix"/>.</summary>
     public static async Task<NameRecord[]> ListAsync(string prefix = "/") =>

@@ -13,21 +13,34 @@ internal static class SysCall
     public static Task<T> Fs<T>(object request) => Fs<T>(null, request);
 
     /// <summary>A call to <paramref name="member"/> (the one keeping a handle), or the nearest member.</summary>
-    public static Task<T> Fs<T>(Endpoint? member, object request) => Errors(async kernel =>
+    // One async method from the caller to the kernel, not a chain of them: each level of awaits
+    // costs a resumption and a task on every system call.
+    public static async Task<T> Fs<T>(Endpoint? member, object request)
     {
-        var target = member ?? await kernel.Lookup(WellKnownNames.FileSystem);
+        var kernel = Enter();
+        object? reply;
         try
         {
-            return await kernel.Call<T>(target, request);
+            try
+            {
+                reply = await kernel.Call(member ?? await kernel.Lookup(WellKnownNames.FileSystem), request);
+            }
+            catch (FosException ex) when (ex.Error == FosError.NoSuchMailbox)
+            {
+                // The member left the fleet (it finishes what it started before it goes, so this
+                // request never ran there); its shards and handles moved on, and every member
+                // knows where: ask the nearest one now.
+                reply = await kernel.Call(await kernel.Lookup(WellKnownNames.FileSystem), request);
+            }
         }
-        catch (FosException ex) when (ex.Error == FosError.NoSuchMailbox)
+        catch (FosException ex) when (FsError.ErrnoOf(ex) is { } errno)
         {
-            // The member left the fleet (it finishes what it started before it goes, so this
-            // request never ran there); its shards and handles moved on, and every member
-            // knows where: ask the nearest one now.
-            return await kernel.Call<T>(await kernel.Lookup(WellKnownNames.FileSystem), request);
+            throw new FosIOException(errno, ex.Message, ex);
         }
-    });
+        return reply is T typed
+            ? typed
+            : throw new FosException(FosError.BadRequest, $"/sys/fs answered {reply?.GetType().Name ?? "nothing"} where {typeof(T).Name} was expected");
+    }
 
     /// <summary>The parts of a path, or the reason it is not one.</summary>
     public static string[] Split(string path)

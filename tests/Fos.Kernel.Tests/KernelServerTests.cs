@@ -141,7 +141,7 @@ public class KernelServerTests
     [Fact]
     public async Task Names_before_the_name_server_is_known_fail_with_a_clear_reason()
     {
-        var error = await Assert.ThrowsAsync<FosException>(() => first.Lookup("/sys/fs"));
+        var error = await Assert.ThrowsAsync<FosException>(() => first.Lookup("/sys/fs").AsTask());
         Assert.Equal(FosError.NoSuchName, error.Error);
         Assert.Contains("still booting", error.Message);
     }
@@ -155,7 +155,7 @@ public class KernelServerTests
     [InlineData("/sys/\u0001")]
     public async Task A_malformed_name_is_refused_before_anything_is_sent(string name)
     {
-        var error = await Assert.ThrowsAsync<FosException>(() => first.Lookup(name));
+        var error = await Assert.ThrowsAsync<FosException>(() => first.Lookup(name).AsTask());
         Assert.Equal(FosError.BadRequest, error.Error);
         Assert.Equal(0, first.Stats.CallsMade);
     }

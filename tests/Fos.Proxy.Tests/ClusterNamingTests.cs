@@ -31,8 +31,8 @@ public sealed class ClusterNamingTests
         // With a member on its own machine too, each machine is given its own first.
         await Register(cluster, 1, "/app/echo");
         cluster.System.RunFor(TimeSpan.FromMilliseconds(1)); // the other replicas apply it a network crossing later
-        var fromOne = await cluster.On(Cluster.Core(1, 0), k => k.LookupAll("/app/echo"));
-        var fromTwo = await cluster.On(Cluster.Core(2, 0), k => k.LookupAll("/app/echo"));
+        var fromOne = await cluster.On(Cluster.Core(1, 0), k => k.LookupAll("/app/echo").AsTask());
+        var fromTwo = await cluster.On(Cluster.Core(2, 0), k => k.LookupAll("/app/echo").AsTask());
         Assert.Equal([(ushort)1, (ushort)2], fromOne.Members.Select(m => m.Address.Machine));
         Assert.Equal([(ushort)2, (ushort)1], fromTwo.Members.Select(m => m.Address.Machine));
         Assert.Equal(fromOne.Version, fromTwo.Version); // every replica applied the same changes
@@ -43,12 +43,12 @@ public sealed class ClusterNamingTests
     {
         var cluster = await Cluster.Boot(machines: 2, namingOnEveryMachine: true);
         var member = await Register(cluster, 2, "/app/once");
-        Assert.Equal(member, await cluster.On(Cluster.Core(1, 1), k => k.Lookup("/app/once")));
+        Assert.Equal(member, await cluster.On(Cluster.Core(1, 1), k => k.Lookup("/app/once").AsTask()));
         Assert.True(cluster.System.Kernel(Cluster.Core(1, 1)).IsCached("/app/once"));
         await cluster.On(Cluster.Core(2, 1), k => k.Unregister("/app/once", member));
         cluster.System.RunFor(TimeSpan.FromMilliseconds(5));
         Assert.False(cluster.System.Kernel(Cluster.Core(1, 1)).IsCached("/app/once"));
-        var error = await Assert.ThrowsAsync<FosException>(() => cluster.On(Cluster.Core(1, 1), k => k.Lookup("/app/once")));
+        var error = await Assert.ThrowsAsync<FosException>(() => cluster.On(Cluster.Core(1, 1), k => k.Lookup("/app/once").AsTask()));
         Assert.Equal(FosError.NoSuchName, error.Error);
     }
 
@@ -62,13 +62,13 @@ public sealed class ClusterNamingTests
         Assert.Equal(FosError.MachineDown, refused.Error);
         Assert.Contains("no majority", refused.Message);
         await Register(cluster, 1, "/app/majority"); // m1 and m2 are a majority
-        Assert.Empty((await cluster.On(Cluster.Core(3, 0), k => k.LookupAll("/app/majority"))).Members); // not yet here
+        Assert.Empty((await cluster.On(Cluster.Core(3, 0), k => k.LookupAll("/app/majority").AsTask())).Members); // not yet here
         cluster.System.Heal(1, 3);
         cluster.System.Heal(2, 3);
         cluster.System.RunFor(TimeSpan.FromMilliseconds(5));
-        var seen = await cluster.On(Cluster.Core(3, 0), k => k.LookupAll("/app/majority"));
+        var seen = await cluster.On(Cluster.Core(3, 0), k => k.LookupAll("/app/majority").AsTask());
         Assert.Equal((ushort)1, Assert.Single(seen.Members).Address.Machine);
-        Assert.Empty((await cluster.On(Cluster.Core(1, 0), k => k.LookupAll("/app/lonely"))).Members); // it never committed
+        Assert.Empty((await cluster.On(Cluster.Core(1, 0), k => k.LookupAll("/app/lonely").AsTask())).Members); // it never committed
     }
 
     [Fact]
@@ -77,22 +77,22 @@ public sealed class ClusterNamingTests
         var cluster = await Cluster.Boot(machines: 3, namingOnEveryMachine: true);
         foreach (ushort machine in new ushort[] { 2, 3 }) await Register(cluster, machine, "/app/echo");
         cluster.System.RunFor(TimeSpan.FromMilliseconds(1));
-        Assert.Equal([(ushort)2, (ushort)3], (await cluster.On(Cluster.Core(1, 0), k => k.LookupAll("/app/echo"))).Members.Select(m => m.Address.Machine));
+        Assert.Equal([(ushort)2, (ushort)3], (await cluster.On(Cluster.Core(1, 0), k => k.LookupAll("/app/echo").AsTask())).Members.Select(m => m.Address.Machine));
 
         // m3 cut off for longer than a machine is given: the others withdraw its names; healed, they come back.
         cluster.System.Partition(1, 3);
         cluster.System.Partition(2, 3);
         cluster.System.RunFor(TimeSpan.FromSeconds(3));
-        Assert.Equal([(ushort)2], (await cluster.On(Cluster.Core(1, 0), k => k.LookupAll("/app/echo"))).Members.Select(m => m.Address.Machine));
+        Assert.Equal([(ushort)2], (await cluster.On(Cluster.Core(1, 0), k => k.LookupAll("/app/echo").AsTask())).Members.Select(m => m.Address.Machine));
         cluster.System.Heal(1, 3);
         cluster.System.Heal(2, 3);
         cluster.System.RunFor(TimeSpan.FromMilliseconds(500));
-        Assert.Equal([(ushort)2, (ushort)3], (await cluster.On(Cluster.Core(1, 0), k => k.LookupAll("/app/echo"))).Members.Select(m => m.Address.Machine));
+        Assert.Equal([(ushort)2, (ushort)3], (await cluster.On(Cluster.Core(1, 0), k => k.LookupAll("/app/echo").AsTask())).Members.Select(m => m.Address.Machine));
 
         // m2 dies: within three seconds its name is gone, and calls through the name reach m3.
         cluster.System.CrashMachine(2);
         cluster.System.RunFor(TimeSpan.FromSeconds(3));
-        var left = await cluster.On(Cluster.Core(1, 0), k => k.LookupAll("/app/echo"));
+        var left = await cluster.On(Cluster.Core(1, 0), k => k.LookupAll("/app/echo").AsTask());
         Assert.Equal([(ushort)3], left.Members.Select(m => m.Address.Machine));
         Assert.Equal("m3 answers", await cluster.On(Cluster.Core(1, 1), async k => await k.Call(await k.Lookup("/app/echo"), "m3 answers")));
     }

@@ -17,10 +17,10 @@ public class FleetLookupTests
         foreach (var core in new[] { cores[3], cores[1] }) members[core] = await Join(system, core);
 
         // A core with a member of its own gets that member; the others get the one fewest cores away.
-        Assert.Equal(members[cores[1]], await system.Execute(cores[1], k => k.Lookup(Fleet), Runtimes.Deadline));
-        Assert.Equal(members[cores[3]], await system.Execute(cores[3], k => k.Lookup(Fleet), Runtimes.Deadline));
-        Assert.Equal(members[cores[1]], await system.Execute(cores[0], k => k.Lookup(Fleet), Runtimes.Deadline));
-        var fromTwo = await system.Execute(cores[2], k => k.LookupAll(Fleet), Runtimes.Deadline);
+        Assert.Equal(members[cores[1]], await system.Execute(cores[1], k => k.Lookup(Fleet).AsTask(), Runtimes.Deadline));
+        Assert.Equal(members[cores[3]], await system.Execute(cores[3], k => k.Lookup(Fleet).AsTask(), Runtimes.Deadline));
+        Assert.Equal(members[cores[1]], await system.Execute(cores[0], k => k.Lookup(Fleet).AsTask(), Runtimes.Deadline));
+        var fromTwo = await system.Execute(cores[2], k => k.LookupAll(Fleet).AsTask(), Runtimes.Deadline);
         Assert.Equal([members[cores[1]], members[cores[3]]], fromTwo.Members.ToArray()); // a tie goes to the lower core
 
         // The answer is what a call through the name reaches.
@@ -34,7 +34,7 @@ public class FleetLookupTests
         await using var system = await Runtimes.Boot(kind, cores: 4);
         var cores = system.Cores;
         var far = await Join(system, cores[3]);
-        Assert.Equal(far, await system.Execute(cores[0], k => k.Lookup(Fleet), Runtimes.Deadline));
+        Assert.Equal(far, await system.Execute(cores[0], k => k.Lookup(Fleet).AsTask(), Runtimes.Deadline));
 
         // A nearer member joins and the far one leaves: core 0 must stop using the far one.
         var near = await Join(system, cores[1]);

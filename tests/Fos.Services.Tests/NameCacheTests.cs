@@ -132,7 +132,7 @@ public class NameCacheTests
             var old = await system.Execute(Core(1), k => Task.FromResult(k.StartServer(EchoServer.Image)));
             var fresh = await system.Execute(Core(2), k => Task.FromResult(k.StartServer(EchoServer.Image)));
             await system.Execute(Core(1), k => Retry(k, () => k.Register(Name, old)));
-            if (await system.Execute(Core(3), k => Retry(k, () => k.Lookup(Name))) != old) continue;
+            if (await system.Execute(Core(3), k => Retry(k, () => k.Lookup(Name).AsTask())) != old) continue;
             var dropsBefore = system.Dropped;
             // The rebind: the one notice goes out with the first attempt that reaches the name server.
             await system.Execute(Core(2), async k =>
@@ -154,7 +154,7 @@ public class NameCacheTests
                 {
                     try
                     {
-                        await k.Call(await Retry(k, () => k.Lookup(Name)), "hello", TimeSpan.FromMicroseconds(200));
+                        await k.Call(await Retry(k, () => k.Lookup(Name).AsTask()), "hello", TimeSpan.FromMicroseconds(200));
                         return seen;
                     }
                     catch (FosException ex) when (ex.Error is FosError.Timeout or FosError.NoSuchMailbox)
@@ -165,7 +165,7 @@ public class NameCacheTests
                 throw new InvalidOperationException($"still failing after 20 calls: {string.Join(", ", seen)}");
             });
             Assert.NotEmpty(failures);
-            Assert.Equal(fresh, await system.Execute(Core(3), k => Retry(k, () => k.Lookup(Name))));
+            Assert.Equal(fresh, await system.Execute(Core(3), k => Retry(k, () => k.Lookup(Name).AsTask())));
             return;
         }
         Assert.Fail("no seed from 1 to 200 lost the change notice");

@@ -38,9 +38,9 @@ internal sealed class Naming : IAsyncDisposable
 
     public Task<NameRecord> Unregister(CoreId from, string name, Endpoint member) => On(from, k => k.Unregister(name, member));
 
-    public Task<NameRecord> LookupAll(CoreId from, string name) => On(from, k => k.LookupAll(name));
+    public Task<NameRecord> LookupAll(CoreId from, string name) => On(from, k => k.LookupAll(name).AsTask());
 
-    public Task<Endpoint> Lookup(CoreId from, string name) => On(from, k => k.Lookup(name));
+    public Task<Endpoint> Lookup(CoreId from, string name) => On(from, k => k.Lookup(name).AsTask());
 
     /// <summary>Sends <paramref name="request"/> straight to the name server's mailbox, as a call.</summary>
     public Task<object?> Raw(CoreId from, object? request) => On(from, k => k.Call(NameServer, request).AsTask());

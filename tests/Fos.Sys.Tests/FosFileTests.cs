@@ -121,6 +121,39 @@ public sealed class FosFileTests : TestSystems
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => FosFile.ReadAllTextAsync("/x"));
         Assert.Contains("not running on a fos core", error.Message);
     }
+
+    [Theory]
+    [MemberData(nameof(AndCluster))]
+    public async Task Stat_answers_alike_whether_the_member_walks_the_path_at_once_or_asks_its_siblings(string kind)
+    {
+        // On a machine of its own a member owns every shard and answers a stat without an await;
+        // across members it walks shard by shard. Either way the answers and the errors are these.
+        await using var system = await Boot(kind);
+        var seen = await App(system, async () =>
+        {
+            await FosDirectory.CreateDirectoryAsync("/s/t");
+            await FosFile.WriteAllTextAsync("/s/t/u.txt", "12345");
+            var said = new List<string>();
+            foreach (var path in new[] { "/", "/s", "/s/t/u.txt", "//s///t/u.txt", "/s/nope", "/s/t/u.txt/deeper", "/s/t/u.txt/../u.txt", "/s/n\0l" })
+            {
+                try
+                {
+                    var a = await FosPosix.Stat(path);
+                    said.Add($"{path}: {a.Kind} {a.Size}");
+                }
+                catch (FosIOException ex)
+                {
+                    said.Add($"{path}: {ex.Errno} {ex.Message.Contains(path, StringComparison.Ordinal)}");
+                }
+            }
+            return said;
+        });
+        Assert.Equal(
+        [
+            "/: Directory 0", "/s: Directory 0", "/s/t/u.txt: File 5", "//s///t/u.txt: File 5",
+            "/s/nope: ENOENT True", "/s/t/u.txt/deeper: ENOTDIR True", "/s/t/u.txt/../u.txt: EINVAL True", "/s/n\0l: EINVAL True",
+        ], seen);
+    }
 }
 
 /// <summary>A file system with a quota: a write past it fails with ENOSPC and loses nothing.</summary>

@@ -66,7 +66,7 @@ public sealed class RejoinTests : TestSystems
         Assert.True(failed.Count > 0, "some directories live in the absent member's shards");
         Assert.All(failed, message => Assert.Matches(@"^EIO: /d\d+/f: shard \d+ is kept by file-system member 2 on m1, which does not answer", message));
         // The system's own names are this boot's alone.
-        var names = await second.Execute(second.Cores[0], k => k.LookupAll(WellKnownNames.FileSystemFleet), Deadline);
+        var names = await second.Execute(second.Cores[0], k => k.LookupAll(WellKnownNames.FileSystemFleet).AsTask(), Deadline);
         Assert.Equal(2, names.Members.Length);
     }
 

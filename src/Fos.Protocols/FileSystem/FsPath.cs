@@ -19,21 +19,27 @@ public static class FsPath
     {
         if (string.IsNullOrEmpty(path)) throw FsError.Of(Errno.ENOENT, "the empty path names nothing");
         if (path[0] != '/') throw FsError.Of(Errno.EINVAL, $"'{path}' is not absolute: fos paths start with '/'");
-        try
+        // Most paths are ASCII: a character is a byte and there is no surrogate to check, so the
+        // UTF-8 passes (a cost on every path a system call names) are only for the others.
+        var ascii = Ascii.IsValid(path);
+        if (!ascii)
         {
-            Strict.GetByteCount(path);
+            try
+            {
+                Strict.GetByteCount(path);
+            }
+            catch (EncoderFallbackException)
+            {
+                throw FsError.Of(Errno.EINVAL, "a path must be valid Unicode (it has a lone surrogate)");
+            }
         }
-        catch (EncoderFallbackException)
-        {
-            throw FsError.Of(Errno.EINVAL, "a path must be valid Unicode (it has a lone surrogate)");
-        }
-        if (Encoding.UTF8.GetByteCount(path) > MaxPath) throw FsError.Of(Errno.ENAMETOOLONG, $"a path may have at most {MaxPath} bytes");
+        if ((ascii ? path.Length : Encoding.UTF8.GetByteCount(path)) > MaxPath) throw FsError.Of(Errno.ENAMETOOLONG, $"a path may have at most {MaxPath} bytes");
         var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
         foreach (var part in parts)
         {
             if (part is "." or "..") throw FsError.Of(Errno.EINVAL, $"'{path}': '.' and '..' are resolved by the caller, not the file system");
             if (part.Contains('\0')) throw FsError.Of(Errno.EINVAL, $"a path may not contain NUL");
-            if (Encoding.UTF8.GetByteCount(part) > MaxName) throw FsError.Of(Errno.ENAMETOOLONG, $"'{part[..20]}…' is longer than {MaxName} bytes");
+            if ((ascii ? part.Length : Encoding.UTF8.GetByteCount(part)) > MaxName) throw FsError.Of(Errno.ENAMETOOLONG, $"'{part[..20]}…' is longer than {MaxName} bytes");
         }
         return parts;
     }

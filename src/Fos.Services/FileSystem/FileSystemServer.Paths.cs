@@ -74,6 +74,32 @@ public sealed partial class FileSystemServer
         return chain;
     }
 
+    /// <summary>
+    /// A stat answered at once, with no await and no message, when the path's directories and the
+    /// file all live in this member's shards, no shard is moving and no operation holds a name:
+    /// the common case. Anything else (and every error) takes the full walk, which is what the
+    /// answer would have been (Linux's path walk does the same: RCU-walk, then ref-walk). Being
+    /// synchronous, it needs neither the counts a leaving member waits on nor a shard's busy count.
+    /// </summary>
+    private FsAttributes? StatHere(string path)
+    {
+        if (store is null || locks.Any || frozen.Count > 0) return null;
+        try
+        {
+            var inode = FsStore.RootInode;
+            foreach (var part in FsPath.Split(path))
+            {
+                if (!IsLocal(inode) || Lookup(inode, part) is not { } entry) return null;
+                inode = entry.Inode;
+            }
+            return IsLocal(inode) ? Attributes(inode) : null;
+        }
+        catch (FosException)
+        {
+            return null;
+        }
+    }
+
     private async Task<FsAttributes> Stat(string path)
     {
         var entry = await Resolve(FsPath.Split(path));

@@ -64,7 +64,7 @@ public sealed partial class FileSystemServer : Server
     /// <summary>The public mailbox: the client protocol, and nothing else.</summary>
     protected override ValueTask<object?> Handle(Message message) => message.Body switch
     {
-        FsStat r => Working(Stat(r.Path), r.Path),
+        FsStat r => StatHere(r.Path) is { } now ? Reply(now) : Working(Stat(r.Path), r.Path),
         FsOpen r => Working(Open(r, message.From), r.Path),
         FsReadDir r => Working(ReadDirPath(r), r.Path),
         FsMkdir r => Working(Mkdir(r.Path), r.Path),

@@ -33,6 +33,9 @@ internal sealed class NameLocks
 
     public bool AnyIn(long dir) => perDirectory.ContainsKey(dir);
 
+    /// <summary>Whether any name is held at all.</summary>
+    public bool Any => held.Count > 0;
+
     public long? Holder(long dir, string name) => held.TryGetValue((dir, name), out var h) ? h.Tx : null;
 
     /// <summary>The transaction whose lock <paramref name="blocker"/> (a task from <see cref="Blocker"/>) waits for, if it is still held.</summary>

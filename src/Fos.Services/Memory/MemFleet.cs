@@ -45,7 +45,7 @@ public static class MemFleet
     {
         var members = await Members(runtime, coordinator);
         var leaving = members[index];
-        var registered = await runtime.Execute(coordinator, k => k.LookupAll(WellKnownNames.Memory));
+        var registered = await runtime.Execute(coordinator, k => k.LookupAll(WellKnownNames.Memory).AsTask());
         var heir = registered.Members.Where(m => m != leaving)
             .OrderBy(m => Nearness.Distance(leaving.Address.CoreId, m.Address)).FirstOrDefault();
         if (heir == default) throw new FosException(FosError.BadRequest, "the last member of the memory fleet cannot leave");
