@@ -15,7 +15,8 @@ namespace Fos.Bench;
 /// baseline is the host file system through System.IO on the same disk with the same fsync
 /// policy: a file is synced when it is closed, as fos does.
 /// <list type="bullet">
-/// <item><c>fs-small</c>: create, write 4 KiB, close, file after file: files per second.</item>
+/// <item><c>fs-small</c>: create, write 4 KiB, close, file after file: files per second; and the same
+/// from eight writers at once, whose syncs may share commits.</item>
 /// <item><c>fs-seq</c>: write a big file in 64 KiB writes and close it, then read it back: MB/s.</item>
 /// <item><c>sys-stat</c>: stat of a path three directories deep, whose blocks are cached: ns per call,
 /// against a null call from the same core to the member's core, to show what the library and a real
@@ -29,6 +30,7 @@ internal static class FsScenarios
     public const string Stat = "sys-stat";
 
     internal const int SmallFile = 4096;
+    internal const int Writers = 8;
     internal const int SeqWrite = 64 * 1024;
     private static readonly StoreEngine[] Engines = [StoreEngine.RocksDb, StoreEngine.Sqlite];
 
@@ -44,12 +46,24 @@ internal static class FsScenarios
             var contenders = new List<Contender>
             {
                 new(HostFs.Id, count => HostFs.SmallFiles(Path.Combine(scratch.Path, "host", $"r{round++}"), count, payload)),
+                new($"{HostFs.Id}, {Writers} writers", count => HostFs.SmallFilesConcurrently(Path.Combine(scratch.Path, "host", $"r{round++}"), count, payload, Writers)),
             };
             foreach (var (engine, machine, client) in systems)
+            {
                 contenders.Add(new($"fos on {engine}", count => machine.Execute(client, _ => SmallFiles($"/r{round++}", count, payload), Scenarios.Deadline)));
+                contenders.Add(new($"fos on {engine}, {Writers} writers", count => machine.Execute(client, _ => SmallFilesConcurrently($"/r{round++}", count, payload, Writers), Scenarios.Deadline)));
+            }
             var samples = await Interleaved.Measure(contenders, settings, progress);
             var host = Scenarios.PerSecond(samples[0]);
-            return [.. systems.Select((s, i) => new BenchResult(Small, $"files_per_sec_{Name(s.Engine)}", Scenarios.PerSecond(samples[i + 1]), "files/s", HostFs.Id, host))];
+            var hostConcurrent = Scenarios.PerSecond(samples[1]);
+            return
+            [
+                .. systems.SelectMany((s, i) => new[]
+                {
+                    new BenchResult(Small, $"files_per_sec_{Name(s.Engine)}", Scenarios.PerSecond(samples[2 + 2 * i]), "files/s", HostFs.Id, host),
+                    new BenchResult(Small, $"files_per_sec_{Name(s.Engine)}_{Writers}_writers", Scenarios.PerSecond(samples[3 + 2 * i]), "files/s", HostFs.Id, hostConcurrent),
+                }),
+            ];
         }
         finally
         {
@@ -144,6 +158,21 @@ internal static class FsScenarios
         await FosDirectory.CreateDirectoryAsync(directory);
         var start = Stopwatch.GetTimestamp();
         for (var i = 0L; i < count; i++) await FosFile.WriteAllBytesAsync($"{directory}/f{i}", payload);
+        return Stopwatch.GetElapsedTime(start);
+    }
+
+    /// <summary>
+    /// <paramref name="writers"/> programs' worth of small files at once from one core: each writer
+    /// its own directory, <paramref name="count"/> files in all, their syncs free to share commits.
+    /// </summary>
+    internal static async Task<TimeSpan> SmallFilesConcurrently(string directory, long count, byte[] payload, int writers)
+    {
+        for (var w = 0; w < writers; w++) await FosDirectory.CreateDirectoryAsync($"{directory}/w{w}");
+        var start = Stopwatch.GetTimestamp();
+        await Task.WhenAll(Enumerable.Range(0, writers).Select(async w =>
+        {
+            for (var i = 0L; i < HostFs.Share(count, writers, w); i++) await FosFile.WriteAllBytesAsync($"{directory}/w{w}/f{i}", payload);
+        }));
         return Stopwatch.GetElapsedTime(start);
     }
 

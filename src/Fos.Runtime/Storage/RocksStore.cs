@@ -43,6 +43,7 @@ internal sealed class RocksStore : IStore
     private long deletedBytes;
     private bool compacting;
     private int disposing;
+    private readonly GroupCommit commits;
 
     private RocksStore(string name, RocksDb db, long compactAfter)
     {
@@ -50,6 +51,7 @@ internal sealed class RocksStore : IStore
         this.db = db;
         this.compactAfter = compactAfter;
         gate = new StoreGate(name);
+        commits = new GroupCommit(SyncLog);
     }
 
     public static RocksStore Open(string name, string directory, StoreOptions settings, RocksShared shared)
@@ -131,14 +133,14 @@ internal sealed class RocksStore : IStore
 
     // The fsync runs on a pool thread so the core keeps serving; the awaiting server resumes on
     // its own core (its synchronization context), as after any other await. Syncing the log makes
-    // durable every write that returned before, since each is already in the log.
-    public Task Sync()
+    // durable every write that returned before, since each is already in the log; syncs asked for
+    // while one runs share the next (group commit).
+    public Task Sync() => gate.IsClosed ? Task.FromException(Closed()) : commits.Sync();
+
+    private void SyncLog()
     {
-        if (!gate.TryEnter(out var pass)) return Task.FromException(Closed());
-        return Task.Run(() =>
-        {
-            using (pass) Native.Instance.rocksdb_flush_wal(db.Handle, 1);
-        });
+        if (!gate.TryEnter(out var pass)) throw Closed();
+        using (pass) Native.Instance.rocksdb_flush_wal(db.Handle, 1);
     }
 
     public void Dispose()
