@@ -185,7 +185,12 @@ public sealed class CoreKernel : IKernel
 
     private void Complete(ulong correlation, object? reply, Exception? error)
     {
-        if (!pendingCalls.Remove(correlation, out var pending)) return;
+        if (pendingCalls.Remove(correlation, out var pending)) Resolve(pending, reply, error);
+    }
+
+    /// <summary>Answers a call already taken out of the pending ones.</summary>
+    private void Resolve(PendingCall pending, object? reply, Exception? error)
+    {
         if (error is FosException { Error: FosError.NoSuchMailbox or FosError.Timeout or FosError.CapabilityRefused })
             ForgetNamesServedBy(pending.Target); // a rebind notice may have been lost: ask again next time
         if (error is null) pending.SetResult(reply);
@@ -219,21 +224,23 @@ public sealed class CoreKernel : IKernel
             stats.SendsRefusedElsewhere++;
             return;
         }
-        if (!pendingCalls.TryGetValue(envelope.CorrelationId, out var pending))
+        // One dictionary operation on the common path: taken out at once, put back if forged.
+        if (!pendingCalls.Remove(envelope.CorrelationId, out var pending))
         {
             stats.LateReplies++; // timed out already, or a duplicate
             return;
         }
         if (pending.Target != envelope.From)
         {
+            pendingCalls.Add(envelope.CorrelationId, pending);
             stats.ForgedReplies++; // only the called mailbox may answer
             return;
         }
         stats.RepliesReceived++;
         if (envelope.Kind == EnvelopeKind.Reply)
-            Complete(envelope.CorrelationId, envelope.Body, null);
+            Resolve(pending, envelope.Body, null);
         else
-            Complete(envelope.CorrelationId, null, envelope.Body is KernelFault fault
+            Resolve(pending, null, envelope.Body is KernelFault fault
                 ? new FosException(fault)
                 : new FosException(FosError.BadRequest, "malformed fault reply"));
     }

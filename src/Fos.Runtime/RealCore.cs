@@ -87,6 +87,27 @@ internal sealed class RealCore : ICoreHost
 
     public bool Transmit(in Envelope envelope)
     {
+        // The path every call takes, kept small so it inlines well: a core of this machine (a
+        // process's core numbers lie past every machine core), no backlog, room in the ring.
+        var to = envelope.To;
+        if (to.Machine == Core.Machine && to.Core < machine.CoreCount && to.Core != index
+            && overflow[to.Core] is null or { Count: 0 } && machine.Ring(index, to.Core).TryWrite(envelope))
+        {
+            // Visible to a polling receiver now; a parked one is woken once per loop turn (the
+            // doorbell), so a burst of sends pays for one wake-up check, not one each.
+            if (!doorbell[to.Core])
+            {
+                doorbell[to.Core] = true;
+                doorbellList.Add(to.Core);
+            }
+            return true;
+        }
+        return TransmitElsewhere(envelope);
+    }
+
+    /// <summary>Everything but a send into a ring with room: this core, another machine, a process, a full ring.</summary>
+    private bool TransmitElsewhere(in Envelope envelope)
+    {
         var to = envelope.To;
         if (to.Machine != Core.Machine) return Kernel.Proxy is { } proxy && Transmit(RemoteEnvelope.Wrap(envelope, proxy));
         if (to.CoreId.IsProcess) return TransmitToProcess(envelope);
@@ -105,15 +126,15 @@ internal sealed class RealCore : ICoreHost
                     $"the path {Core} -> {to.CoreId} is full ({backlog.Count} messages waiting): slow down and retry");
             backlog.Enqueue(envelope);
         }
-        else if (!machine.Ring(index, to.Core).TryWrite(envelope))
+        else
         {
+            // The ring was full a moment ago (the fast path tried it): queue, and make sure the
+            // receiver is awake to drain it.
             (overflow[to.Core] ??= new Queue<Envelope>()).Enqueue(envelope);
             backlogged++;
-            machine.Core(to.Core).Notify(); // full: make sure the receiver is awake to drain it
+            machine.Core(to.Core).Notify();
             return true;
         }
-        // The message is visible to a polling receiver now; a parked one is woken once per loop
-        // turn (the doorbell), so a burst of sends pays for one wake-up check, not one each.
         if (!doorbell[to.Core])
         {
             doorbell[to.Core] = true;
