@@ -207,27 +207,35 @@ public sealed class ProcessCoreHost : ICoreHost
 
     private void Loop(Func<bool> done)
     {
-        var idleSince = 0L;
+        var idleSince = -1L;
+        var turn = 0;
         while (!done() && !stopping)
         {
-            if (RunOnce() > 0)
+            // As on the machine's cores: every few turns, busy or idle, the clock is read, for due
+            // timers and the idle budget; a timer waits at most that many turns past its time.
+            var clock = ++turn % TurnsPerClockRead == 0;
+            var now = clock ? Stopwatch.GetTimestamp() : -1;
+            if (RunOnce(clock) > 0)
             {
-                idleSince = 0;
+                idleSince = -1;
                 continue;
             }
-            var now = Stopwatch.GetTimestamp();
-            if (idleSince == 0) idleSince = now;
+            if (!clock) continue;
+            if (idleSince < 0) idleSince = now;
             if (now - idleSince < spinTicks)
             {
                 Thread.SpinWait(1);
                 continue;
             }
             Park();
-            idleSince = 0;
+            idleSince = -1;
         }
     }
 
-    private int RunOnce()
+    private const int TurnsPerClockRead = 8;
+
+    /// <summary>One turn; timers run only when <paramref name="clock"/> says this turn reads the clock.</summary>
+    private int RunOnce(bool clock)
     {
         var work = 0;
         for (var n = posted.Count; n > 0 && posted.TryDequeue(out var item); n--)
@@ -262,7 +270,7 @@ public sealed class ProcessCoreHost : ICoreHost
             action();
             work++;
         }
-        if (timers.Count > 0)
+        if (clock && timers.Count > 0)
         {
             var now = NowNanoseconds;
             while (timers.TryPeek(out var timer, out var due) && due <= now)
