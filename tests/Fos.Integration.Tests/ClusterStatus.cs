@@ -6,27 +6,8 @@ namespace Fos.Integration.Tests;
 /// <summary>`fos status` as the cluster tests read it: one machine's line, waited for; and addresses for machines to listen on.</summary>
 internal static class ClusterStatus
 {
-    /// <summary>A loopback address whose port and the next (the machine's directory's) are free.</summary>
-    public static string FreeAddress()
-    {
-        while (true)
-        {
-            using var probe = new TcpListener(IPAddress.Loopback, 0);
-            probe.Start();
-            var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-            if (port >= 65535) continue;
-            try
-            {
-                using var next = new TcpListener(IPAddress.Loopback, port + 1);
-                next.Start();
-                return $"127.0.0.1:{port}";
-            }
-            catch (SocketException)
-            {
-                // Taken: another pair.
-            }
-        }
-    }
+    /// <summary>A loopback address whose port and the next (the machine's directory's) are free, and stay usable across restarts.</summary>
+    public static string FreeAddress() => $"127.0.0.1:{Fos.Tests.Shared.RestartablePorts.Free(2)}";
 
     /// <summary>Polls `fos status` until the line for <paramref name="machine"/> shows <paramref name="state"/>; returns how long that took.</summary>
     public static async Task<TimeSpan> Until(string data, string machine, string state)

@@ -46,7 +46,8 @@ public class AllocationBudgetTests
 
         var (_, server) = await PerCall(machine, machine.Cores[0], machine.Cores[1], target);
 
-        Assert.True(server >= 24, $"an object per call should show as at least 24 B, not {server:0.##}");
+        // An object is 24 B; what a measurement costs once differs by a few bytes between runs.
+        Assert.True(server > 20, $"an object per call should show as about 24 B, not {server:0.###}");
     }
 
     /// <summary>

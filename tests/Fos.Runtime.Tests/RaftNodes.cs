@@ -167,12 +167,7 @@ internal sealed class RaftNodes : IAsyncDisposable
         return this;
     }
 
-    private static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
+    private static int FreePort() => Fos.Tests.Shared.RestartablePorts.Free();
 
     /// <summary>Waits (with a deadline) until <paramref name="condition"/> holds.</summary>
     public async Task Until(Func<bool> condition, Func<string> explain)
