@@ -190,6 +190,7 @@ public class FsHostileTests
                 (new FsStat("/bad\uDC00"), ["EINVAL"]),
                 (new FsStat(longPath), ["ENAMETOOLONG"]),
                 (new FsStat(longName), ["ENAMETOOLONG"]),
+                (new FsStat("/" + new string('é', 130)), ["ENAMETOOLONG"]), // 130 characters, 260 bytes: a name's limit is in bytes
                 (new FsMkdir(longName), ["ENAMETOOLONG"]),
                 (new FsMkdir("/dir/.."), ["EINVAL"]),
                 (new FsMkdir(null!), ["ENOENT", "EINVAL"]),
