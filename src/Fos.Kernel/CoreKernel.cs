@@ -26,6 +26,7 @@ public sealed class CoreKernel : IKernel
     private uint nextMailbox = Address.KernelMailbox + 1;
     private ulong lastCorrelation;
     private KernelTimer? timeoutSweep;
+    private bool shuttingDown;
 
     public CoreKernel(ICoreHost host)
     {
@@ -127,6 +128,8 @@ public sealed class CoreKernel : IKernel
         if (timeout == default) timeout = DefaultCallTimeout;
         var forever = timeout == Timeout.InfiniteTimeSpan;
         if (!forever) ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero);
+        if (shuttingDown)
+            return ValueTask.FromException<object?>(new FosException(FosError.ShuttingDown, $"core {Core} is shutting down: it makes no more calls"));
         stats.CallsMade++;
         var correlation = ++lastCorrelation;
         var pending = callPool.TryPop(out var reused) ? reused : new PendingCall(callPool);
@@ -495,6 +498,7 @@ public sealed class CoreKernel : IKernel
     /// <summary>Stops every server of this core (the core is shutting down) and fails every call it waits on.</summary>
     public void Shutdown()
     {
+        shuttingDown = true; // a continuation resumed below cannot start a call nobody would end
         foreach (var server in servers.ToList())
             StopServer(server.Endpoint.Address);
         foreach (var correlation in pendingCalls.Keys.ToList())
@@ -524,22 +528,32 @@ public sealed class CoreKernel : IKernel
     public ValueTask<Endpoint> Lookup(string name)
     {
         // A cached name was checked when it was cached: the common case costs one dictionary read.
-        if (nameCache.TryGetValue(name, out var cached)) return ValueTask.FromResult(Nearest(cached, name));
-        return LookupSlow(name);
+        // Failures come through the ValueTask, as from any lookup, never thrown from here.
+        if (name is not null && nameCache.TryGetValue(name, out var cached))
+            return cached.Members.Length > 0 ? ValueTask.FromResult(cached.Members[0]) : ValueTask.FromException<Endpoint>(NoMember(name));
+        return LookupSlow(name!);
 
-        async ValueTask<Endpoint> LookupSlow(string name) => Nearest(await LookupAll(name), name);
+        async ValueTask<Endpoint> LookupSlow(string name)
+        {
+            var record = await LookupAll(name);
+            return record.Members.Length > 0 ? record.Members[0] : throw NoMember(name);
+        }
     }
 
-    private static Endpoint Nearest(NameRecord record, string name) =>
-        record.Members.Length > 0
-            ? record.Members[0]
-            : throw new FosException(FosError.NoSuchName, $"no server is registered under '{name}'");
+    private static FosException NoMember(string name) => new(FosError.NoSuchName, $"no server is registered under '{name}'");
 
     public ValueTask<NameRecord> LookupAll(string name)
     {
-        if (nameCache.TryGetValue(name, out var cached)) return ValueTask.FromResult(cached);
-        NameValidation.Check(name);
-        return Ask(name);
+        if (name is not null && nameCache.TryGetValue(name, out var cached)) return ValueTask.FromResult(cached);
+        try
+        {
+            NameValidation.Check(name);
+        }
+        catch (FosException ex)
+        {
+            return ValueTask.FromException<NameRecord>(ex);
+        }
+        return Ask(name!);
 
         async ValueTask<NameRecord> Ask(string name)
         {

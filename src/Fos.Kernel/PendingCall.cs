@@ -13,6 +13,7 @@ namespace Fos.Kernel;
 internal sealed class PendingCall : IValueTaskSource<object?>
 {
     private readonly Stack<PendingCall> pool;
+    private readonly int ownerThread = Environment.CurrentManagedThreadId; // the core's loop, which owns the pool
     private Action<object?>? continuation;
     private object? continuationState;
     private SynchronizationContext? context;
@@ -119,7 +120,9 @@ internal sealed class PendingCall : IValueTaskSource<object?>
         executionContext = null;
         Target = default;
         unchecked { version++; }
-        if (pool.Count < MaxPooled) pool.Push(this);
+        // Taken elsewhere (an awaiter on another thread's context), it is not returned: the pool
+        // is the core's alone and needs no lock.
+        if (Environment.CurrentManagedThreadId == ownerThread && pool.Count < MaxPooled) pool.Push(this);
     }
 
     private void Check(short token)

@@ -45,6 +45,7 @@ internal sealed class RealCore : ICoreHost
     private ulong randomState;
     private int parked;
     private int handedIn; // 1 once another thread has queued work, a ring or a port: a busy turn reads one field, not three queues
+    private readonly bool fenceOnSend; // which side of the wake-up handshake pays the fence (see Notify)
     private volatile bool stopping;
 
     /// <summary>A turn in this many reads the clock for timers and the idle budget: a clock read costs about a null call's tenth.</summary>
@@ -59,6 +60,7 @@ internal sealed class RealCore : ICoreHost
         doorbell = new bool[machine.Options.Cores];
         context = new CoreSynchronizationContext(this);
         spinNanoseconds = machine.SpinBeforePark.Ticks * 100;
+        fenceOnSend = machine.Oversubscribed;
         randomState = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
         Kernel = new CoreKernel(this);
         thread = new Thread(Loop) { IsBackground = true, Name = $"fos {Core}" };
@@ -227,7 +229,7 @@ internal sealed class RealCore : ICoreHost
     public void Inject(Action work)
     {
         external.Enqueue(work);
-        Volatile.Write(ref handedIn, 1);
+        if (Volatile.Read(ref handedIn) == 0) Volatile.Write(ref handedIn, 1); // no write to the line the core reads each turn if it is set
         Notify();
     }
 
@@ -254,6 +256,10 @@ internal sealed class RealCore : ICoreHost
         // about to park sets the flag and then makes every thread of the process fence
         // (Park's MemoryBarrierProcessWide) before its last look at the queues, so either it sees
         // the work or the producer sees the flag. (Processes, outside this one, fence themselves.)
+        // The producer's write comes earlier in its turn, calls away from this read, where the JIT
+        // does not move memory accesses. Where cores outnumber CPUs they park at once, all the
+        // time, and the heavy side would be paid on every idle moment: there the producer fences.
+        if (fenceOnSend) Interlocked.MemoryBarrier();
         if (Volatile.Read(ref parked) == 0) return;
         try
         {
@@ -543,7 +549,7 @@ internal sealed class RealCore : ICoreHost
         // The heavy side of Notify's asymmetric fence: every thread of this process fences, so a
         // producer's ring write that came before its look at our flag is visible to HasWork now.
         Interlocked.MemoryBarrier();
-        Interlocked.MemoryBarrierProcessWide();
+        if (!fenceOnSend) Interlocked.MemoryBarrierProcessWide();
         if (!HasWork() && !stopping)
         {
             var timeout = Timeout.Infinite;

@@ -21,9 +21,10 @@ internal static class SysCall
         object? reply;
         try
         {
+            var target = member ?? await kernel.Lookup(WellKnownNames.FileSystem);
             try
             {
-                reply = await kernel.Call(member ?? await kernel.Lookup(WellKnownNames.FileSystem), request);
+                reply = await kernel.Call(target, request);
             }
             catch (FosException ex) when (ex.Error == FosError.NoSuchMailbox)
             {

@@ -161,6 +161,27 @@ public class KernelServerTests
     }
 
     [Fact]
+    public void A_bad_name_fails_through_the_lookups_value_task_and_is_never_thrown_at_the_caller()
+    {
+        // A caller may keep the ValueTask and await it later: the refusal must wait in it.
+        var lookup = first.Lookup(null!);
+        var all = first.LookupAll("no spaces allowed");
+        Assert.True(lookup.IsFaulted);
+        Assert.True(all.IsFaulted);
+        Assert.Equal(FosError.BadRequest, Assert.Throws<FosException>(() => lookup.GetAwaiter().GetResult()).Error);
+        Assert.Equal(FosError.BadRequest, Assert.Throws<FosException>(() => all.GetAwaiter().GetResult()).Error);
+    }
+
+    [Fact]
+    public async Task A_call_made_once_the_core_is_shutting_down_fails_at_once_rather_than_wait_for_ever()
+    {
+        first.Shutdown();
+        var error = await Assert.ThrowsAsync<FosException>(() => first.Call(first.ControlEndpoint, "anyone?").AsTask());
+        Assert.Equal(FosError.ShuttingDown, error.Error);
+        Assert.Equal(0, first.PendingCalls);
+    }
+
+    [Fact]
     public void Capabilities_drawn_by_a_kernel_differ_from_each_other()
     {
         var boxes = Enumerable.Range(0, 100).Select(_ => first.CreateMailbox(_ => default).Capability).ToHashSet();

@@ -70,6 +70,17 @@ public class GroupCommitTests
     }
 
     [Fact]
+    public async Task A_caller_that_waits_for_a_later_sync_as_soon_as_its_own_is_done_does_not_stop_the_syncs()
+    {
+        var syncs = 0;
+        var commits = new GroupCommit(() => Interlocked.Increment(ref syncs));
+        // Blocking in a continuation of the first sync for a second one: the second must still run.
+        var nested = commits.Sync().ContinueWith(_ => commits.Sync().Wait(Deadline), TaskContinuationOptions.ExecuteSynchronously);
+        Assert.True(await nested.WaitAsync(Deadline), "the second sync never ran: its loop was stuck in the first one's continuation");
+        Assert.Equal(2, Volatile.Read(ref syncs));
+    }
+
+    [Fact]
     public async Task A_sync_asked_for_when_none_runs_starts_at_once()
     {
         var disk = new Disk();

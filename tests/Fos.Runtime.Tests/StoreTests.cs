@@ -43,6 +43,24 @@ public sealed class StoreTests : IDisposable
 
     [Theory]
     [MemberData(nameof(Engines))]
+    public async Task A_sync_asked_for_just_before_the_store_closes_still_syncs(StoreEngine engine)
+    {
+        Task synced;
+        using (var stores = new DiskStores(data, engine))
+        {
+            var store = stores.Open("fs/member-2");
+            store.Write(new StoreBatch().Put(B("k"), B("v")));
+            synced = store.Sync();
+            store.Dispose(); // waits for the sync asked for before it
+        }
+        await synced.WaitAsync(TimeSpan.FromSeconds(10));
+        using var again = new DiskStores(data, engine);
+        using var reopened = again.Open("fs/member-2");
+        Assert.Equal("v", S(reopened.Get(B("k"))));
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines))]
     public void A_store_open_twice_is_refused_until_closed(StoreEngine engine)
     {
         using var stores = new DiskStores(data, engine);

@@ -21,9 +21,10 @@ internal sealed class GroupCommit(Action syncOnce)
     {
         lock (gate)
         {
-            // Not RunContinuationsAsynchronously: an awaiting server resumes through its own
-            // core's context anyway, so completing inline saves a pool hop.
-            var next = waiting ??= new TaskCompletionSource();
+            // Continuations go to the pool, never inline on this thread: one that waited here for
+            // a later sync of the same store would hold up the very loop that must run it. (An
+            // awaiting server is posted to its own core either way.)
+            var next = waiting ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             if (!syncing)
             {
                 syncing = true;

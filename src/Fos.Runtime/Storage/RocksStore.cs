@@ -135,13 +135,19 @@ internal sealed class RocksStore : IStore
     // its own core (its synchronization context), as after any other await. Syncing the log makes
     // durable every write that returned before, since each is already in the log; syncs asked for
     // while one runs share the next (group commit).
-    public Task Sync() => gate.IsClosed ? Task.FromException(Closed()) : commits.Sync();
-
-    private void SyncLog()
+    public Task Sync()
     {
-        if (!gate.TryEnter(out var pass)) throw Closed();
-        using (pass) Native.Instance.rocksdb_flush_wal(db.Handle, 1);
+        // The caller's pass keeps the store open until its sync is done: Dispose waits for it,
+        // so a sync asked for before Dispose still happens.
+        if (!gate.TryEnter(out var pass)) return Task.FromException(Closed());
+        var synced = commits.Sync();
+        synced.ContinueWith(static (_, held) => ((StoreGate.Pass)held!).Dispose(), pass,
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return synced;
     }
+
+    // Every caller this sync answers holds a pass (see Sync), so the database is open while it runs.
+    private void SyncLog() => Native.Instance.rocksdb_flush_wal(db.Handle, 1);
 
     public void Dispose()
     {

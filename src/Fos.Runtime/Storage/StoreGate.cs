@@ -24,15 +24,6 @@ internal sealed class StoreGate(string name)
         return new Pass(this);
     }
 
-    /// <summary>Whether the store is closing or closed (a hint: a pass may still be refused after false).</summary>
-    public bool IsClosed
-    {
-        get
-        {
-            lock (sync) return closed;
-        }
-    }
-
     /// <summary>Takes a pass if the store is still open.</summary>
     public bool TryEnter(out Pass pass)
     {
