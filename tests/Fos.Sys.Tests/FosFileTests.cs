@@ -192,6 +192,38 @@ public class QuotaTests
 public class FileEdgeTests
 {
     [Fact]
+    public async Task Holes_read_as_zeros_even_when_the_memory_a_read_is_built_in_held_other_data()
+    {
+        // Holes (never written, or cut off by a truncate) read as zeros, even in a read built in
+        // memory that large reads had just filled with other bytes.
+        await using var system = new SimulatedSystem(new SimOptions { Seed = 4, CoresPerMachine = 2 });
+        await SystemBoot.StartNaming(system);
+        await SystemBoot.StartFileSystem(system, [system.Cores[1]]);
+        var (holes, tail, whole) = await system.Execute(system.Cores[0], async _ =>
+        {
+            var noise = new byte[1 << 20];
+            Array.Fill(noise, (byte)0xAB);
+            var dirty = await FosPosix.Open("/noise", new FsOpenFlags(Create: true, Write: true));
+            await FosPosix.PWrite(dirty, 0, noise);
+            for (var i = 0; i < 8; i++) await FosPosix.PRead(dirty, 0, noise.Length); // large reads that leave 0xAB behind them
+            await FosPosix.Close(dirty);
+            GC.Collect(); // their memory is free for the next large array, uncleared
+
+            var file = await FosPosix.Open("/sparse", new FsOpenFlags(Create: true, Write: true));
+            await FosPosix.PWrite(file, 0, "abc"u8);
+            await FosPosix.PWrite(file, 200_000, "xyz"u8); // blocks 1 and 2 are never written
+            await FosPosix.FTruncate(file, 100);          // the first block ends at 3 bytes; 3..99 is a hole
+            await FosPosix.PWrite(file, 300_000, "end"u8);
+            var read = await FosPosix.PRead(file, 0, 400_000);
+            await FosPosix.Close(file);
+            return (read.AsSpan(3, 300_000 - 3).IndexOfAnyExcept((byte)0), read.AsSpan(300_000).ToArray(), read.Length);
+        });
+        Assert.Equal(-1, holes);
+        Assert.Equal("end"u8.ToArray(), tail);
+        Assert.Equal(300_003, whole);
+    }
+
+    [Fact]
     public async Task Writing_nothing_past_the_end_changes_nothing_and_a_broken_path_is_EINVAL()
     {
         await using var system = new SimulatedSystem(new SimOptions { Seed = 3, CoresPerMachine = 2 });
