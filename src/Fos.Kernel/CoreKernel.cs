@@ -27,6 +27,7 @@ public sealed class CoreKernel : IKernel
     private ulong lastCorrelation;
     private KernelTimer? timeoutSweep;
     private bool shuttingDown;
+    private Mailbox? lastDelivered;
 
     public CoreKernel(ICoreHost host)
     {
@@ -250,7 +251,10 @@ public sealed class CoreKernel : IKernel
 
     private void DeliverToMailbox(in Envelope envelope)
     {
-        if (!mailboxes.TryGetValue(envelope.To.Mailbox, out var box))
+        // The mailbox delivered to last, checked first: a stream of messages to one server skips
+        // the dictionary. A closed mailbox is out of the dictionary and never matches here.
+        var box = lastDelivered;
+        if ((box is null || box.Id != envelope.To.Mailbox || box.Closed) && !mailboxes.TryGetValue(envelope.To.Mailbox, out box))
         {
             stats.RefusedNoMailbox++;
             Refuse(envelope, FosError.NoSuchMailbox, envelope.To.Mailbox < nextMailbox
@@ -258,6 +262,7 @@ public sealed class CoreKernel : IKernel
                 : $"no mailbox {envelope.To}: it was never opened");
             return;
         }
+        lastDelivered = box;
         if (box.Capability != envelope.Capability)
         {
             stats.RefusedCapability++;

@@ -69,6 +69,31 @@ public class KernelMessagingTests
     }
 
     [Fact]
+    public async Task A_mailbox_just_delivered_to_then_closed_or_revoked_refuses_the_next_message()
+    {
+        // The kernel remembers the mailbox it delivered to last; closing or revoking it must still count.
+        var handled = new List<object?>();
+        var first = server.CreateMailbox(Returns(m => { handled.Add(m.Body); return m.Body; }));
+        var second = server.CreateMailbox(Returns(m => m.Body));
+        var warm = client.Call(first, 1).AsTask();
+        network.Pump();
+        Assert.Equal(1, await warm);
+        var renewed = server.Revoke(first.Address);
+        var stale = client.Call(first, 2).AsTask();
+        var fresh = client.Call(renewed, 3).AsTask();
+        network.Pump();
+        Assert.Equal(FosError.CapabilityRefused, (await Assert.ThrowsAsync<FosException>(() => stale)).Error);
+        Assert.Equal(3, await fresh);
+        server.CloseMailbox(first.Address);
+        var closed = client.Call(renewed, 4).AsTask();
+        var other = client.Call(second, 5).AsTask();
+        network.Pump();
+        Assert.Equal(FosError.NoSuchMailbox, (await Assert.ThrowsAsync<FosException>(() => closed)).Error);
+        Assert.Equal(5, await other);
+        Assert.Equal([1, 3], handled); // neither the stale capability nor the closed mailbox reached the handler
+    }
+
+    [Fact]
     public void Messages_from_one_sender_are_handled_in_the_order_sent()
     {
         var seen = new List<int>();
