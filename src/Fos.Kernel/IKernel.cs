@@ -142,12 +142,14 @@ public static class KernelExtensions
     /// <summary>A call whose reply must be a <typeparamref name="TReply"/>; anything else is <see cref="FosError.BadRequest"/>.</summary>
     public static async Task<TReply> Call<TReply>(this IKernel kernel, Endpoint to, object? request, TimeSpan timeout = default)
     {
-        var reply = await kernel.Call(to, request, timeout);
-        return reply is TReply typed
-            ? typed
-            : throw new FosException(FosError.BadRequest,
-                $"{to} answered {reply?.GetType().Name ?? "nothing"} where {typeof(TReply).Name} was expected");
+        return Expect<TReply>(await kernel.Call(to, request, timeout), to.ToString());
     }
+
+    /// <summary>A reply as the <typeparamref name="TReply"/> it must be; anything else is <see cref="FosError.BadRequest"/> naming <paramref name="from"/>.</summary>
+    public static TReply Expect<TReply>(object? reply, string from) =>
+        reply is TReply typed
+            ? typed
+            : throw new FosException(FosError.BadRequest, $"{from} answered {reply?.GetType().Name ?? "nothing"} where {typeof(TReply).Name} was expected");
 
     /// <summary>A call to the nearest member of a name.</summary>
     public static async Task<TReply> Call<TReply>(this IKernel kernel, string name, object? request, TimeSpan timeout = default) =>

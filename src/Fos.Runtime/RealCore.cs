@@ -49,7 +49,7 @@ internal sealed class RealCore : ICoreHost
     private volatile bool stopping;
 
     /// <summary>A turn in this many reads the clock for timers and the idle budget: a clock read costs about a null call's tenth.</summary>
-    private const int TurnsPerClockRead = 8;
+    internal const int TurnsPerClockRead = 8;
 
     public RealCore(Machine machine, int index)
     {
@@ -95,13 +95,7 @@ internal sealed class RealCore : ICoreHost
         if (to.Machine == Core.Machine && to.Core < machine.CoreCount && to.Core != index
             && overflow[to.Core] is null or { Count: 0 } && machine.Ring(index, to.Core).TryWrite(envelope))
         {
-            // Visible to a polling receiver now; a parked one is woken once per loop turn (the
-            // doorbell), so a burst of sends pays for one wake-up check, not one each.
-            if (!doorbell[to.Core])
-            {
-                doorbell[to.Core] = true;
-                doorbellList.Add(to.Core);
-            }
+            RingAtEndOfTurn(to.Core);
             return true;
         }
         return TransmitElsewhere(envelope);
@@ -127,22 +121,24 @@ internal sealed class RealCore : ICoreHost
                 throw new FosException(FosError.Backpressure,
                     $"the path {Core} -> {to.CoreId} is full ({backlog.Count} messages waiting): slow down and retry");
             backlog.Enqueue(envelope);
-        }
-        else
-        {
-            // The ring was full a moment ago (the fast path tried it): queue, and make sure the
-            // receiver is awake to drain it.
-            (overflow[to.Core] ??= new Queue<Envelope>()).Enqueue(envelope);
-            backlogged++;
-            machine.Core(to.Core).Notify();
+            RingAtEndOfTurn(to.Core);
             return true;
         }
-        if (!doorbell[to.Core])
-        {
-            doorbell[to.Core] = true;
-            doorbellList.Add(to.Core);
-        }
+        // The ring was full a moment ago (the fast path tried it): queue, and make sure the
+        // receiver is awake to drain it.
+        (overflow[to.Core] ??= new Queue<Envelope>()).Enqueue(envelope);
+        backlogged++;
+        machine.Core(to.Core).Notify();
         return true;
+    }
+
+    // A message is visible to a polling receiver as soon as it is in the ring; a parked one is
+    // woken once per loop turn (the doorbell), so a burst of sends pays for one wake-up check.
+    private void RingAtEndOfTurn(int core)
+    {
+        if (doorbell[core]) return;
+        doorbell[core] = true;
+        doorbellList.Add(core);
     }
 
     /// <summary>

@@ -38,9 +38,7 @@ internal static class SysCall
         {
             throw new FosIOException(errno, ex.Message, ex);
         }
-        return reply is T typed
-            ? typed
-            : throw new FosException(FosError.BadRequest, $"/sys/fs answered {reply?.GetType().Name ?? "nothing"} where {typeof(T).Name} was expected");
+        return KernelExtensions.Expect<T>(reply, WellKnownNames.FileSystem);
     }
 
     /// <summary>The parts of a path, or the reason it is not one.</summary>

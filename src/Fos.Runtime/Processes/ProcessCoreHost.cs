@@ -213,7 +213,7 @@ public sealed class ProcessCoreHost : ICoreHost
         {
             // As on the machine's cores: every few turns, busy or idle, the clock is read, for due
             // timers and the idle budget; a timer waits at most that many turns past its time.
-            var clock = ++turn % TurnsPerClockRead == 0;
+            var clock = ++turn % RealCore.TurnsPerClockRead == 0;
             var now = clock ? Stopwatch.GetTimestamp() : -1;
             if (RunOnce(clock) > 0)
             {
@@ -231,8 +231,6 @@ public sealed class ProcessCoreHost : ICoreHost
             idleSince = -1;
         }
     }
-
-    private const int TurnsPerClockRead = 8;
 
     /// <summary>One turn; timers run only when <paramref name="clock"/> says this turn reads the clock.</summary>
     private int RunOnce(bool clock)
