@@ -52,6 +52,10 @@ public sealed class StoreContractTests : IDisposable
     public Task Bad_input_and_a_closed_store_fail_cleanly(StoreEngine engine) =>
         StoreContract.Bad_input_and_a_closed_store_fail_cleanly(Opener(engine));
 
+    [Theory, MemberData(nameof(Engines))]
+    public Task Extents_read_back_what_was_written_holes_as_zeros(StoreEngine engine) =>
+        StoreContract.Extents_read_back_what_was_written_holes_as_zeros(Opener(engine));
+
     /// <summary>(b), (c) and (e): a process killed with SIGKILL while it writes loses nothing it was told was written, and leaves a prefix.</summary>
     [Theory, MemberData(nameof(Engines))]
     public void A_killed_writer_keeps_every_returned_batch_and_a_prefix_of_the_rest(StoreEngine engine)
@@ -66,6 +70,10 @@ public sealed class StoreContractTests : IDisposable
         var batches = store.Scan(B("b/")).Select(e => S(e.Key)).ToList();
         var expected = Enumerable.Range(1, last).SelectMany(i => new[] { StoreWriter.BatchKey(i, 'x'), StoreWriter.BatchKey(i, 'y') });
         Assert.Equal(expected, batches); // whole batches, 1..last and nothing after: a prefix
+        var extent = new byte[store.Extents.Length(StoreWriter.Extent)];
+        store.Extents.Read(StoreWriter.Extent, 0, extent);
+        Assert.True(extent.Length >= reported * 4, $"the extent holds {extent.Length / 4} of the {reported} numbers written before the kill");
+        for (var i = 1; i <= reported; i++) Assert.Equal(i, BitConverter.ToInt32(extent, (i - 1) * 4)); // each extent write that returned
     }
 
     /// <summary>Starts the writer child process, waits until it reports <paramref name="killAfter"/> batches, kills it, and says how many it reported.</summary>

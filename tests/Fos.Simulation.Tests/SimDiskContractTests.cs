@@ -31,6 +31,41 @@ public sealed class SimDiskContractTests : IAsyncDisposable
     [Fact]
     public Task Bad_input_and_a_closed_store_fail_cleanly() => StoreContract.Bad_input_and_a_closed_store_fail_cleanly(Open);
 
+    [Fact]
+    public Task Extents_read_back_what_was_written_holes_as_zeros() => StoreContract.Extents_read_back_what_was_written_holes_as_zeros(Open);
+
+    /// <summary>A crash keeps the extents as a sync left them, in order with the batches: what came after is gone, whole.</summary>
+    [Fact]
+    public async Task A_crash_keeps_extents_as_the_last_sync_left_them()
+    {
+        await system.Execute(Sim.Core(1), async k =>
+        {
+            var store = k.OpenStore("contract");
+            store.Extents.Write(1, 0, B("synced"));
+            store.Extents.Write(2, 0, B("gone later"));
+            store.Write(new StoreBatch().Put(B("size"), B("6")));
+            await store.Sync();
+            store.Extents.Write(1, 6, B(" and not")); // after the sync: lost with the crash
+            store.Extents.SetLength(1, 3);
+            store.Extents.Delete(2);
+            store.Extents.Write(3, 0, B("new"));
+            store.Write(new StoreBatch().Put(B("size"), B("14")));
+            return true;
+        });
+        system.CrashCore(Sim.Core(1));
+
+        var seen = await system.Execute(Sim.Core(2), k =>
+        {
+            using var store = k.OpenStore("contract");
+            var one = new byte[store.Extents.Length(1)];
+            store.Extents.Read(1, 0, one);
+            return Task.FromResult((S(one), store.Extents.List(), S(store.Get(B("size")))));
+        });
+        Assert.Equal("synced", seen.Item1);
+        Assert.Equal([1L, 2L], seen.Item2);
+        Assert.Equal("6", seen.Item3);
+    }
+
     /// <summary>(c) and (e): a crash keeps what a sync covered, range deletes included, and drops the later batches whole.</summary>
     [Fact]
     public async Task A_crash_keeps_the_synced_prefix_of_the_batches_range_deletes_included()

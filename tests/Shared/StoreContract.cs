@@ -121,6 +121,70 @@ internal static class StoreContract
         }
     }
 
+    /// <summary>Extents: sparse, grown and cut in place, removed, listed, and kept by a clean close without a sync.</summary>
+    public static async Task Extents_read_back_what_was_written_holes_as_zeros(Func<IStore> open)
+    {
+        using (var store = open())
+        {
+            var extents = store.Extents;
+            Assert.Equal(0, extents.Length(5));
+            Assert.Equal(0, extents.Read(5, 0, new byte[8])); // never written: empty
+            extents.Write(5, 0, B("hello"));
+            extents.Write(5, 10, B("world")); // bytes 5..9 are a hole
+            Assert.Equal(15, extents.Length(5));
+            var all = new byte[32];
+            Assert.Equal(15, extents.Read(5, 0, all)); // short at the end
+            Assert.Equal("hello\0\0\0\0\0world", S(all[..15]));
+            Assert.Equal(3, extents.Read(5, 12, all.AsSpan(0, 3)));
+            Assert.Equal("rld", S(all[..3]));
+            Assert.Equal(0, extents.Read(5, 100, all)); // past the end
+            extents.Write(5, 2, B("LL")); // an overwrite in place
+            extents.SetLength(5, 7); // cut
+            extents.SetLength(5, 9); // grown again: with zeros, not with what was cut
+            Array.Clear(all);
+            Assert.Equal(9, extents.Read(5, 0, all));
+            Assert.Equal("heLLo\0\0\0\0", S(all[..9]));
+            extents.Write(1L << 40, 1L << 20, B("far")); // a big id and a big offset cost nothing in between
+            extents.Write(2, 0, new byte[3 << 20]); // more than one read's worth
+            extents.SetLength(3, 0); // an extent that never was stays absent
+            Assert.Equal([2L, 5L, 1L << 40], extents.List());
+            extents.Delete(2);
+            extents.Delete(4); // none: nothing happens
+            Assert.Equal(0, extents.Length(2));
+            Assert.Equal([5L, 1L << 40], extents.List());
+        }
+        using (var store = open())
+        {
+            var extents = store.Extents;
+            Assert.Equal([5L, 1L << 40], extents.List()); // a clean close kept them unsynced
+            Assert.Equal(9, extents.Length(5));
+            Assert.Equal((1L << 20) + 3, extents.Length(1L << 40));
+            var far = new byte[3];
+            Assert.Equal(3, extents.Read(1L << 40, 1L << 20, far));
+            Assert.Equal("far", S(far));
+            extents.Write(5, 0, B("H"));
+            await store.Sync(); // syncs the extents too, then the batches
+            Assert.Throws<ArgumentOutOfRangeException>(() => extents.Write(-1, 0, B("x")));
+            Assert.Throws<ArgumentOutOfRangeException>(() => extents.Write(1, -1, B("x")));
+            Assert.Throws<ArgumentOutOfRangeException>(() => extents.Read(-1, 0, new byte[1]));
+            Assert.Throws<ArgumentOutOfRangeException>(() => extents.Read(1, -1, new byte[1]));
+            Assert.Throws<ArgumentOutOfRangeException>(() => extents.Length(-1));
+            Assert.Throws<ArgumentOutOfRangeException>(() => extents.SetLength(1, -1));
+            Assert.Throws<ArgumentOutOfRangeException>(() => extents.Delete(-1));
+            Assert.Equal([5L, 1L << 40], extents.List()); // bad calls changed nothing
+        }
+        var closed = open();
+        closed.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => closed.Extents.Write(5, 0, B("x")));
+        Assert.Throws<ObjectDisposedException>(() => closed.Extents.Read(5, 0, new byte[1]));
+        using (var store = open())
+        {
+            var first = new byte[1];
+            store.Extents.Read(5, 0, first);
+            Assert.Equal("H", S(first));
+        }
+    }
+
     /// <summary>Malformed input is refused with an argument exception, and a closed store with ObjectDisposedException.</summary>
     public static async Task Bad_input_and_a_closed_store_fail_cleanly(Func<IStore> open)
     {

@@ -51,7 +51,13 @@ public interface IStore : IDisposable
     /// <param name="limit">The most entries to return (zero or less returns none).</param>
     IReadOnlyList<KeyValuePair<byte[], byte[]>> Scan(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> from = default, int limit = int.MaxValue);
 
-    /// <summary>Completes once everything written before the call is durable (survives power loss).</summary>
+    /// <summary>The store's extents, for data too big to go through its log (<see cref="IExtents"/>).</summary>
+    IExtents Extents { get; }
+
+    /// <summary>
+    /// Completes once everything written before the call is durable (survives power loss): the
+    /// extents first, then the batches.
+    /// </summary>
     Task Sync();
 }
 

@@ -23,6 +23,8 @@ internal static unsafe partial class Libc
     public const int SEEK_END = 2;
     public const int EFD_NONBLOCK = 0x800;
     public const int EFD_CLOEXEC = 0x80000;
+    public const int O_RDONLY = 0;
+    public const int O_CLOEXEC = 0x80000;
     public const short POLLIN = 0x1;
     public const int EINTR = 4;
     public const int EAGAIN = 11;
@@ -65,6 +67,12 @@ internal static unsafe partial class Libc
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial nint write(int fd, void* buffer, nuint count);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int open(string path, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int fsync(int fd);
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int poll(PollFd* fds, nuint count, int timeoutMilliseconds);

@@ -85,6 +85,7 @@ public sealed class DiskStores : IStoreProvider, IDisposable
         public void Write(StoreBatch batch) => inner.Write(batch);
         public IReadOnlyList<KeyValuePair<byte[], byte[]>> Scan(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> from = default, int limit = int.MaxValue) =>
             inner.Scan(prefix, from, limit);
+        public IExtents Extents => inner.Extents;
         public Task Sync() => inner.Sync();
 
         public void Dispose()

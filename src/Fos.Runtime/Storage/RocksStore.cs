@@ -44,11 +44,13 @@ internal sealed class RocksStore : IStore
     private bool compacting;
     private int disposing;
     private readonly GroupCommit commits;
+    private readonly HostExtents extents;
 
-    private RocksStore(string name, RocksDb db, long compactAfter)
+    private RocksStore(string name, RocksDb db, long compactAfter, HostExtents extents)
     {
         Name = name;
         this.db = db;
+        this.extents = extents;
         this.compactAfter = compactAfter;
         gate = new StoreGate(name);
         commits = new GroupCommit(SyncLog);
@@ -77,7 +79,7 @@ internal sealed class RocksStore : IStore
         native.rocksdb_options_add_compact_on_deletion_collector_factory(options.Handle, DeletionWindow, DeletionTrigger);
         try
         {
-            return new RocksStore(name, RocksDb.Open(options, directory), settings.CompactAfterDeletedBytes);
+            return new RocksStore(name, RocksDb.Open(options, directory), settings.CompactAfterDeletedBytes, new HostExtents(Path.Combine(directory, "extents")));
         }
         catch (RocksDbException ex)
         {
@@ -146,8 +148,15 @@ internal sealed class RocksStore : IStore
         return synced;
     }
 
-    // Every caller this sync answers holds a pass (see Sync), so the database is open while it runs.
-    private void SyncLog() => Native.Instance.rocksdb_flush_wal(db.Handle, 1);
+    public IExtents Extents => extents;
+
+    // Every caller this sync answers holds a pass (see Sync), so the database is open while it
+    // runs. Extents go first: a batch that records what they hold is never durable without them.
+    private void SyncLog()
+    {
+        extents.Flush();
+        Native.Instance.rocksdb_flush_wal(db.Handle, 1);
+    }
 
     public void Dispose()
     {
@@ -155,6 +164,7 @@ internal sealed class RocksStore : IStore
         // A manual compaction under way stops at its next step instead of finishing the range.
         Native.Instance.rocksdb_disable_manual_compaction(db.Handle);
         gate.Close();
+        extents.Dispose();
         db.Dispose();
     }
 

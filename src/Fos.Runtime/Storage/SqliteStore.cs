@@ -36,12 +36,14 @@ internal sealed class SqliteStore : IStore
     private readonly SqliteCommand freePages;
     private readonly SqliteCommand syncMark;
     private readonly long vacuumAfterPages;
+    private readonly HostExtents extents;
     private int disposing;
 
-    private SqliteStore(string name, SqliteConnection connection, StoreOptions settings)
+    private SqliteStore(string name, SqliteConnection connection, StoreOptions settings, HostExtents extents)
     {
         Name = name;
         this.connection = connection;
+        this.extents = extents;
         gate = new StoreGate(name);
         // auto_vacuum takes effect only before the first table exists, or with a VACUUM that
         // rebuilds the file: a database made before it is rebuilt once, on its first open here.
@@ -77,7 +79,7 @@ internal sealed class SqliteStore : IStore
         try
         {
             connection.Open();
-            return new SqliteStore(name, connection, settings);
+            return new SqliteStore(name, connection, settings, new HostExtents(Path.Combine(directory, "extents")));
         }
         catch (SqliteException ex)
         {
@@ -135,7 +137,10 @@ internal sealed class SqliteStore : IStore
         return result;
     }
 
-    // In WAL mode a commit under synchronous=FULL fsyncs the WAL, which holds every commit before it.
+    public IExtents Extents => extents;
+
+    // In WAL mode a commit under synchronous=FULL fsyncs the WAL, which holds every commit before
+    // it. Extents go first: a batch that records what they hold is never durable without them.
     public Task Sync()
     {
         if (!gate.TryEnter(out var pass)) return Task.FromException(new ObjectDisposedException($"store '{Name}'", $"store '{Name}' is closed"));
@@ -144,6 +149,7 @@ internal sealed class SqliteStore : IStore
         {
             try
             {
+                extents.Flush();
                 Execute("PRAGMA synchronous=FULL;");
                 try
                 {
@@ -155,7 +161,7 @@ internal sealed class SqliteStore : IStore
                 }
                 return Task.CompletedTask;
             }
-            catch (SqliteException ex)
+            catch (Exception ex) when (ex is SqliteException or IOException)
             {
                 return Task.FromException(ex);
             }
@@ -166,6 +172,7 @@ internal sealed class SqliteStore : IStore
     {
         if (Interlocked.Exchange(ref disposing, 1) != 0) return;
         gate.Close();
+        extents.Dispose();
         get.Dispose();
         put.Dispose();
         delete.Dispose();

@@ -1,0 +1,190 @@
+using System.Globalization;
+using Fos.Kernel.Storage;
+using Fos.Runtime.Processes;
+using Microsoft.Win32.SafeHandles;
+
+namespace Fos.Runtime.Storage;
+
+/// <summary>
+/// A store's extents on the host: one sparse file per extent in the store's <c>extents</c>
+/// directory, named by its id in hex, written and read in place with pwrite and pread. The store
+/// calls <see cref="Flush"/> at the start of every sync: it fsyncs each extent written since the
+/// last one, and the directory when extents came or went, before the store's own log is synced.
+/// </summary>
+/// <remarks>
+/// The core calls everything but <see cref="Flush"/>, which runs on the sync's thread; one lock
+/// guards the table of open files and what is dirty, and a file being flushed stays open (its
+/// handle's own reference count) even if the core deletes it meanwhile.
+/// </remarks>
+internal sealed class HostExtents : IExtents, IDisposable
+{
+    /// <summary>How many clean extent files stay open between uses; dirty ones stay open until flushed.</summary>
+    private const int OpenClean = 64;
+
+    private readonly string directory;
+    private readonly Lock gate = new();
+    private readonly Dictionary<long, SafeFileHandle> open = [];
+    private readonly HashSet<long> dirty = [];
+    private bool directoryDirty;
+    private bool disposed;
+
+    public HostExtents(string directory)
+    {
+        this.directory = directory;
+        Directory.CreateDirectory(directory);
+    }
+
+    public void Write(long id, long offset, ReadOnlySpan<byte> data)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        var handle = Handle(id, create: true)!;
+        RandomAccess.Write(handle, data, offset);
+        lock (gate) dirty.Add(id);
+    }
+
+    public int Read(long id, long offset, Span<byte> into)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        if (Handle(id, create: false) is not { } handle) return 0;
+        var total = 0;
+        while (total < into.Length)
+        {
+            var read = RandomAccess.Read(handle, into[total..], offset + total);
+            if (read == 0) break;
+            total += read;
+        }
+        return total;
+    }
+
+    public long Length(long id) => Handle(id, create: false) is { } handle ? RandomAccess.GetLength(handle) : 0;
+
+    public void SetLength(long id, long length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        if (length == 0 && Handle(id, create: false) is null) return; // nothing to cut
+        RandomAccess.SetLength(Handle(id, create: true)!, length);
+        lock (gate) dirty.Add(id);
+    }
+
+    public void Delete(long id)
+    {
+        var path = PathOf(id);
+        lock (gate)
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            if (open.Remove(id, out var handle)) handle.Dispose(); // a flush under way keeps it until it is done
+            dirty.Remove(id);
+            if (!File.Exists(path)) return;
+            File.Delete(path);
+            directoryDirty = true;
+        }
+    }
+
+    public IReadOnlyList<long> List()
+    {
+        var ids = new List<long>();
+        foreach (var file in Directory.EnumerateFiles(directory))
+            if (long.TryParse(Path.GetFileName(file), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var id) && id >= 0)
+                ids.Add(id);
+        ids.Sort();
+        return ids;
+    }
+
+    /// <summary>Makes every extent call made before it durable: the files written, then the directory.</summary>
+    public void Flush()
+    {
+        List<(long Id, SafeFileHandle Handle)> written = [];
+        bool names;
+        lock (gate)
+        {
+            if (disposed) return;
+            foreach (var id in dirty)
+            {
+                var handle = open[id];
+                var added = false;
+                handle.DangerousAddRef(ref added); // stays open through the fsync, even if deleted meanwhile
+                written.Add((id, handle));
+            }
+            dirty.Clear();
+            names = directoryDirty;
+            directoryDirty = false;
+        }
+        try
+        {
+            foreach (var (_, handle) in written) RandomAccess.FlushToDisk(handle);
+            if (names) FlushDirectory();
+        }
+        catch
+        {
+            lock (gate) // the next sync tries again what this one could not make sure of
+            {
+                directoryDirty |= names;
+                foreach (var (id, handle) in written)
+                    if (open.TryGetValue(id, out var still) && still == handle) dirty.Add(id);
+            }
+            throw;
+        }
+        finally
+        {
+            foreach (var (_, handle) in written) handle.DangerousRelease();
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (gate)
+        {
+            if (disposed) return;
+            disposed = true;
+            foreach (var handle in open.Values) handle.Dispose();
+            open.Clear();
+        }
+    }
+
+    private string PathOf(long id)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(id);
+        return Path.Combine(directory, id.ToString("x16", CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>The open file of an extent, opening it (or, with <paramref name="create"/>, making it) if needed; null if there is none.</summary>
+    private SafeFileHandle? Handle(long id, bool create)
+    {
+        var path = PathOf(id);
+        lock (gate)
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            if (open.TryGetValue(id, out var handle)) return handle;
+            if (!create && !File.Exists(path)) return null;
+            if (open.Count - dirty.Count >= OpenClean) CloseClean();
+            var existed = File.Exists(path);
+            handle = File.OpenHandle(path, create ? FileMode.OpenOrCreate : FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+            open.Add(id, handle);
+            if (!existed) directoryDirty = true;
+            return handle;
+        }
+    }
+
+    private void CloseClean()
+    {
+        foreach (var id in open.Keys.Where(id => !dirty.Contains(id)).ToList())
+        {
+            open.Remove(id, out var handle);
+            handle!.Dispose();
+        }
+    }
+
+    private void FlushDirectory()
+    {
+        var fd = Libc.open(directory, Libc.O_RDONLY | Libc.O_CLOEXEC);
+        if (fd < 0) throw Libc.Error("open of the extents directory");
+        try
+        {
+            if (Libc.fsync(fd) != 0) throw Libc.Error("fsync of the extents directory");
+        }
+        finally
+        {
+            Libc.close(fd);
+        }
+    }
+}
