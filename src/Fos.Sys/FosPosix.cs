@@ -33,7 +33,7 @@ public static class FosPosix
 
     /// <summary>open: the handle and the member that keeps it.</summary>
     public static Task<FsOpened> Open(string path, FsOpenFlags flags) =>
-        SysCall.Fs<FsOpened>(new FsOpen(path, flags, SysCall.CurrentProcess));
+        SysCall.Fs<FsOpened>(new FsOpen(path, flags));
 
     public static Task<byte[]> PRead(FsOpened file, long offset, int count) =>
         SysCall.Fs<byte[]>(file.Server, new FsRead(file.Handle, offset, count));

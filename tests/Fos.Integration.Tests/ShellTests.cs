@@ -181,6 +181,48 @@ public sealed class ShellTests(ShellNode shell) : IClassFixture<ShellNode>
         Assert.Equal("f\n", await shell.Ok($"ls {dir}")); // nor in fos
     }
 
+    /// <summary>
+    /// get onto a device writes into it, as cp does, instead of replacing it with a file (as root,
+    /// a rename over /dev/null would have replaced the machine's own); onto a symbolic link it
+    /// writes the file the link names, and the link stays a link.
+    /// </summary>
+    [Fact]
+    public async Task Get_writes_into_devices_and_through_links_without_replacing_them()
+    {
+        var bytes = Binary(10_000, seed: 5);
+        await shell.Ok($"mkdir {dir}; put {await HostFile("dev.bin", bytes)} {dir}/f");
+
+        var target = await HostFile("target.bin", "old"u8.ToArray());
+        var link = Path.Combine(shell.Host, "link.bin");
+        File.CreateSymbolicLink(link, target);
+        Assert.Equal($"10000 bytes to {target}\n", await shell.Ok($"get {dir}/f {link}"));
+        Assert.Equal(target, new FileInfo(link).LinkTarget);
+        Assert.Equal(bytes, await File.ReadAllBytesAsync(target));
+
+        // Devices of the test's own, so that a mistake replaces nothing of the machine's.
+        var (null_, full) = (Path.Combine(shell.Host, "null"), Path.Combine(shell.Host, "full"));
+        if (!await MakeDevice(null_, 1, 3) || !await MakeDevice(full, 1, 7)) return; // not root: mknod is refused
+        Assert.Equal($"10000 bytes to {null_}\n", await shell.Ok($"get {dir}/f {null_}"));
+        var error = await shell.Fails($"get {dir}/f {full}");
+        Assert.Contains("No space left on device", error);
+        foreach (var device in new[] { null_, full })
+        {
+            Assert.True(HostStat.IsSpecial(device), $"{device} was replaced");
+            Assert.True(File.Exists(device));
+        }
+        Assert.Empty(Directory.GetFiles(shell.Host, ".get-*"));
+    }
+
+    private static async Task<bool> MakeDevice(string path, int major, int minor)
+    {
+        using var mknod = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("mknod", [path, "c", $"{major}", $"{minor}"])
+        {
+            RedirectStandardError = true,
+        })!;
+        await mknod.WaitForExitAsync();
+        return mknod.ExitCode == 0;
+    }
+
     [Fact]
     public async Task Mkdir_refuses_an_existing_directory_unless_p_and_makes_several()
     {

@@ -45,7 +45,7 @@ public sealed class FileSystemFleetTests : IDisposable
         // Enough directories that they land in shards of every member.
         for (var d = 0; d < 12; d++) await Fs<FsAttributes>(system, client, new FsMkdir($"/d{d}"));
         await Fs<FsAttributes>(system, client, new FsMkdir("/d3/sub"));
-        var opened = await Fs<FsOpened>(system, client, new FsOpen("/d3/sub/hello.txt", new FsOpenFlags(Create: true, Write: true), Owner: 1));
+        var opened = await Fs<FsOpened>(system, client, new FsOpen("/d3/sub/hello.txt", new FsOpenFlags(Create: true, Write: true)));
         var text = Encoding.UTF8.GetBytes("hello, fleet");
         Assert.Equal(text.Length, await system.Execute(client, k => k.Call<long>(opened.Server, new FsWrite(opened.Handle, 0, text)), Runtimes.Deadline));
         await system.Execute(client, k => k.Call(opened.Server, new FsClose(opened.Handle)).AsTask(), Runtimes.Deadline);
@@ -58,7 +58,7 @@ public sealed class FileSystemFleetTests : IDisposable
 
         await Fs<Ack>(system, client, new FsRename("/d3/sub/hello.txt", "/d7/moved.txt"));
         Assert.Equal(Errno.ENOENT, await Fails(system, client, new FsStat("/d3/sub/hello.txt")));
-        var reopened = await Fs<FsOpened>(system, client, new FsOpen("/d7/moved.txt", new FsOpenFlags(), Owner: 1));
+        var reopened = await Fs<FsOpened>(system, client, new FsOpen("/d7/moved.txt", new FsOpenFlags()));
         var back = await system.Execute(client, k => k.Call<byte[]>(reopened.Server, new FsRead(reopened.Handle, 0, 100)), Runtimes.Deadline);
         Assert.Equal("hello, fleet", Encoding.UTF8.GetString(back));
 
@@ -79,15 +79,15 @@ public sealed class FileSystemFleetTests : IDisposable
         var (system, client) = await Boot(kind);
         await using var _ = system;
         await Fs<FsAttributes>(system, client, new FsMkdir("/dir"));
-        var file = await Fs<FsOpened>(system, client, new FsOpen("/dir/file", new FsOpenFlags(Create: true, Write: true), 1));
+        var file = await Fs<FsOpened>(system, client, new FsOpen("/dir/file", new FsOpenFlags(Create: true, Write: true)));
         await system.Execute(client, k => k.Call(file.Server, new FsClose(file.Handle)).AsTask(), Runtimes.Deadline);
 
         Assert.Equal(Errno.ENOENT, await Fails(system, client, new FsStat("/nope")));
         Assert.Equal(Errno.ENOENT, await Fails(system, client, new FsStat("/nope/deeper")));
         Assert.Equal(Errno.ENOTDIR, await Fails(system, client, new FsStat("/dir/file/x")));
         Assert.Equal(Errno.EEXIST, await Fails(system, client, new FsMkdir("/dir")));
-        Assert.Equal(Errno.EEXIST, await Fails(system, client, new FsOpen("/dir/file", new FsOpenFlags(Create: true, Exclusive: true), 1)));
-        Assert.Equal(Errno.EISDIR, await Fails(system, client, new FsOpen("/dir", new FsOpenFlags(), 1)));
+        Assert.Equal(Errno.EEXIST, await Fails(system, client, new FsOpen("/dir/file", new FsOpenFlags(Create: true, Exclusive: true))));
+        Assert.Equal(Errno.EISDIR, await Fails(system, client, new FsOpen("/dir", new FsOpenFlags())));
         Assert.Equal(Errno.EISDIR, await Fails(system, client, new FsUnlink("/dir")));
         Assert.Equal(Errno.ENOTDIR, await Fails(system, client, new FsRmdir("/dir/file")));
         Assert.Equal(Errno.ENOTDIR, await Fails(system, client, new FsReadDir("/dir/file")));
@@ -99,7 +99,7 @@ public sealed class FileSystemFleetTests : IDisposable
         Assert.Equal(Errno.ENAMETOOLONG, await Fails(system, client, new FsMkdir("/" + new string('x', 300))));
         Assert.Equal(Errno.EBADF, await Fails(system, client, new FsWrite(file.Handle, 0, [1])));
 
-        var readOnly = await Fs<FsOpened>(system, client, new FsOpen("/dir/file", new FsOpenFlags(), 1));
+        var readOnly = await Fs<FsOpened>(system, client, new FsOpen("/dir/file", new FsOpenFlags()));
         Assert.Equal(Errno.EBADF, await Fails(system, client, new FsWrite(readOnly.Handle, 0, [1])));
         Assert.Equal(Errno.EINVAL, await Fails(system, client, new FsRead(readOnly.Handle, -1, 1)));
 

@@ -55,7 +55,7 @@ public class FsHostileTests
                 new FsMoveShard(0, 1),
                 new FsImportShard(0, [], [], Last: true),
                 new FsQuiesce(),
-                new FsCloseAllOf(client, 0),
+                new FsCloseAllOf(client),
                 new FsStoredFleet(0),
                 new FsMemberAt(1, new FsMember(@public, @public)),
                 "not a request at all",
@@ -78,6 +78,68 @@ public class FsHostileTests
             Assert.Equal(FsNodeKind.Directory, (await FosPosix.Stat("/")).Kind);
             await FosFile.WriteAllTextAsync("/still", "serving");
             Assert.Equal("serving", await FosFile.ReadAllTextAsync("/still"));
+            return true;
+        });
+    }
+
+    /// <summary>
+    /// Every message members send each other about shards, sent by a client to the public mailbox:
+    /// each could make a name, take a lock, or act on another process's handle if it were taken.
+    /// The list is checked against the protocol, so a new shard message cannot be left out.
+    /// </summary>
+    [Fact]
+    public async Task Shard_messages_sent_to_the_public_mailbox_are_refused_and_act_on_nothing()
+    {
+        await using var booted = await Boot();
+        var (system, members, client, other) = (booted.System, booted.Members, booted.Clients[0], booted.Clients[1]);
+        var theirs = await system.Execute(other, async _ =>
+        {
+            var file = await FosPosix.Open("/theirs", new FsOpenFlags(Create: true, Write: true));
+            await FosPosix.PWrite(file, 0, "kept"u8);
+            return file;
+        });
+        await system.Execute(client, async k =>
+        {
+            var @public = await k.Lookup(WellKnownNames.FileSystem);
+            const long Root = FsStore.RootInode;
+            var victim = new Address(other.Machine, other.Core, 1);
+            var entry = new FsEntry("theirs", FsNodeKind.File, theirs.Handle.Inode);
+            object[] hostile =
+            [
+                new ShardLookup(Root, "theirs"),
+                new ShardStat(Root),
+                new ShardOpenAt(Root, "forged", new FsOpenFlags(Create: true, Write: true), victim),
+                new ShardOpenInode(theirs.Handle.Inode, new FsOpenFlags(Write: true), victim),
+                new ShardReadDir(Root, null, 10),
+                new ShardMkdirAt(Root, "forged-dir"),
+                new ShardEnsureDirectory(Root + 4096, 1, 0),
+                new ShardRmdirAt(Root, "forged-dir"),
+                new ShardRemoveDirectory(Root, 1, 0),
+                new ShardUnlinkAt(Root, "theirs"),
+                new ShardDropFile(theirs.Handle.Inode),
+                new ShardRenameAt(Root, "stolen", Root, "theirs", entry, []),
+                new ShardReserve(Root, "theirs", 1, theirs.Handle.Inode, 0),
+                new ShardRelease(Root, "theirs", 1),
+                new ShardUnlinkReserved(Root, "theirs", 1),
+                new ShardLockRenames(1, 0),
+                new ShardUnlockRenames(1),
+                new ShardHandleOp(theirs.Handle.Inode, victim, new FsWrite(theirs.Handle, 0, "gone"u8.ToArray())),
+                new FsTxRunning(1),
+            ];
+            var shardTypes = typeof(IShardRequest).Assembly.GetTypes()
+                .Where(t => typeof(IShardRequest).IsAssignableFrom(t) && !t.IsInterface).Select(t => t.Name);
+            Assert.Empty(shardTypes.Except(hostile.Select(h => h.GetType().Name))); // every shard message is tried
+
+            var before = await RefusedSoFar(k, members);
+            foreach (var request in hostile) Assert.Equal(FosError.BadRequest, (await Refused(k, @public, request)).Error);
+            Assert.Equal(before + hostile.Length, await RefusedSoFar(k, members));
+
+            // None of it acted: no new names, the file is whole and where it was, renames are not locked.
+            Assert.Equal(["theirs"], (await FosDirectory.EntriesAsync("/")).Select(e => e.Name).Where(n => n != "lost+found"));
+            Assert.Equal("kept", await FosFile.ReadAllTextAsync("/theirs"));
+            await FosPosix.Mkdir("/moved-dir-source");
+            await FosPosix.Mkdir("/target");
+            await FosPosix.Rename("/moved-dir-source", "/target/moved"); // needs the rename lock: nobody holds it
             return true;
         });
     }
@@ -200,10 +262,10 @@ public class FsHostileTests
                 (new FsRename("/dir/file", null!), ["ENOENT", "EINVAL"]),
                 (new FsRename("/dir/file", "/dir/.."), ["EINVAL"]),
                 (new FsRename("/dir/file", longPath), ["ENAMETOOLONG"]),
-                (new FsOpen("/x", null!, 1), ["EINVAL"]),
-                (new FsOpen(null!, new FsOpenFlags(Create: true), 1), ["ENOENT", "EINVAL"]),
-                (new FsOpen("/dir/\uD800", new FsOpenFlags(Create: true), 1), ["EINVAL"]),
-                (new FsOpen("/dir/new", new FsOpenFlags(Create: true, Directory: true), 1), ["EINVAL"]),
+                (new FsOpen("/x", null!), ["EINVAL"]),
+                (new FsOpen(null!, new FsOpenFlags(Create: true)), ["ENOENT", "EINVAL"]),
+                (new FsOpen("/dir/\uD800", new FsOpenFlags(Create: true)), ["EINVAL"]),
+                (new FsOpen("/dir/new", new FsOpenFlags(Create: true, Directory: true)), ["EINVAL"]),
                 (new FsReadDir("/", null, -1), ["EINVAL"]),
                 (new FsReadDir(null!), ["ENOENT", "EINVAL"]),
                 (new FsReadDir("/dir/file"), ["ENOTDIR"]),

@@ -85,7 +85,7 @@ internal static partial class NodeSocket
     private static void CheckPrivate(string directory)
     {
         if (!OperatingSystem.IsLinux()) return;
-        if (!TryStat(directory, out var owner, out var mode))
+        if (!HostStat.TryStat(directory, followLinks: false, out var owner, out var mode))
             throw new IOException($"cannot inspect the socket directory {directory}; fix it or set XDG_RUNTIME_DIR to a directory of your own");
         var problem =
             (mode & 0xF000) != 0x4000 ? "is not a directory" // S_IFDIR, and not a symbolic link to one
@@ -150,20 +150,4 @@ internal static partial class NodeSocket
 
     [LibraryImport("libc")]
     private static partial uint geteuid();
-
-    /// <summary>lstat's owner and mode through statx, whose layout is the same on every Linux architecture.</summary>
-    private static bool TryStat(string path, out uint owner, out uint mode)
-    {
-        const int AtFdCwd = -100, AtSymlinkNoFollow = 0x100;
-        const uint StatxType = 0x1, StatxMode = 0x2, StatxUid = 0x8;
-        var buffer = new byte[256]; // struct statx
-        owner = mode = 0;
-        if (statx(AtFdCwd, path, AtSymlinkNoFollow, StatxType | StatxMode | StatxUid, buffer) != 0) return false;
-        owner = BitConverter.ToUInt32(buffer, 20); // stx_uid
-        mode = BitConverter.ToUInt16(buffer, 28); // stx_mode
-        return true;
-    }
-
-    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int statx(int dirfd, string path, int flags, uint mask, [Out] byte[] buffer);
 }

@@ -179,6 +179,9 @@ internal sealed partial class Shell
             const string writing = "cannot write";
             if (Directory.Exists(host) || hostGiven.EndsWith('/'))
                 throw new ShellFailure(ShellErrors.Line(writing, hostGiven, ShellErrors.Strerror(Errno.EISDIR)));
+            if (HostStat.IsLink(host) && File.ResolveLinkTarget(host, returnFinalTarget: true) is { } target)
+                host = target.FullName; // written through the link, as cp does: the link stays a link
+            if (HostStat.IsSpecial(host)) return await GetInto(call, file, source, hostGiven, host);
             // Written beside the target and renamed at the end, as put does: the host file is
             // the whole new file or what it was before.
             var temporary = Path.Combine(Path.GetDirectoryName(host)!, $".get-{Guid.NewGuid():N}");
@@ -198,6 +201,24 @@ internal sealed partial class Shell
             await call.Out.WriteLineAsync($"{bytes} bytes to {host}");
         }
         return 0;
+    }
+
+    /// <summary>get into a device, pipe or socket: written straight into it, as cp does, never replaced by a file.</summary>
+    private static async Task<int> GetInto(Call call, FosFileStream file, ShellPath source, string hostGiven, string host)
+    {
+        const string writing = "cannot write";
+        try
+        {
+            long bytes;
+            await using (var output = new FileStream(host, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, bufferSize: 0))
+                bytes = await Copy(file, output);
+            await call.Out.WriteLineAsync($"{bytes} bytes to {host}");
+            return 0;
+        }
+        catch (Exception ex) when (ShellErrors.Reason(ex) is { } reason)
+        {
+            throw new ShellFailure(ex is FosIOException ? ShellErrors.Line(null, source.Given, reason) : ShellErrors.Line(writing, hostGiven, reason));
+        }
     }
 
     private Task<int> MakeDirectories(Call call, Arguments args)

@@ -37,9 +37,10 @@ public sealed record FsStat(string Path);
 
 /// <summary>
 /// open(path, flags) → <see cref="FsOpened"/>. The handle belongs to the sending core, which the
-/// kernel attests, and within it to process <paramref name="Owner"/> (so its handles close when it ends).
+/// kernel attests (an application process has a process core of its own, so its handles close
+/// when it ends); nothing the request says can make it anyone else's.
 /// </summary>
-public sealed record FsOpen(string Path, FsOpenFlags Flags, long Owner);
+public sealed record FsOpen(string Path, FsOpenFlags Flags);
 
 /// <summary>The answer to <see cref="FsOpen"/>: the handle, and the member that keeps it (send handle requests there).</summary>
 public sealed record FsOpened(FsHandle Handle, FsAttributes Attributes, Kernel.Endpoint Server);

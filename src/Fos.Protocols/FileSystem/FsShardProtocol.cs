@@ -19,8 +19,8 @@ public sealed record FsMember(Endpoint Public, Endpoint Peer)
 /// </summary>
 public sealed record FsConfigure(int Index, FsMember[] Members, int[] ShardOwners, long QuotaBytes = long.MaxValue);
 
-/// <summary>Closes every handle that process <paramref name="Owner"/> on <paramref name="Core"/> still holds, on every member → how many (int).</summary>
-public sealed record FsCloseAllOf(CoreId Core, long Owner, bool Fanout = true);
+/// <summary>Closes every handle the process on process core <paramref name="Core"/> still holds, on every member → how many (int).</summary>
+public sealed record FsCloseAllOf(CoreId Core, bool Fanout = true);
 
 /// <summary>What a member has counted → <see cref="FsMemberCounters"/>.</summary>
 public sealed record FsMemberStats;
@@ -39,11 +39,11 @@ public sealed record ShardLookup(long Inode, string Name) : IShardRequest;
 /// <summary>stat of an inode → FsAttributes.</summary>
 public sealed record ShardStat(long Inode) : IShardRequest;
 
-/// <summary>open or create <paramref name="Name"/> in directory <paramref name="Inode"/> for a client's process → FsOpened.</summary>
-public sealed record ShardOpenAt(long Inode, string Name, FsOpenFlags Flags, Address Client, long Owner) : IShardRequest;
+/// <summary>open or create <paramref name="Name"/> in directory <paramref name="Inode"/> for the client the kernel named → FsOpened.</summary>
+public sealed record ShardOpenAt(long Inode, string Name, FsOpenFlags Flags, Address Client) : IShardRequest;
 
-/// <summary>open an existing inode for a client's process → FsOpened.</summary>
-public sealed record ShardOpenInode(long Inode, FsOpenFlags Flags, Address Client, long Owner) : IShardRequest;
+/// <summary>open an existing inode for the client the kernel named → FsOpened.</summary>
+public sealed record ShardOpenInode(long Inode, FsOpenFlags Flags, Address Client) : IShardRequest;
 
 /// <summary>A page of the entries of directory <paramref name="Inode"/> → FsDirPage.</summary>
 public sealed record ShardReadDir(long Inode, string? After, int Limit) : IShardRequest;
@@ -146,7 +146,7 @@ public sealed record FsShardOwner(int Shard, int Owner);
 public sealed record FsMemberAt(int Index, FsMember Member);
 
 /// <summary>An open handle travelling with its inode's shard.</summary>
-public sealed record FsHandleState(long Id, long Inode, bool Write, bool Directory, Address Client, long Owner, bool UnlinkedWhileOpen);
+public sealed record FsHandleState(long Id, long Inode, bool Write, bool Directory, Address Client, bool UnlinkedWhileOpen);
 
 /// <summary>Part of a shard on its way to its new owner; the last part carries the shard's open handles.</summary>
 /// The first part (<paramref name="First"/>) clears whatever an earlier, perhaps failed, move left here.

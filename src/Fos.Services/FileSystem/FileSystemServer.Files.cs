@@ -15,13 +15,13 @@ public sealed partial class FileSystemServer
 
     private readonly Dictionary<long, OpenFile> handles = [];
     private readonly Dictionary<long, int> openCount = [];
-    private readonly Dictionary<(Address Client, long Owner), int> perProcess = [];
+    private readonly Dictionary<CoreId, int> perProcess = []; // handles by the sending core: a process has one of its own
     private readonly HashSet<long> unlinkedWhileOpen = [];
     private long quota = long.MaxValue;
     private long used; // bytes of file data in this member's shards
 
-    /// <summary>An open handle: whose it is (the core the kernel says sent the open, and the process on it), and how it was opened.</summary>
-    private sealed record OpenFile(long Inode, bool Write, bool Directory, Address Client, long Owner);
+    /// <summary>An open handle: whose it is (the sender the kernel named for the open), and how it was opened.</summary>
+    private sealed record OpenFile(long Inode, bool Write, bool Directory, Address Client);
 
     private static FsHandle HandleOf(object request) => request switch
     {
@@ -49,13 +49,13 @@ public sealed partial class FileSystemServer
         _ => throw new FosException(FosError.BadRequest, $"{op.Request?.GetType().Name ?? "null"} is not a handle request"),
     };
 
-    private void CheckHandleRoom(Address client, long owner)
+    private void CheckHandleRoom(Address client)
     {
-        if (perProcess.GetValueOrDefault((client, owner)) >= MaxHandlesPerProcess)
+        if (perProcess.GetValueOrDefault(client.CoreId) >= MaxHandlesPerProcess)
             throw FsError.Of(Errno.EMFILE, $"too many open files: a process may hold {MaxHandlesPerProcess} on one member");
     }
 
-    private FsOpened OpenInode(long inode, FsOpenFlags flags, Address client, long owner)
+    private FsOpened OpenInode(long inode, FsOpenFlags flags, Address client)
     {
         var node = Store.GetInode(inode) ?? throw FsError.Of(Errno.ENOENT, "no such file or directory (it was removed)");
         if (flags.Directory)
@@ -67,7 +67,7 @@ public sealed partial class FileSystemServer
         {
             throw FsError.Of(Errno.EISDIR, "is a directory");
         }
-        CheckHandleRoom(client, owner);
+        CheckHandleRoom(client);
         if (flags.Truncate && flags.Write && node.Size > 0)
         {
             var batch = new StoreBatch();
@@ -79,9 +79,9 @@ public sealed partial class FileSystemServer
         }
         long id;
         do id = (long)(Kernel.NextRandom() >> 1); while (id == 0 || handles.ContainsKey(id)); // unguessable, and unique in the fleet
-        handles.Add(id, new OpenFile(inode, flags.Write, flags.Directory, client, owner));
+        handles.Add(id, new OpenFile(inode, flags.Write, flags.Directory, client));
         openCount[inode] = openCount.GetValueOrDefault(inode) + 1;
-        perProcess[(client, owner)] = perProcess.GetValueOrDefault((client, owner)) + 1;
+        perProcess[client.CoreId] = perProcess.GetValueOrDefault(client.CoreId) + 1;
         return new FsOpened(new FsHandle(inode, id), new FsAttributes(inode, node.Kind, node.Size, node.Version), members[index].Public);
     }
 
@@ -169,7 +169,7 @@ public sealed partial class FileSystemServer
     private void Forget(long id, OpenFile open)
     {
         handles.Remove(id);
-        var key = (open.Client, open.Owner);
+        var key = open.Client.CoreId;
         if (perProcess.GetValueOrDefault(key) <= 1) perProcess.Remove(key);
         else perProcess[key]--;
     }
@@ -209,7 +209,7 @@ public sealed partial class FileSystemServer
     private async Task<int> CloseAllOf(FsCloseAllOf request)
     {
         while (frozen.Count > 0) await frozen.Values.First().Task; // a moving shard's handles settle first
-        var theirs = handles.Where(h => h.Value.Client.CoreId == request.Core && h.Value.Owner == request.Owner).ToList();
+        var theirs = handles.Where(h => h.Value.Client.CoreId == request.Core).ToList();
         foreach (var (id, open) in theirs)
         {
             Forget(id, open);

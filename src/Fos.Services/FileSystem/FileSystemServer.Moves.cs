@@ -44,7 +44,7 @@ public sealed partial class FileSystemServer
             var target = members[to].Peer;
             var keys = Store.Store.Scan(FsStore.ShardPrefix(shard));
             var moving = handles.Where(h => FsStore.ShardOf(h.Value.Inode) == shard)
-                .Select(h => new FsHandleState(h.Key, h.Value.Inode, h.Value.Write, h.Value.Directory, h.Value.Client, h.Value.Owner,
+                .Select(h => new FsHandleState(h.Key, h.Value.Inode, h.Value.Write, h.Value.Directory, h.Value.Client,
                     unlinkedWhileOpen.Contains(h.Value.Inode))).ToArray();
             const int PartSize = 256;
             for (var at = 0; at == 0 || at < keys.Count; at += PartSize)
@@ -112,9 +112,9 @@ public sealed partial class FileSystemServer
         foreach (var h in part.Handles)
         {
             if (handles.ContainsKey(h.Id)) throw new FosException(FosError.BadRequest, $"handle {h.Id} is open here already");
-            handles[h.Id] = new OpenFile(h.Inode, h.Write, h.Directory, h.Client, h.Owner);
+            handles[h.Id] = new OpenFile(h.Inode, h.Write, h.Directory, h.Client);
             openCount[h.Inode] = openCount.GetValueOrDefault(h.Inode) + 1;
-            perProcess[(h.Client, h.Owner)] = perProcess.GetValueOrDefault((h.Client, h.Owner)) + 1;
+            perProcess[h.Client.CoreId] = perProcess.GetValueOrDefault(h.Client.CoreId) + 1;
             if (h.UnlinkedWhileOpen) unlinkedWhileOpen.Add(h.Inode);
         }
         used += Store.DataBytes(part.Shard);

@@ -113,10 +113,10 @@ public sealed partial class FileSystemServer
         if (parts.Length == 0)
         {
             if (!request.Flags.Directory) throw FsError.Of(Errno.EISDIR, "is a directory");
-            return await At<FsOpened>(FsStore.RootInode, new ShardOpenInode(FsStore.RootInode, request.Flags, client, request.Owner));
+            return await At<FsOpened>(FsStore.RootInode, new ShardOpenInode(FsStore.RootInode, request.Flags, client));
         }
         var parent = await ParentOf(parts);
-        return await At<FsOpened>(parent, new ShardOpenAt(parent, parts[^1], request.Flags, client, request.Owner));
+        return await At<FsOpened>(parent, new ShardOpenAt(parent, parts[^1], request.Flags, client));
     }
 
     private async Task<FsDirPage> ReadDirPath(FsReadDir request)

@@ -130,7 +130,7 @@ public sealed partial class FileSystemServer
         ShardLookup r => Reply(Lookup(r.Inode, r.Name)),
         ShardStat r => Reply(Attributes(r.Inode)),
         ShardOpenAt r => ReplyWhenDone(OpenAt(r)),
-        ShardOpenInode r => Reply(OpenInode(r.Inode, r.Flags, r.Client, r.Owner)),
+        ShardOpenInode r => Reply(OpenInode(r.Inode, r.Flags, r.Client)),
         ShardReadDir r => Reply(ReadDir(r)),
         ShardMkdirAt r => ReplyWhenDone(MkdirAt(r.Inode, r.Name)),
         ShardEnsureDirectory r => ReplyWhenDone(EnsureDirectory(r)),
@@ -223,12 +223,12 @@ public sealed partial class FileSystemServer
         {
             if (flags.Create && flags.Exclusive) throw FsError.Of(Errno.EEXIST, "file exists");
             return IsLocal(existing.Inode)
-                ? OpenInode(existing.Inode, flags, request.Client, request.Owner)
-                : await At<FsOpened>(existing.Inode, new ShardOpenInode(existing.Inode, flags, request.Client, request.Owner));
+                ? OpenInode(existing.Inode, flags, request.Client)
+                : await At<FsOpened>(existing.Inode, new ShardOpenInode(existing.Inode, flags, request.Client));
         }
         if (!flags.Create) throw FsError.Of(Errno.ENOENT, "no such file or directory");
         if (flags.Directory) throw FsError.Of(Errno.EINVAL, "a directory is made with mkdir, not open");
-        CheckHandleRoom(request.Client, request.Owner);
+        CheckHandleRoom(request.Client);
         var batch = new StoreBatch();
         var shard = FsStore.ShardOf(dir);
         var inode = Store.NewInode(batch, shard, shard);
@@ -236,7 +236,7 @@ public sealed partial class FileSystemServer
         FsStore.PutEntry(batch, dir, name, inode, FsNodeKind.File);
         Touch(batch, dir);
         await Commit(batch, (dir, name));
-        return OpenInode(inode, flags, request.Client, request.Owner);
+        return OpenInode(inode, flags, request.Client);
     }
 
     private async Task<FsAttributes> MkdirAt(long dir, string name)

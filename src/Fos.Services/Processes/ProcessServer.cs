@@ -241,7 +241,7 @@ public sealed class ProcessServer : Server
         {
             try
             {
-                await Kernel.Call(member, new FsCloseAllOf(core, pid));
+                await Kernel.Call(member, new FsCloseAllOf(core));
                 break;
             }
             catch (FosException)

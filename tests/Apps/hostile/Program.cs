@@ -125,7 +125,7 @@ switch (mode)
         var attempts = new (string Name, object Message)[]
         {
             (WellKnownNames.FileSystem, new FsConfigure(0, [], [], 1)),
-            (WellKnownNames.FileSystem, new FsCloseAllOf(new CoreId(1, 0), 1)),
+            (WellKnownNames.FileSystem, new FsCloseAllOf(new CoreId(1, 0))),
             (WellKnownNames.Memory, new MemConfigure(0, [], 0, 1 << 20)),
             (WellKnownNames.Memory, new MemReleaseAll(1)),
             (WellKnownNames.Memory, new MemHandOver(0)),
