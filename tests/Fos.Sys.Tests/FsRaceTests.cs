@@ -317,6 +317,8 @@ public class FsRaceTests : TestSystems
 
     private static readonly string[] Names = ["/a", "/b", "/c", "/a/a", "/a/b", "/b/a", "/b/c", "/c/b"];
 
+    private static readonly (string From, string Into)[] Crossings = [("/a", "/b"), ("/b", "/a"), ("/b", "/c"), ("/c", "/b"), ("/a", "/c"), ("/c", "/a")];
+
     public static TheoryData<ulong> ManySeeds => new() { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
 
     [Theory]
@@ -335,7 +337,13 @@ public class FsRaceTests : TestSystems
                 var path = Names[random.Next(Names.Length)];
                 var other = Names[random.Next(Names.Length)];
                 var value = $"c{c}-{op:D2}-{seed:D4}"; // all the same length, so a later write covers an earlier one whole
-                var kind = random.Next(8) switch { 0 or 1 => 0, 2 => 1, 3 or 4 => 2, 5 => 3, _ => 4 };
+                var kind = random.Next(10) switch { 0 or 1 => 0, 2 => 1, 3 or 4 => 2, 5 => 3, 6 or 7 => 4, _ => 5 };
+                if (kind == 5)
+                {
+                    // A top-level directory into another one: two of these crossing would make a cycle.
+                    var (from, into) = Crossings[random.Next(Crossings.Length)];
+                    (path, other, kind) = (from, into + from, 4);
+                }
                 if (kind == 2) written.Add(value);
                 var errno = await ErrnoOf(kind switch
                 {
