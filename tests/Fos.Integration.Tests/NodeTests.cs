@@ -143,6 +143,11 @@ public sealed class NodeTests : IAsyncLifetime
         var (code, _, stderr) = await Shell($"get /keep/payload.bin {work}/back.bin");
         Assert.True(code == 0, stderr);
         Assert.Equal(payload, await File.ReadAllBytesAsync(Path.Combine(work, "back.bin")));
+
+        Assert.Equal(0, (await FosCommand.Run("stop", "--data", data)).ExitCode);
+        Assert.Equal(0, await node.WaitForExit(FosCommand.Deadline));
+        var check = await FosCommand.Run("fsck", "--data", data);
+        Assert.True(check.ExitCode == 0, string.Join('\n', check.Stdout) + check.Stderr);
     }
 
     [Fact]

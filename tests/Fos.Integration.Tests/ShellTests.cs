@@ -271,6 +271,22 @@ public sealed class ShellTests(ShellNode shell) : IClassFixture<ShellNode>
         Assert.Contains("is not a directory", await shell.Fails($"mv {dir}/renamed {dir}/into/b {dir}/nowhere"));
         Assert.Contains("No such file or directory", await shell.Fails($"mv {dir}/gone {dir}/into"));
         Assert.Contains("Not a directory", await shell.Fails($"mv {dir}/renamed {dir}/new/"));
+
+        // As coreutils: a move onto itself, and a file and a directory over each other, are refused by name.
+        Assert.Equal($"mv: '{dir}/into' and '{dir}/into' are the same file", await shell.Fails($"mv {dir}/into {dir}"));
+        await shell.Ok($"mkdir {dir}/holder {dir}/holder/renamed {dir}/into/sub; put {file} {dir}/holder/sub");
+        Assert.Equal($"mv: cannot overwrite directory '{dir}/holder/renamed' with non-directory", await shell.Fails($"mv {dir}/renamed {dir}/holder"));
+        Assert.Equal($"mv: cannot overwrite non-directory '{dir}/holder/sub' with directory '{dir}/into/sub'", await shell.Fails($"mv {dir}/into/sub {dir}/holder"));
+        Assert.Equal("into/\nrenamed\nholder/\n".Split('\n').Order(StringComparer.Ordinal), (await shell.Ok($"ls {dir}")).Split('\n').Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task Rmdir_of_a_path_ending_in_dots_removes_nothing()
+    {
+        await shell.Ok($"mkdir {dir} {dir}/y");
+        Assert.Equal($"rmdir: failed to remove '{dir}/y/.': Invalid argument", await shell.Fails($"rmdir {dir}/y/."));
+        Assert.Contains("Directory not empty", await shell.Fails($"rmdir {dir}/y/.."));
+        Assert.Equal("y/\n", await shell.Ok($"ls {dir}"));
     }
 
     [Fact]

@@ -237,9 +237,6 @@ public class FsCrashStepTests(ITestOutputHelper output)
         return (booted, names, booted.System.Delivered);
     }
 
-    private const string DirectoryOverDirectory =
-        "a crash of the replaced directory's member after message 4 leaves a later call timing out; being worked on";
-
     /// <summary>
     /// The smallest case of the crash steps: a member crashes with a write it had not synced (a file
     /// just created in one of its directories), a replacement takes its store, and the next fsync there must complete.
@@ -314,9 +311,8 @@ public class FsCrashStepTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// Two members of an operation die at once. Each needs a replacement, but <see cref="FsFleet.Replace"/>
-    /// reconfigures every other member first, the other dead one included, and so times out: no order
-    /// of replacements brings the fleet back.
+    /// Two members of an operation die at once. Each gets a replacement, though the other dead one
+    /// cannot answer the first replacement's reconfiguration, and the operation is finished whole.
     /// </summary>
     [Fact]
     public async Task Two_members_that_die_together_can_both_be_replaced()

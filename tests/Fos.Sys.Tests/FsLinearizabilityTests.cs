@@ -93,7 +93,7 @@ public class FsLinearizabilityTests(ITestOutputHelper output)
 
     // ---- random calls on a live fleet ----------------------------------------------------------------
 
-    /// <summary>Seeds 1 to 40 but those that find the faults below (each has a skipped test of its own).</summary>
+    /// <summary>Seeds 1 to 40.</summary>
     public static TheoryData<ulong> Seeds => [.. Enumerable.Range(1, 40).Select(s => (ulong)s)];
 
     public static TheoryData<ulong> CrashSeeds => [.. Enumerable.Range(1, 20).Select(s => (ulong)s)];

@@ -255,8 +255,11 @@ internal sealed partial class Shell
         });
     }
 
+    // As on Linux, a path that ends in '.' or '..' names no entry that rmdir could remove.
     private Task<int> RemoveDirectories(Call call, string[] operands) =>
-        Each(call, operands, "failed to remove", path => OnFos(() => FosPosix.Rmdir(path.Path)));
+        Each(call, operands, "failed to remove", path => path.EndsInDots
+            ? throw ShellErrors.Posix(path.Given.EndsWith("..", StringComparison.Ordinal) ? Errno.ENOTEMPTY : Errno.EINVAL, path.Given)
+            : OnFos(() => FosPosix.Rmdir(path.Path)));
 
     private async Task<int> Move(Call call, string[] operands)
     {
@@ -268,6 +271,13 @@ internal sealed partial class Shell
         {
             var moving = await StatOf(source);
             var to = into ? FosDirectory.Combine(target.Path, source.Name) : target.Path;
+            if (to == source.Path) throw new ShellFailure($"'{source.Given}' and '{to}' are the same file");
+            if (into && await StatOrNull(ShellPath.Parse(to)) is { } there && (there.Kind == FsNodeKind.Directory) != (moving.Kind == FsNodeKind.Directory))
+            {
+                throw new ShellFailure(there.Kind == FsNodeKind.Directory
+                    ? $"cannot overwrite directory '{to}' with non-directory"
+                    : $"cannot overwrite non-directory '{to}' with directory '{source.Given}'");
+            }
             await ShellErrors.Doing($"cannot move '{source.Given}' to", target.Given, async () =>
             {
                 if (!into && target.MustBeDirectory && moving.Kind != FsNodeKind.Directory) throw ShellErrors.Posix(Errno.ENOTDIR, target.Given);
