@@ -20,6 +20,7 @@ public sealed class FosFileStream : Stream
     private readonly bool canWrite;
     private readonly MemoryStream pending = new();
     private readonly CoreBound core = new();
+    private byte[]? exchange; // lent to the member for each read (see FsRead.Into), so reads allocate nothing
     private long pendingAt;
     private long position;
     private long length;
@@ -86,8 +87,12 @@ public sealed class FosFileStream : Stream
         if (!canRead) throw new FosIOException(Errno.EBADF, $"{Path} was opened for writing only");
         await FlushWrites();
         if (buffer.Length == 0) return 0;
-        var data = await SysCall.Fs<byte[]>(server, new FsRead(handle, position, Math.Min(buffer.Length, 4 << 20)));
+        var count = Math.Min(buffer.Length, 4 << 20);
+        var lent = exchange?.Length == count ? exchange : new byte[count];
+        exchange = null; // the member's until it answers: a read that fails leaves it there
+        var data = await SysCall.Fs<byte[]>(server, new FsRead(handle, position, count) { Into = lent });
         data.CopyTo(buffer);
+        exchange = lent;
         position += data.Length;
         return data.Length;
     }

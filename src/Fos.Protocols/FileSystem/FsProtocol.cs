@@ -1,3 +1,5 @@
+using MessagePack;
+
 namespace Fos.Protocols.FileSystem;
 
 /// <summary>What a path names.</summary>
@@ -46,7 +48,17 @@ public sealed record FsOpen(string Path, FsOpenFlags Flags);
 public sealed record FsOpened(FsHandle Handle, FsAttributes Attributes, Kernel.Endpoint Server);
 
 /// <summary>pread(handle, offset, count) → byte[] (shorter at the end of the file).</summary>
-public sealed record FsRead(FsHandle Handle, long Offset, int Count);
+public sealed record FsRead(FsHandle Handle, long Offset, int Count)
+{
+    /// <summary>
+    /// A buffer the caller lends for the answer, when it shares the member's address space: the
+    /// member may read into it and answer with it, instead of filling a new array (a fresh MiB
+    /// costs more in page faults than the read itself). It is the member's until the answer
+    /// comes. It never crosses a process or a machine: there the answer is a new array.
+    /// </summary>
+    [IgnoreMember]
+    public byte[]? Into { get; init; }
+}
 
 /// <summary>pwrite(handle, offset, data) → the file's new size (long). The data is never changed after sending.</summary>
 public sealed record FsWrite(FsHandle Handle, long Offset, byte[] Data);

@@ -71,7 +71,7 @@ public sealed partial class FileSystemServer
         if (flags.Truncate && flags.Write && node.Size > 0)
         {
             var batch = new StoreBatch();
-            Store.Truncate(batch, inode, 0);
+            Store.Truncate(batch, inode, node, 0);
             used -= node.Size;
             node = node with { Size = 0, Version = node.Version + 1 };
             FsStore.PutInode(batch, inode, node);
@@ -100,7 +100,7 @@ public sealed partial class FileSystemServer
         if (Check(request.Handle, client, write: false).Directory) throw FsError.Of(Errno.EISDIR, "is a directory");
         if (request.Offset < 0 || request.Count < 0) throw FsError.Of(Errno.EINVAL, "offset and count must not be negative");
         var node = Store.GetInode(request.Handle.Inode)!;
-        return Store.Read(request.Handle.Inode, node, request.Offset, Math.Min(request.Count, 16 << 20));
+        return Store.Read(request.Handle.Inode, node, request.Offset, Math.Min(request.Count, 16 << 20), request.Into);
     }
 
     private long Write(FsWrite request, Address client)
@@ -114,11 +114,11 @@ public sealed partial class FileSystemServer
         if (request.Data.Length == 0) return node.Size; // POSIX: writing nothing changes nothing
         Reserve(Math.Max(node.Size, request.Offset + request.Data.Length) - node.Size);
         var batch = new StoreBatch();
-        var size = Store.Write(batch, inode, node, request.Offset, request.Data);
-        FsStore.PutInode(batch, inode, node with { Size = size, Version = node.Version + 1 });
+        var written = Store.Write(batch, inode, node, request.Offset, request.Data);
+        FsStore.PutInode(batch, inode, written with { Version = node.Version + 1 });
         Store.Write(batch);
-        used += size - node.Size;
-        return size;
+        used += written.Size - node.Size;
+        return written.Size;
     }
 
     /// <summary>Refuses growth past this member's quota before anything is written.</summary>
@@ -136,7 +136,7 @@ public sealed partial class FileSystemServer
         var node = Store.GetInode(inode)!;
         Reserve(request.Length - node.Size);
         var batch = new StoreBatch();
-        Store.Truncate(batch, inode, request.Length);
+        Store.Truncate(batch, inode, node, request.Length);
         FsStore.PutInode(batch, inode, node with { Size = request.Length, Version = node.Version + 1 });
         Store.Write(batch);
         used += request.Length - node.Size;
@@ -147,7 +147,7 @@ public sealed partial class FileSystemServer
     private async Task<Ack> Sync(FsHandle handle, Address client)
     {
         Check(handle, client, write: false);
-        await Store.Store.Sync();
+        await Store.Sync();
         return Ack.Instance;
     }
 
@@ -157,7 +157,7 @@ public sealed partial class FileSystemServer
         Forget(handle.Id, open); // a second close is EBADF even while the sync runs
         try
         {
-            if (open.Write) await Store.Store.Sync();
+            if (open.Write) await Store.Sync();
         }
         finally
         {

@@ -76,7 +76,7 @@ public sealed partial class FileSystemServer
             FsStore.PutReservation(batch, request.Inode, request.Name, new FsStore.Hold(request.Tx, request.Coordinator));
             Store.Write(batch);
         }
-        await Store.Store.Sync();
+        await Store.Sync();
         return Ack.Instance;
     }
 
@@ -86,7 +86,7 @@ public sealed partial class FileSystemServer
         var batch = new StoreBatch();
         FsStore.DeleteReservation(batch, request.Inode, request.Name);
         Store.Write(batch);
-        await Store.Store.Sync();
+        await Store.Sync();
         locks.Release(request.Inode, request.Name, request.Tx);
         holds.Remove(request.Tx);
         return Ack.Instance;
@@ -100,7 +100,7 @@ public sealed partial class FileSystemServer
         FsStore.DeleteEntry(batch, request.Inode, request.Name);
         Touch(batch, request.Inode);
         Store.Write(batch);
-        await Store.Store.Sync();
+        await Store.Sync();
         locks.Release(request.Inode, request.Name, request.Tx);
         holds.Remove(request.Tx);
         return Ack.Instance;
@@ -116,7 +116,7 @@ public sealed partial class FileSystemServer
             FsStore.PutRenameLock(batch, new FsStore.Hold(tx, coordinator));
             Store.Write(batch);
         }
-        await Store.Store.Sync();
+        await Store.Sync();
         return Ack.Instance;
     }
 
@@ -126,7 +126,7 @@ public sealed partial class FileSystemServer
         var batch = new StoreBatch();
         FsStore.DeleteRenameLock(batch);
         Store.Write(batch);
-        await Store.Store.Sync();
+        await Store.Sync();
         locks.Release(0, "", tx);
         holds.Remove(tx);
         return Ack.Instance;

@@ -78,7 +78,7 @@ public sealed partial class FileSystemServer
         Pin(intent);
         Store.Write(batch);
         running[intent.Tx] = intent;
-        await Store.Store.Sync();
+        await Store.Sync();
         await Drive(intent);
     }
 
@@ -137,7 +137,7 @@ public sealed partial class FileSystemServer
         Store.Write(batch);
         // Durable before its names are let go: a crash that brought the record back after others had
         // used those names would redo the operation in a world that has moved on.
-        await Store.Store.Sync();
+        await Store.Sync();
         running.Remove(intent.Tx);
         foreach (var (dir, name) in NamesOf(intent)) locks.Release(dir, name, intent.Tx);
         Unpin(intent.Tx);
@@ -196,7 +196,7 @@ public sealed partial class FileSystemServer
         Record(new FsIntent(tx, IntentKind.Rename, IntentState.Preparing, fromDir, fromName, moving.Inode, moving.Kind, toDir, toName, RenameLock: true));
         try
         {
-            await Store.Store.Sync();
+            await Store.Sync();
             await At<Ack>(0, new ShardLockRenames(tx, FsStore.ShardOf(toDir)));
             var chain = await Chain(request.TargetParent);
             if (chain.Count != request.TargetParent.Length + 1 || chain[^1] != toDir)
@@ -279,7 +279,7 @@ public sealed partial class FileSystemServer
         var sourceFirst = fromDir < toDir || (fromDir == toDir && string.CompareOrdinal(fromName, toName) < 0);
         try
         {
-            await Store.Store.Sync();
+            await Store.Sync();
             if (sourceFirst) await At<Ack>(fromDir, new ShardReserve(fromDir, fromName, tx, moving.Inode, FsStore.ShardOf(toDir)));
             while (locks.Blocker(toDir, toName, tx) is { } held) await WaitFor(held);
             locks.TryTake(toDir, toName, tx);
@@ -310,7 +310,7 @@ public sealed partial class FileSystemServer
         }
         if (intent.ReplacedKind != FsNodeKind.Directory || IsLocal(intent.Replaced)) intent = intent with { State = IntentState.Decided };
         Record(intent);
-        await Store.Store.Sync();
+        await Store.Sync();
         await Drive(intent);
         return Ack.Instance;
     }

@@ -42,15 +42,21 @@ public sealed partial class FileSystemServer
         {
             await busy[shard].Idle(); // work already under way, and intents it coordinates, finish here
             var target = members[to].Peer;
-            var keys = Store.Store.Scan(FsStore.ShardPrefix(shard));
             var moving = handles.Where(h => FsStore.ShardOf(h.Value.Inode) == shard)
                 .Select(h => new FsHandleState(h.Key, h.Value.Inode, h.Value.Write, h.Value.Directory, h.Value.Client,
                     unlinkedWhileOpen.Contains(h.Value.Inode))).ToArray();
             const int PartSize = 256;
-            for (var at = 0; at == 0 || at < keys.Count; at += PartSize)
+            using (var keys = Store.Export(shard).GetEnumerator())
             {
-                var last = at + PartSize >= keys.Count;
-                await Kernel.Call(target, new FsImportShard(shard, [.. keys.Skip(at).Take(PartSize)], last ? moving : [], last, First: at == 0), PeerTimeout);
+                var (more, first) = (keys.MoveNext(), true);
+                do
+                {
+                    var part = new List<KeyValuePair<byte[], byte[]>>(PartSize);
+                    for (; more && part.Count < PartSize; more = keys.MoveNext()) part.Add(keys.Current);
+                    await Kernel.Call(target, new FsImportShard(shard, [.. part], more ? [] : moving, !more, First: first), PeerTimeout);
+                    first = false;
+                }
+                while (more);
             }
             owners[shard] = to;
             SaveFleet();
@@ -67,10 +73,9 @@ public sealed partial class FileSystemServer
                     // replacement is); meanwhile what it sends here is forwarded.
                 }
             }
-            var drop = new StoreBatch().DeleteRange(FsStore.ShardPrefix(shard), FsStore.PrefixEnd(FsStore.ShardPrefix(shard)));
             used -= Store.DataBytes(shard);
-            Store.Write(drop);
-            Store.Forget(shard);
+            Store.Drop(shard);
+            await Store.Sync(); // the drop durable, its files' extents go
             foreach (var handle in moving)
             {
                 Forget(handle.Id, handles[handle.Id]);
@@ -118,7 +123,7 @@ public sealed partial class FileSystemServer
             if (h.UnlinkedWhileOpen) unlinkedWhileOpen.Add(h.Inode);
         }
         used += Store.DataBytes(part.Shard);
-        await Store.Store.Sync(); // durable here before the old owner lets go of it
+        await Store.Sync(); // durable here before the old owner lets go of it
         Adopt(part.Shard);
         return Ack.Instance;
     }

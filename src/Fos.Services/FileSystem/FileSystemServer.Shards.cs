@@ -162,7 +162,7 @@ public sealed partial class FileSystemServer
         try
         {
             Store.Write(batch);
-            await Store.Store.Sync();
+            await Store.Sync();
         }
         finally
         {
@@ -274,7 +274,7 @@ public sealed partial class FileSystemServer
         }
         else
         {
-            await Store.Store.Sync();
+            await Store.Sync();
         }
         return Ack.Instance;
     }

@@ -130,10 +130,15 @@ public sealed partial class FileSystemServer : Server
             store = opened;
             if (IsLocal(FsStore.RootInode) && store.GetInode(FsStore.RootInode) is null)
                 FsStore.PutInode(batch, FsStore.RootInode, new FsStore.Inode(FsNodeKind.Directory, 0, 1));
+            var claimed = new HashSet<long>();
             for (var shard = 0; shard < FsStore.Shards; shard++)
-                if (owners[shard] == index)
-                    foreach (var orphan in store.Orphans(shard)) store.DeleteInode(batch, orphan);
+            {
+                if (owners[shard] != index) continue;
+                foreach (var orphan in store.Orphans(shard)) store.DeleteInode(batch, orphan);
+                store.Reconcile(batch, shard, claimed);
+            }
             if (batch.Count > 0) store.Write(batch);
+            store.DeleteUnclaimedExtents(claimed);
             // What this member was doing when it last stopped is finished (or undone) before its names are served.
             for (var shard = 0; shard < FsStore.Shards; shard++)
                 if (owners[shard] == index) Adopt(shard);

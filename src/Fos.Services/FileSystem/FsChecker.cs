@@ -8,8 +8,8 @@ namespace Fos.Services.FileSystem;
 /// <summary>
 /// The file system's checker (fsck), over the stores of every member of a stopped fleet: every
 /// inode reachable from the root exactly once, no entry naming a missing inode, no directory in a
-/// cycle, no block without its file or beyond its file's size, no reservation whose operation is
-/// gone. Operations still recorded as intents are reported, not counted as damage: the next boot
+/// cycle, no block without its file or beyond its file's size, no file whose extent holds less
+/// than its size, no extent without its file, no reservation whose operation is gone. Operations still recorded as intents are reported, not counted as damage: the next boot
 /// finishes them. <see cref="Repair"/> drops what points nowhere and moves what nothing reaches
 /// to <c>/lost+found</c>.
 /// </summary>
@@ -21,6 +21,7 @@ public sealed class FsChecker
     private readonly Dictionary<long, IStore> entryHome = [];
     private readonly List<(IStore Store, byte[] Key, long Inode, long Block, int Length)> blocks = [];
     private readonly List<(IStore Store, byte[] Key, long Tx)> reservations = [];
+    private readonly List<(IStore Store, long Id)> strayExtents = [];
     private readonly HashSet<long> intentTxs = [];
     private readonly HashSet<long> inFlight = []; // inodes an unfinished operation names
     private readonly HashSet<long> orphanMarks = [];
@@ -116,7 +117,7 @@ public sealed class FsChecker
             switch ((char)key[1])
             {
                 case 'i':
-                    var node = new FsStore.Inode((FsNodeKind)value[0], BinaryPrimitives.ReadInt64BigEndian(value.AsSpan(1)), BinaryPrimitives.ReadInt64BigEndian(value.AsSpan(9)));
+                    var node = FsStore.DecodeInode(value);
                     if (!inodes.TryAdd(inode, (store, node))) Problems.Add($"inode {inode} is kept by two members");
                     break;
                 case 'e':
@@ -143,13 +144,29 @@ public sealed class FsChecker
                     break;
             }
         }
+        var listed = store.Extents.List();
+        foreach (var id in listed)
+        {
+            if (!inodes.TryGetValue(id, out var file) || file.Store != store || !file.Node.InExtent)
+            {
+                strayExtents.Add((store, id));
+                Problems.Add($"extent {id} of store '{store.Name}' belongs to no file there");
+            }
+            else if (store.Extents.Length(id) < file.Node.Size)
+            {
+                Problems.Add($"inode {id} is {file.Node.Size} bytes, but its extent holds only {store.Extents.Length(id)}");
+            }
+        }
+        foreach (var (inode, (_, node)) in inodes.Where(i => i.Value.Store == store && i.Value.Node is { InExtent: true, Size: > 0 }))
+            if (!listed.Contains(inode))
+                Problems.Add($"inode {inode} is {node.Size} bytes in an extent, but it has none");
         if (store.Get(FsStore.VersionKey) is not [FsStore.FormatVersion])
             Problems.Add($"store '{store.Name}' has no layout version {FsStore.FormatVersion}");
     }
 
     /// <summary>
     /// Mends what <see cref="Check"/> found: entries naming nothing, entries of removed directories,
-    /// and stray blocks and reservations go; inodes nothing reaches get a name in <c>/lost+found</c> (made in the root's store) → how many changes.
+    /// and stray blocks, extents and reservations go; inodes nothing reaches get a name in <c>/lost+found</c> (made in the root's store) → how many changes.
     /// </summary>
     public int Repair()
     {
@@ -173,6 +190,11 @@ public sealed class FsChecker
         foreach (var (store, key, inode, _, _) in blocks.Where(b => !inodes.TryGetValue(b.Inode, out var f) || f.Node.Kind != FsNodeKind.File))
         {
             store.Write(new StoreBatch().Delete(key));
+            changes++;
+        }
+        foreach (var (store, id) in strayExtents)
+        {
+            store.Extents.Delete(id);
             changes++;
         }
         foreach (var (store, key, _) in reservations.Where(r => !intentTxs.Contains(r.Tx)))

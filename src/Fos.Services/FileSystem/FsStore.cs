@@ -10,14 +10,17 @@ namespace Fos.Services.FileSystem;
 /// key prefix that can be listed and moved whole:
 /// <code>
 /// [shard] 'n'                       next inode sequence of the shard
-/// [shard] 'i' [inode]               inode: kind, size, version
+/// [shard] 'i' [inode]               inode: kind, size, version, and whether its data is in an extent
 /// [shard] 'e' [dir inode] [name]    directory entry: child inode, kind
-/// [shard] 'b' [inode] [block]       file data, BlockSize bytes per block (the last may be short)
+/// [shard] 'b' [inode] [block]       file data, BlockSize bytes per block (the last may be short), of a file of one block at most
 /// [shard] 'o' [inode]               unlinked while open: delete when the member restarts
 /// [shard] 'x' [tx]                  an operation over several shards this shard coordinates (<see cref="FsIntent"/>)
 /// [shard] 'r' [dir inode] [name]    a name reserved for another shard's operation: the transaction's id
 /// [shard] 'l'                       (shard 0) the lock held by a directory rename across directories
 /// </code>
+/// A file that grows past one block moves its data to the store's extent numbered by its inode,
+/// where it is written once, in place, instead of through the engine's log and its compactions
+/// (BlueStore's split). Small files stay in blocks, where one sync covers data and metadata.
 /// An inode's number is <c>sequence · 4096 + allocating shard · 64 + home shard</c>: the home
 /// shard (low six bits) says where it lives, and a shard can number an inode for another one
 /// (a new directory) from its own sequence without asking.
@@ -80,7 +83,27 @@ public sealed class FsStore(IStore store)
 
     public static int ShardOf(long inode) => (int)(inode & (Shards - 1));
 
-    public sealed record Inode(FsNodeKind Kind, long Size, long Version);
+    /// <summary>An inode: what it is, its size, its version, and whether its data is in its extent (else in blocks).</summary>
+    public sealed record Inode(FsNodeKind Kind, long Size, long Version, bool InExtent = false);
+
+    /// <summary>An inode as stored: 17 bytes, and an 18th that is 1 when its data is in its extent.</summary>
+    public static Inode DecodeInode(byte[] value) =>
+        new((FsNodeKind)value[0], BinaryPrimitives.ReadInt64BigEndian(value.AsSpan(1)), BinaryPrimitives.ReadInt64BigEndian(value.AsSpan(9)),
+            value.Length > 17 && value[17] == 1);
+
+    private static byte[] EncodeInode(Inode value)
+    {
+        var bytes = new byte[value.InExtent ? 18 : 17];
+        bytes[0] = (byte)value.Kind;
+        BinaryPrimitives.WriteInt64BigEndian(bytes.AsSpan(1), value.Size);
+        BinaryPrimitives.WriteInt64BigEndian(bytes.AsSpan(9), value.Version);
+        if (value.InExtent) bytes[17] = 1;
+        return bytes;
+    }
+
+    // Extents of removed files, deleted once the removal is durable: deleted before, a crash could
+    // bring back an inode whose data is gone.
+    private readonly List<long> doomed = [];
 
     // ---- keys --------------------------------------------------------------------------------
 
@@ -138,7 +161,7 @@ public sealed class FsStore(IStore store)
     {
         if (inodes.TryGetValue(inode, out var cached)) return cached;
         var value = store.Get(InodeKey(inode));
-        var node = value is null ? null : new Inode((FsNodeKind)value[0], BinaryPrimitives.ReadInt64BigEndian(value.AsSpan(1)), BinaryPrimitives.ReadInt64BigEndian(value.AsSpan(9)));
+        var node = value is null ? null : DecodeInode(value);
         if (inodes.Count >= CacheLimit) inodes.Clear();
         inodes[inode] = node;
         return node;
@@ -165,13 +188,18 @@ public sealed class FsStore(IStore store)
         }
     }
 
-    public static void PutInode(StoreBatch batch, long inode, Inode value)
+    public static void PutInode(StoreBatch batch, long inode, Inode value) => batch.Put(InodeKey(inode), EncodeInode(value));
+
+    /// <summary>
+    /// Makes durable everything written before it (the store's extents first, then its batches),
+    /// then deletes the extents of files whose removal that made durable.
+    /// </summary>
+    public async Task Sync()
     {
-        var bytes = new byte[17];
-        bytes[0] = (byte)value.Kind;
-        BinaryPrimitives.WriteInt64BigEndian(bytes.AsSpan(1), value.Size);
-        BinaryPrimitives.WriteInt64BigEndian(bytes.AsSpan(9), value.Version);
-        batch.Put(InodeKey(inode), bytes);
+        long[] gone = [.. doomed];
+        doomed.Clear();
+        await store.Sync();
+        foreach (var inode in gone) store.Extents.Delete(inode);
     }
 
     public (long Inode, FsNodeKind Kind)? GetEntry(long dir, string name)
@@ -279,7 +307,9 @@ public sealed class FsStore(IStore store)
     /// <summary>Removes an inode, its data and its orphan mark; returns the bytes of data it held.</summary>
     public long DeleteInode(StoreBatch batch, long inode)
     {
-        var freed = GetInode(inode) is { Kind: FsNodeKind.File } file ? file.Size : 0;
+        var node = GetInode(inode);
+        var freed = node is { Kind: FsNodeKind.File } file ? file.Size : 0;
+        if (node is { InExtent: true }) doomed.Add(inode);
         batch.Delete(InodeKey(inode));
         batch.Delete(OrphanKey(inode));
         var blocks = BlockPrefix(inode);
@@ -299,10 +329,23 @@ public sealed class FsStore(IStore store)
 
     // ---- file data ---------------------------------------------------------------------------
 
-    public byte[] Read(long inode, Inode node, long offset, int count)
+    /// <summary>
+    /// Up to <paramref name="count"/> bytes from <paramref name="offset"/>; a file in an extent is
+    /// read into <paramref name="lent"/> when the reader lent a buffer of just the right size.
+    /// </summary>
+    public byte[] Read(long inode, Inode node, long offset, int count, byte[]? lent = null)
     {
         if (offset >= node.Size || count <= 0) return [];
         var length = (int)Math.Min(count, node.Size - offset);
+        if (node.InExtent)
+        {
+            // Not cleared first: the extent fills it (holes read as zeros from the host), and
+            // clearing a MiB costs as much as reading it.
+            var bytes = lent?.Length == length ? lent : GC.AllocateUninitializedArray<byte>(length);
+            var read = store.Extents.Read(inode, offset, bytes);
+            bytes.AsSpan(read).Clear(); // an extent shorter than the file (it cannot be, after Reconcile) reads as zeros
+            return bytes;
+        }
         var result = new byte[length]; // holes read as zeros
         var first = offset / BlockSize;
         var last = (offset + length - 1) / BlockSize;
@@ -318,10 +361,16 @@ public sealed class FsStore(IStore store)
         return result;
     }
 
-    /// <summary>Writes <paramref name="data"/> at <paramref name="offset"/>; returns the new size.</summary>
-    public long Write(StoreBatch batch, long inode, Inode node, long offset, ReadOnlySpan<byte> data)
+    /// <summary>Writes <paramref name="data"/> at <paramref name="offset"/>; returns the inode with its new size (and where its data now is).</summary>
+    public Inode Write(StoreBatch batch, long inode, Inode node, long offset, ReadOnlySpan<byte> data)
     {
         var end = offset + data.Length;
+        if (!node.InExtent && end > BlockSize) node = MoveToExtent(batch, inode, node);
+        if (node.InExtent)
+        {
+            store.Extents.Write(inode, offset, data);
+            return node with { Size = Math.Max(node.Size, end) };
+        }
         for (var position = offset; position < end;)
         {
             var block = position / BlockSize;
@@ -345,12 +394,96 @@ public sealed class FsStore(IStore store)
             batch.Put(BlockKey(inode, block), bytes);
             position += take;
         }
-        return Math.Max(node.Size, end);
+        return node with { Size = Math.Max(node.Size, end) };
+    }
+
+    /// <summary>
+    /// Copies a file's blocks into its extent and drops them in the batch. Until the batch is
+    /// written the inode still says blocks; a crash before then leaves an extent no inode claims,
+    /// which the member deletes when it starts (<see cref="Reconcile"/>).
+    /// </summary>
+    private Inode MoveToExtent(StoreBatch batch, long inode, Inode node)
+    {
+        var extents = store.Extents;
+        extents.SetLength(inode, 0); // whatever an earlier, unfinished move left
+        foreach (var entry in store.Scan(BlockPrefix(inode)))
+            extents.Write(inode, BinaryPrimitives.ReadInt64BigEndian(entry.Key.AsSpan(10)) * BlockSize, entry.Value);
+        extents.SetLength(inode, node.Size);
+        var blocks = BlockPrefix(inode);
+        batch.DeleteRange(blocks, PrefixEnd(blocks));
+        return node with { InExtent = true };
+    }
+
+    /// <summary>
+    /// After a restart: the extents of a shard's files agree with their inodes. An extent that
+    /// holds less than its inode's size lost unsynced data in a crash after a later batch was
+    /// made durable by the engine on its own: the file ends where its data does. An extent that
+    /// holds more is cut, so that growing the file again shows zeros, not old bytes. Each extent
+    /// an inode claims goes into <paramref name="claimed"/>, for <see cref="DeleteUnclaimedExtents"/>.
+    /// </summary>
+    public void Reconcile(StoreBatch batch, int shard, HashSet<long> claimed)
+    {
+        foreach (var (key, value) in store.Scan([(byte)shard, (byte)'i']))
+        {
+            var node = DecodeInode(value);
+            if (!node.InExtent) continue;
+            var inode = BinaryPrimitives.ReadInt64BigEndian(key.AsSpan(2));
+            claimed.Add(inode);
+            var length = store.Extents.Length(inode);
+            if (length < node.Size) PutInode(batch, inode, node with { Size = length, Version = node.Version + 1 });
+            else if (length > node.Size) store.Extents.SetLength(inode, node.Size);
+        }
+    }
+
+    /// <summary>Deletes the extents that no inode of this member claims (see <see cref="Reconcile"/>).</summary>
+    public void DeleteUnclaimedExtents(HashSet<long> claimed)
+    {
+        foreach (var id in store.Extents.List())
+            if (!claimed.Contains(id)) store.Extents.Delete(id);
+    }
+
+    /// <summary>
+    /// A shard's keys as another member takes them: a file in an extent goes as blocks (the
+    /// taker moves it to an extent of its own if it grows). Read as the taker asks for more, so a
+    /// big file is never in memory whole.
+    /// </summary>
+    public IEnumerable<KeyValuePair<byte[], byte[]>> Export(int shard)
+    {
+        foreach (var entry in store.Scan(ShardPrefix(shard)))
+        {
+            if (entry.Key.Length < 10 || entry.Key[1] != (byte)'i' || DecodeInode(entry.Value) is not { InExtent: true } node)
+            {
+                yield return entry;
+                continue;
+            }
+            var inode = BinaryPrimitives.ReadInt64BigEndian(entry.Key.AsSpan(2));
+            yield return new(entry.Key, EncodeInode(node with { InExtent = false }));
+            for (long block = 0; block * BlockSize < node.Size; block++)
+            {
+                var bytes = new byte[(int)Math.Min(BlockSize, node.Size - block * BlockSize)];
+                store.Extents.Read(inode, block * BlockSize, bytes);
+                yield return new(BlockKey(inode, block), bytes);
+            }
+        }
+    }
+
+    /// <summary>Drops a shard this member gave away: its keys now, its files' extents once that is durable.</summary>
+    public void Drop(int shard)
+    {
+        foreach (var (key, value) in store.Scan([(byte)shard, (byte)'i']))
+            if (DecodeInode(value).InExtent) doomed.Add(BinaryPrimitives.ReadInt64BigEndian(key.AsSpan(2)));
+        Write(new StoreBatch().DeleteRange(ShardPrefix(shard), PrefixEnd(ShardPrefix(shard))));
+        Forget(shard);
     }
 
     /// <summary>Cuts or extends (with zeros) a file to <paramref name="length"/>.</summary>
-    public void Truncate(StoreBatch batch, long inode, long length)
+    public void Truncate(StoreBatch batch, long inode, Inode node, long length)
     {
+        if (node.InExtent)
+        {
+            store.Extents.SetLength(inode, length);
+            return;
+        }
         var keep = (length + BlockSize - 1) / BlockSize; // blocks 0..keep-1 stay
         foreach (var entry in store.Scan(BlockPrefix(inode), from: BlockKey(inode, Math.Max(0, keep - 1))))
         {
