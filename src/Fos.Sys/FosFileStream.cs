@@ -7,8 +7,12 @@ namespace Fos.Sys;
 /// An open fos file as a <see cref="Stream"/>, so StreamReader, CopyToAsync and the rest of .NET
 /// work on it. Calls go to the file-system member that keeps the handle. Writes are buffered (1
 /// MiB) and sent on flush, seek, read or close; <see cref="DisposeAsync"/> closes the file, which
-/// makes what was written durable. On a fos core only the asynchronous methods work: a blocking
-/// read would stall the very loop that must deliver its answer.
+/// makes what was written durable. Read sequentially, it reads ahead: while the caller copies one
+/// answer, the member already reads the next, as the host's page cache does. Like FileStream's
+/// buffer (and NFS's close-to-open consistency), a read may then not show a write that another
+/// process made after the previous read returned; <see cref="FosPosix.PRead"/> always does. On a
+/// fos core only the asynchronous methods work: a blocking read would stall the very loop that
+/// must deliver its answer.
 /// </summary>
 public sealed class FosFileStream : Stream
 {
@@ -21,6 +25,11 @@ public sealed class FosFileStream : Stream
     private readonly MemoryStream pending = new();
     private readonly CoreBound core = new();
     private byte[]? exchange; // lent to the member for each read (see FsRead.Into), so reads allocate nothing
+    private Task<byte[]>? ahead; // the read after the last one, asked for before the caller asked
+    private byte[]? aheadLent;
+    private long aheadAt;
+    private int aheadCount;
+    private long lastEnd; // where the last read ended: a read that starts there is sequential
     private long pendingAt;
     private long position;
     private long length;
@@ -34,7 +43,7 @@ public sealed class FosFileStream : Stream
         this.canRead = canRead;
         this.canWrite = canWrite;
         length = opened.Attributes.Size;
-        position = append ? length : 0;
+        position = lastEnd = append ? length : 0;
     }
 
     /// <summary>The path the file was opened by.</summary>
@@ -88,13 +97,46 @@ public sealed class FosFileStream : Stream
         await FlushWrites();
         if (buffer.Length == 0) return 0;
         var count = Math.Min(buffer.Length, 4 << 20);
-        var lent = exchange?.Length == count ? exchange : new byte[count];
-        exchange = null; // the member's until it answers: a read that fails leaves it there
-        var data = await SysCall.Fs<byte[]>(server, new FsRead(handle, position, count) { Into = lent });
+        byte[] data, lent;
+        if (ahead is { } next && aheadAt == position && aheadCount == count)
+        {
+            (ahead, lent) = (null, aheadLent!);
+            data = await next;
+        }
+        else
+        {
+            DropAhead();
+            lent = Borrow(count);
+            data = await SysCall.Fs<byte[]>(server, new FsRead(handle, position, count) { Into = lent });
+        }
+        // The next read goes out before this one is copied, so the member reads while we copy.
+        if (position == lastEnd && data.Length == count && count >= FsLimits.BlockSize)
+        {
+            (aheadLent, aheadAt, aheadCount) = (Borrow(count), position + count, count);
+            ahead = SysCall.Fs<byte[]>(server, new FsRead(handle, aheadAt, count) { Into = aheadLent });
+        }
         data.CopyTo(buffer);
-        exchange = lent;
+        exchange = lent; // free again: the answer is copied
+        lastEnd = position + data.Length;
         position += data.Length;
         return data.Length;
+    }
+
+    /// <summary>A buffer to lend for a read of <paramref name="count"/> bytes: the member's until it answers.</summary>
+    private byte[] Borrow(int count)
+    {
+        var buffer = exchange?.Length == count ? exchange : new byte[count];
+        exchange = null;
+        return buffer;
+    }
+
+    /// <summary>Forgets a read ahead that will not be used, and the buffer it was lent (the member may still fill it).</summary>
+    private void DropAhead()
+    {
+        if (ahead is null) return;
+        ahead.ContinueWith(static read => _ = read.Exception, CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        (ahead, aheadLent) = (null, null);
     }
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
@@ -104,6 +146,7 @@ public sealed class FosFileStream : Stream
     {
         Open();
         if (!canWrite) throw new FosIOException(Errno.EBADF, $"{Path} was opened for reading only");
+        DropAhead(); // what it read may be what this write changes
         if (pending.Length > 0 && pendingAt + pending.Length != position) await FlushWrites();
         if (pending.Length == 0) pendingAt = position;
         pending.Write(buffer.Span); // copied: the caller may reuse its buffer at once
@@ -140,6 +183,7 @@ public sealed class FosFileStream : Stream
     {
         Open();
         if (!canWrite) throw new FosIOException(Errno.EBADF, $"{Path} was opened for reading only");
+        DropAhead();
         await FlushWrites();
         return length = await SysCall.Fs<long>(server, new FsTruncate(handle, value));
     });
@@ -173,6 +217,7 @@ public sealed class FosFileStream : Stream
         if (closed) return;
         await core.Run(async () =>
         {
+            DropAhead(); // it went out before the close, so it is answered before the handle goes
             try
             {
                 await FlushWrites();

@@ -91,6 +91,45 @@ public class FsExtentTests
         await FsckStopped(booted.System, booted.Members, booted.MemberCores, booted.Clients[0]);
     }
 
+    /// <summary>
+    /// A stream read in order reads ahead; what it reads matches the file whatever the pattern
+    /// (in order, after a seek, across the end), and a write or cut through the same stream is
+    /// never hidden behind a read made ahead of it.
+    /// </summary>
+    [Fact]
+    public async Task A_stream_that_reads_ahead_reads_what_the_file_holds_and_sees_its_own_writes()
+    {
+        await using var booted = await BootSim(13, Members, clients: 1);
+        await booted.System.Execute(booted.Clients[0], async _ =>
+        {
+            var model = Pattern(5 * Block + 300, 1);
+            await FosFile.WriteAllBytesAsync("/big", model);
+            await using var stream = await FosFile.OpenAsync("/big", FileMode.Open, FileAccess.ReadWrite);
+            var buffer = new byte[Block];
+            async Task Expect(long at)
+            {
+                stream.Position = at;
+                var n = await stream.ReadAsync(buffer);
+                Assert.Equal(model.AsSpan((int)at, (int)Math.Min(Block, model.Length - at)).ToArray(), buffer[..n]);
+            }
+            await Expect(0); // and the next block is asked for ahead
+            await Expect(Block);
+            await stream.WriteAsync(Pattern(100, 2)); // lands where the read ahead was
+            Pattern(100, 2).CopyTo(model, 2 * Block);
+            await Expect(2 * Block);
+            await Expect(3 * Block);
+            await stream.SetLengthAsync(4 * Block + 10); // cuts what was read ahead
+            model = model[..(4 * Block + 10)];
+            await Expect(4 * Block);
+            await Expect(Block / 2); // a seek back, off the blocks' edges
+            stream.Position = 0;
+            var all = new MemoryStream();
+            await stream.CopyToAsync(all, Block); // in order to the end
+            Assert.Equal(model, all.ToArray());
+            return true;
+        });
+    }
+
     [Fact]
     public async Task Removing_a_big_file_deletes_its_extent_and_fsck_knows_extents()
     {
