@@ -122,7 +122,7 @@ internal static class StoreContract
     }
 
     /// <summary>Extents: sparse, grown and cut in place, removed, listed, and kept by a clean close without a sync.</summary>
-    public static async Task Extents_read_back_what_was_written_holes_as_zeros(Func<IStore> open)
+    public static void Extents_read_back_what_was_written_holes_as_zeros(Func<IStore> open)
     {
         using (var store = open())
         {
@@ -163,7 +163,6 @@ internal static class StoreContract
             Assert.Equal(3, extents.Read(1L << 40, 1L << 20, far));
             Assert.Equal("far", S(far));
             extents.Write(5, 0, B("H"));
-            await store.Sync(); // syncs the extents too, then the batches
             Assert.Throws<ArgumentOutOfRangeException>(() => extents.Write(-1, 0, B("x")));
             Assert.Throws<ArgumentOutOfRangeException>(() => extents.Write(1, -1, B("x")));
             Assert.Throws<ArgumentOutOfRangeException>(() => extents.Read(-1, 0, new byte[1]));
