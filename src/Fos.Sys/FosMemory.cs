@@ -15,7 +15,7 @@ public static class FosMemory
     /// <summary>Allocates at least <paramref name="bytes"/> bytes (whole pages, zeroed) from the nearest member, mapped.</summary>
     public static async Task<FosBuffer> AllocateAsync(long bytes)
     {
-        var grant = await SysCall.Mem<MemGrant>(null, new MemAlloc(bytes, SysCall.CurrentProcess));
+        var grant = await SysCall.Mem<MemGrant>(null, new MemAlloc(bytes));
         return new FosBuffer(grant.Id, grant.Bytes, grant.Pages.Length, grant.Member, grant.Token,
             SysCall.Enter().MapMemory(grant.Token, grant.Bytes));
     }

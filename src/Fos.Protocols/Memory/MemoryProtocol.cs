@@ -5,8 +5,12 @@ namespace Fos.Protocols.Memory;
 /// <summary>Sent by boot: who the members are, and the range of page numbers this member starts with.</summary>
 public sealed record MemConfigure(int Index, Endpoint[] Members, long FirstPage, long PageCount);
 
-/// <summary>Allocates <paramref name="Bytes"/> (rounded up to whole pages) for process <paramref name="Owner"/> → <see cref="MemGrant"/>.</summary>
-public sealed record MemAlloc(long Bytes, long Owner);
+/// <summary>
+/// Allocates <paramref name="Bytes"/> (rounded up to whole pages) for the process on the sending
+/// core, which the kernel attests → <see cref="MemGrant"/>. Nothing the request says can make it
+/// anyone else's.
+/// </summary>
+public sealed record MemAlloc(long Bytes);
 
 /// <summary>
 /// An allocation: its id, its pages, the member that keeps it (free it there), and the token under
@@ -26,8 +30,8 @@ public sealed record MemShared(long Token);
 /// <summary>Frees an allocation → Ack.</summary>
 public sealed record MemFree(long Id);
 
-/// <summary>Frees everything a process holds (sent when it ends) → how many allocations (int).</summary>
-public sealed record MemReleaseAll(long Owner);
+/// <summary>Frees everything the process on process core <paramref name="Core"/> holds (sent when it ends) → how many allocations (int).</summary>
+public sealed record MemReleaseAll(CoreId Core);
 
 /// <summary>A sibling ran dry: give it up to <paramref name="Pages"/> free pages → long[] (they become its own).</summary>
 public sealed record MemLend(int Pages);
@@ -41,7 +45,7 @@ public sealed record MemUsage(int Member, long FreePages, long AllocatedPages, i
 public sealed record MemHandOver(int To);
 
 /// <summary>An allocation on its way to another member (its bytes stay where they are: in the holder's memory).</summary>
-public sealed record MemAllocationState(long Id, long Owner, long Bytes, long[] Pages, long Token, CoreId Holder, long[] Shares);
+public sealed record MemAllocationState(long Id, long Bytes, long[] Pages, long Token, CoreId Holder, long[] Shares);
 
 /// <summary>What a leaving member hands over: its free pages and its allocations → Ack.</summary>
 public sealed record MemAdopt(long[] FreePages, MemAllocationState[] Allocations);

@@ -23,9 +23,8 @@ public sealed class MemoryServer : Server
     private readonly Dictionary<long, Allocation> allocations = [];
     private Endpoint[] members = [];
     private int index;
-    private long nextId = 1;
 
-    private sealed record Allocation(long Owner, long Bytes, long[] Pages, long Token, CoreId Holder, List<long> Shares);
+    private sealed record Allocation(long Bytes, long[] Pages, long Token, CoreId Holder, List<long> Shares);
 
     private long refusals;
 
@@ -46,7 +45,7 @@ public sealed class MemoryServer : Server
         MemAlloc a => ReplyWhenDone(Allocate(a, message.From.CoreId)),
         MemFree f => Reply(Free(f.Id)),
         MemShare s => Reply(Share(s, message.From.CoreId)),
-        MemReleaseAll r => Reply(ReleaseAll(r.Owner)),
+        MemReleaseAll r => Reply(ReleaseAll(r.Core)),
         MemLend l => Reply(Lend(l.Pages)),
         MemStats => Reply(new MemUsage(index, free.Count, allocations.Values.Sum(a => (long)a.Pages.Length), allocations.Count)),
         MemMembers m => Reply(SetMembers(m.Members)),
@@ -101,8 +100,9 @@ public sealed class MemoryServer : Server
             foreach (var page in granted) free.Push(page);
             throw;
         }
-        var id = nextId++ * 64 + index;
-        allocations.Add(id, new Allocation(request.Owner, request.Bytes, granted, token, holder, []));
+        long id;
+        do id = (long)(Kernel.NextRandom() >> 1); while (id == 0 || allocations.ContainsKey(id)); // unique at any fleet size, and unguessable
+        allocations.Add(id, new Allocation(request.Bytes, granted, token, holder, []));
         return new MemGrant(id, request.Bytes, granted, Endpoint, token);
     }
 
@@ -123,7 +123,7 @@ public sealed class MemoryServer : Server
         if (to < 0 || to >= members.Length || to == index) throw new FosException(FosError.BadRequest, $"member {to} cannot take this member's pages");
         // Everything leaves at once, before the await: a lend or a write arriving meanwhile finds
         // nothing here (EBADF sends the client to the heir) instead of pages the heir also has.
-        var states = allocations.Select(a => new MemAllocationState(a.Key, a.Value.Owner, a.Value.Bytes, a.Value.Pages, a.Value.Token,
+        var states = allocations.Select(a => new MemAllocationState(a.Key, a.Value.Bytes, a.Value.Pages, a.Value.Token,
             a.Value.Holder, [.. a.Value.Shares])).ToArray();
         var pages = free.ToArray();
         free.Clear();
@@ -143,7 +143,7 @@ public sealed class MemoryServer : Server
     private Ack Adopt(MemAdopt adopt)
     {
         foreach (var page in adopt.FreePages) free.Push(page);
-        foreach (var a in adopt.Allocations) allocations.Add(a.Id, new Allocation(a.Owner, a.Bytes, a.Pages, a.Token, a.Holder, [.. a.Shares ?? []]));
+        foreach (var a in adopt.Allocations) allocations.Add(a.Id, new Allocation(a.Bytes, a.Pages, a.Token, a.Holder, [.. a.Shares ?? []]));
         return Ack.Instance;
     }
 
@@ -177,9 +177,9 @@ public sealed class MemoryServer : Server
         return Ack.Instance;
     }
 
-    private int ReleaseAll(long owner)
+    private int ReleaseAll(CoreId core)
     {
-        var theirs = allocations.Where(a => a.Value.Owner == owner).ToList();
+        var theirs = allocations.Where(a => a.Value.Holder == core).ToList();
         foreach (var (id, allocation) in theirs) Return(id, allocation);
         return theirs.Count;
     }

@@ -250,7 +250,7 @@ public sealed class ProcessServer : Server
             }
         }
         // Memory is granted by the members of the process's own machine; the directory carries the names' withdrawal everywhere.
-        await TellEvery(WellKnownNames.Memory, new MemReleaseAll(pid), sameMachine: true);
+        await TellEvery(WellKnownNames.Memory, new MemReleaseAll(core), sameMachine: true);
         await TellEvery(WellKnownNames.NameService, new NameWithdrawCore(core), sameMachine: true);
     }
 

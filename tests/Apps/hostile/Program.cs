@@ -127,7 +127,7 @@ switch (mode)
             (WellKnownNames.FileSystem, new FsConfigure(0, [], [], 1)),
             (WellKnownNames.FileSystem, new FsCloseAllOf(new CoreId(1, 0))),
             (WellKnownNames.Memory, new MemConfigure(0, [], 0, 1 << 20)),
-            (WellKnownNames.Memory, new MemReleaseAll(1)),
+            (WellKnownNames.Memory, new MemReleaseAll(new CoreId(1, 0))),
             (WellKnownNames.Memory, new MemHandOver(0)),
             (WellKnownNames.Layout, new LayoutConfigure([], [])),
             (WellKnownNames.Layout, new LayoutRelease(new CoreId(1, 1))),
