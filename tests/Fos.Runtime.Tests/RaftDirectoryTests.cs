@@ -162,7 +162,14 @@ public sealed class RaftDirectoryTests(ITestOutputHelper output)
         clock.Restart();
         await leader.Start(bootstrap: true); // a founder's restart is not a first start: it is not cold
         leader.Open();
-        await leader.Raft.WaitReady(RaftNodes.Deadline);
+        try
+        {
+            await leader.Raft.WaitReady(RaftNodes.Deadline);
+        }
+        catch (FosException ex)
+        {
+            throw new FosException(ex.Error, $"{ex.Message}; the nodes said:\n{nodes.Said}");
+        }
         output.WriteLine($"the stopped node restarted and caught up in {clock.ElapsedMilliseconds} ms\n{nodes.Said}");
         await nodes.Until(() => leader.Raft.Names.SequenceEqual(next.Raft.Names), () => "the restarted node's table differs");
         Assert.DoesNotContain(leader.Raft.Names, c => c.Name == "/before/0");

@@ -39,18 +39,22 @@ public sealed record RaftDirectoryOptions
     public Action<string>? Log { get; init; }
 
     /// <summary>An election starts after the leader has been silent for a random time in [lower, upper].</summary>
-    public TimeSpan LowerElectionTimeout { get; init; } = TimeSpan.FromMilliseconds(150);
+    public TimeSpan LowerElectionTimeout { get; init; } = TimeSpan.FromMilliseconds(300);
 
-    public TimeSpan UpperElectionTimeout { get; init; } = TimeSpan.FromMilliseconds(300);
+    public TimeSpan UpperElectionTimeout { get; init; } = TimeSpan.FromMilliseconds(600);
 
     /// <summary>The leader's heartbeat period as a fraction of the lower election timeout.</summary>
     public double HeartbeatThreshold { get; init; } = 0.3;
 
-    /// <summary>How long one request to another node may take (a heartbeat, a vote, a batch of entries).</summary>
-    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromMilliseconds(140);
+    /// <summary>How long one request to another node may take (a heartbeat, a vote, a batch of entries), a new connection's handshake included.</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromMilliseconds(280);
 
-    /// <summary>How long connecting to another node may take, TLS handshake included.</summary>
-    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromMilliseconds(75);
+    /// <summary>
+    /// How long connecting to another node may take, TLS handshake included. A node that restarts
+    /// must connect anew while the others run on; on a loaded machine a handshake took longer
+    /// than 75 ms, and the restarted node heard no leader for as long as the load lasted.
+    /// </summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>How long a submitted change or a read barrier may wait for a leader and a majority before it fails as <see cref="Kernel.FosError.MachineDown"/>.</summary>
     public TimeSpan CommitTimeout { get; init; } = TimeSpan.FromSeconds(2);
