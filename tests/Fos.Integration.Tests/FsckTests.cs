@@ -8,17 +8,13 @@ public sealed class FsckTests : IDisposable
     [Fact]
     public async Task A_used_and_stopped_node_checks_whole_and_a_running_one_is_not_checked()
     {
-        await using (var node = FosCommand.Start("boot", "--headless", "--cores", "4", "--data", data))
+        await WhileUp(async () =>
         {
-            await node.WaitForLine("fos is up", FosCommand.Deadline);
-            var shell = await FosCommand.Run("shell", "--data", data, "-c", "mkdir /a; mkdir /a/b; mkdir /c; mv /a/b /c/b; rm -r /a");
-            Assert.True(shell.ExitCode == 0, shell.Stderr);
+            await Shell("mkdir /a; mkdir /a/b; mkdir /c; mv /a/b /c/b; rm -r /a");
             var busy = await FosCommand.Run("fsck", "--data", data);
             Assert.Equal(2, busy.ExitCode);
             Assert.Contains("in use", busy.Stderr, StringComparison.Ordinal);
-            Assert.Equal(0, (await FosCommand.Run("stop", "--data", data)).ExitCode);
-            Assert.Equal(0, await node.WaitForExit(FosCommand.Deadline));
-        }
+        });
         var check = await FosCommand.Run("fsck", "--data", data);
         Assert.True(check.ExitCode == 0, string.Join('\n', check.Stdout) + check.Stderr);
         Assert.Contains("0 files, 3 directories, 0 bytes; no problems", check.Stdout);
@@ -32,14 +28,7 @@ public sealed class FsckTests : IDisposable
     [Fact]
     public async Task Repair_gives_what_nothing_reaches_a_name_in_lost_and_found()
     {
-        await using (var node = FosCommand.Start("boot", "--headless", "--cores", "4", "--data", data))
-        {
-            await node.WaitForLine("fos is up", FosCommand.Deadline);
-            var shell = await FosCommand.Run("shell", "--data", data, "-c", "mkdir /c; mkdir /c/b; mkdir /kept");
-            Assert.True(shell.ExitCode == 0, shell.Stderr);
-            Assert.Equal(0, (await FosCommand.Run("stop", "--data", data)).ExitCode);
-            Assert.Equal(0, await node.WaitForExit(FosCommand.Deadline));
-        }
+        await WhileUp(() => Shell("mkdir /c; mkdir /c/b; mkdir /kept"));
         using (var disk = new Fos.Runtime.Storage.DiskStores(data, Fos.Runtime.Storage.StoreEngine.RocksDb))
         using (var rootStore = disk.Open("fs/member-0")) // the root directory lives in shard 0, on member 0
         {
@@ -56,18 +45,13 @@ public sealed class FsckTests : IDisposable
         Assert.Contains(repair.Stdout, line => line.StartsWith("repaired: ", StringComparison.Ordinal));
         Assert.Equal(0, (await FosCommand.Run("fsck", "--data", data)).ExitCode);
 
-        await using (var node = FosCommand.Start("boot", "--headless", "--cores", "4", "--data", data))
+        await WhileUp(async () =>
         {
-            await node.WaitForLine("fos is up", FosCommand.Deadline);
-            var ls = await FosCommand.Run("shell", "--data", data, "-c", "ls /; ls /lost+found");
-            Assert.True(ls.ExitCode == 0, ls.Stderr);
-            Assert.Equal(["kept/", "lost+found/"], ls.Stdout.Take(2));
-            Assert.Single(ls.Stdout.Skip(2)); // /c, under a name of its inode; /b came with it
-            var inside = await FosCommand.Run("shell", "--data", data, "-c", $"ls /lost+found/{ls.Stdout[2].TrimEnd('/')}");
-            Assert.Equal(["b/"], inside.Stdout);
-            Assert.Equal(0, (await FosCommand.Run("stop", "--data", data)).ExitCode);
-            Assert.Equal(0, await node.WaitForExit(FosCommand.Deadline));
-        }
+            var ls = await Shell("ls /; ls /lost+found");
+            Assert.Equal(["kept/", "lost+found/"], ls.Take(2));
+            Assert.Single(ls.Skip(2)); // /c, under a name of its inode; /b came with it
+            Assert.Equal(["b/"], await Shell($"ls /lost+found/{ls[2].TrimEnd('/')}"));
+        });
     }
 
     [Fact]
@@ -78,6 +62,24 @@ public sealed class FsckTests : IDisposable
         Assert.Equal(2, check.ExitCode);
         Assert.StartsWith("fos fsck: ", check.Stderr, StringComparison.Ordinal);
         Assert.Single(check.Stderr.Trim().Split('\n'));
+    }
+
+    /// <summary>Boots a node on the test's data directory, does <paramref name="work"/>, and stops it cleanly.</summary>
+    private async Task WhileUp(Func<Task> work)
+    {
+        await using var node = FosCommand.Start("boot", "--headless", "--cores", "4", "--data", data);
+        await node.WaitForLine("fos is up", FosCommand.Deadline);
+        await work();
+        Assert.Equal(0, (await FosCommand.Run("stop", "--data", data)).ExitCode);
+        Assert.Equal(0, await node.WaitForExit(FosCommand.Deadline));
+    }
+
+    /// <summary>Runs shell commands on the running node, which must succeed; returns their output lines.</summary>
+    private async Task<IReadOnlyList<string>> Shell(string commands)
+    {
+        var shell = await FosCommand.Run("shell", "--data", data, "-c", commands);
+        Assert.True(shell.ExitCode == 0, shell.Stderr);
+        return shell.Stdout;
     }
 
     public void Dispose()

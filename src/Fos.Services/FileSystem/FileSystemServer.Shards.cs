@@ -64,8 +64,10 @@ public sealed partial class FileSystemServer
             }
             catch (FosException ex) when (ex.Unanswered)
             {
-                // The owner may have been replaced (its machine restarted) while this member could not hear of it.
-                if (attempt == 0 && await Relearn(owners[shard], owner)) continue;
+                // The owner may have been replaced (its machine restarted) while this member could
+                // not hear of it. A refused capability says so for sure: its machine answers, and
+                // the mailbox there is another's now, whose name is on its way to this machine.
+                if (attempt == 0 && await Relearn(owners[shard], owner, patient: ex.Error == FosError.CapabilityRefused)) continue;
                 throw FsError.Of(Errno.EIO,
                     $"shard {shard} is kept by file-system member {owners[shard]} on m{owner.Address.Machine}, which does not answer: {ex.Message}");
             }
@@ -76,9 +78,23 @@ public sealed partial class FileSystemServer
     /// Finds who member <paramref name="member"/> is now: each member under <c>/sys/fleet/fs</c> on
     /// the machine <paramref name="known"/> is on says which index it is (the place its own peer
     /// mailbox has in its view); a member at that index that is not <paramref name="known"/> takes
-    /// its place here → whether one did.
+    /// its place here → whether one did. A <paramref name="patient"/> search looks again for a while:
+    /// the replacement's name may not have reached this machine's replica of the directory yet.
     /// </summary>
-    private async Task<bool> Relearn(int member, Endpoint known)
+    private async Task<bool> Relearn(int member, Endpoint known, bool patient)
+    {
+        for (var look = 0; ; look++)
+        {
+            if (await RelearnOnce(member, known)) return true;
+            if (!patient || look >= RelearnLooks) return false;
+            await Kernel.Delay(RelearnPause);
+        }
+    }
+
+    private const int RelearnLooks = 20;
+    private static readonly TimeSpan RelearnPause = TimeSpan.FromMilliseconds(100);
+
+    private async Task<bool> RelearnOnce(int member, Endpoint known)
     {
         NameRecord fleet;
         try
