@@ -179,11 +179,17 @@ public sealed class FsStore(IStore store)
     public void Write(StoreBatch batch)
     {
         store.Write(batch);
-        foreach (var (key, _) in batch.Operations)
+        foreach (var (key, value) in batch.Operations)
         {
             if (key.Length < 10) continue;
             var inode = BinaryPrimitives.ReadInt64BigEndian(key.AsSpan(2));
-            if (key[1] == (byte)'i') inodes.Remove(inode);
+            if (key[1] == (byte)'i')
+            {
+                // A removed file's extent goes once the removal is durable (see Sync), and not
+                // before the removal is even written.
+                if (value is null && inodes.GetValueOrDefault(inode) is { InExtent: true }) doomed.Add(inode);
+                inodes.Remove(inode);
+            }
             else if (key[1] == (byte)'e') entries.Remove((inode, Encoding.UTF8.GetString(key.AsSpan(10))));
         }
     }
@@ -307,9 +313,7 @@ public sealed class FsStore(IStore store)
     /// <summary>Removes an inode, its data and its orphan mark; returns the bytes of data it held.</summary>
     public long DeleteInode(StoreBatch batch, long inode)
     {
-        var node = GetInode(inode);
-        var freed = node is { Kind: FsNodeKind.File } file ? file.Size : 0;
-        if (node is { InExtent: true }) doomed.Add(inode);
+        var freed = GetInode(inode) is { Kind: FsNodeKind.File } file ? file.Size : 0; // cached: the write below sees whether it had an extent
         batch.Delete(InodeKey(inode));
         batch.Delete(OrphanKey(inode));
         var blocks = BlockPrefix(inode);
