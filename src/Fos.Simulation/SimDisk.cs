@@ -238,6 +238,16 @@ internal sealed class SimDisk(SimulatedSystem system)
             if (platter.CurrentExtents.ContainsKey(id)) Change(new Edit(null, new ExtentEdit(id, 0, null, false)));
         }
 
+        // Its edits become durable now; they stay in the pending list too, where the next sync
+        // applies them again, in order, to the same result.
+        void IExtents.Flush(long id)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(id);
+            Live();
+            foreach (var edit in platter.Pending)
+                if (edit.Extent?.Id == id) Apply(platter.DurableExtents, edit.Extent);
+        }
+
         IReadOnlyList<long> IExtents.List()
         {
             Live();

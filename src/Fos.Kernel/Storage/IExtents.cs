@@ -47,4 +47,13 @@ public interface IExtents
 
     /// <summary>The ids of every extent there is, in ascending order.</summary>
     IReadOnlyList<long> List();
+
+    /// <summary>
+    /// Makes what was written to this one extent durable now, blocking the calling core for the
+    /// disk: for the rare step whose next batch must not become durable without these bytes, which
+    /// an engine may do on its own before any sync (a file's data moving into its extent, once).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A negative id.</exception>
+    /// <exception cref="IOException">The disk failed: nothing written to any extent since can be trusted.</exception>
+    void Flush(long id);
 }

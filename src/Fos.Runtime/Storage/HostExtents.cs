@@ -27,16 +27,20 @@ internal sealed class HostExtents : IExtents, IDisposable
     private readonly HashSet<long> dirty = [];
     private bool directoryDirty;
     private bool disposed;
+    private Exception? failed; // an fsync that failed: Linux may have dropped the pages, so no later one can be trusted
 
     public HostExtents(string directory)
     {
         this.directory = directory;
+        if (Directory.Exists(directory)) return;
         Directory.CreateDirectory(directory);
+        FlushDirectory(Path.GetDirectoryName(directory)!); // the directory's own name, durable before any extent in it
     }
 
     public void Write(long id, long offset, ReadOnlySpan<byte> data)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ThrowIfFailed();
         var handle = Handle(id, create: true)!;
         RandomAccess.Write(handle, data, offset);
         lock (gate) dirty.Add(id);
@@ -90,14 +94,45 @@ internal sealed class HostExtents : IExtents, IDisposable
         return ids;
     }
 
+    public void Flush(long id)
+    {
+        SafeFileHandle? handle;
+        bool names;
+        lock (gate)
+        {
+            ThrowIfFailed();
+            handle = open.GetValueOrDefault(id);
+            if (handle is null || !dirty.Remove(id)) return; // nothing written since the last flush
+            var added = false;
+            handle.DangerousAddRef(ref added);
+            names = directoryDirty;
+            directoryDirty = false;
+        }
+        try
+        {
+            RandomAccess.FlushToDisk(handle);
+            if (names) FlushDirectory(directory);
+        }
+        catch (Exception ex)
+        {
+            lock (gate) failed ??= ex;
+            throw;
+        }
+        finally
+        {
+            handle.DangerousRelease();
+        }
+    }
+
     /// <summary>Makes every extent call made before it durable: the files written, then the directory.</summary>
-    public void Flush()
+    public void FlushAll()
     {
         List<(long Id, SafeFileHandle Handle)> written = [];
         bool names;
         lock (gate)
         {
             if (disposed) return;
+            ThrowIfFailed();
             foreach (var id in dirty)
             {
                 var handle = open[id];
@@ -112,16 +147,13 @@ internal sealed class HostExtents : IExtents, IDisposable
         try
         {
             foreach (var (_, handle) in written) RandomAccess.FlushToDisk(handle);
-            if (names) FlushDirectory();
+            if (names) FlushDirectory(directory);
         }
-        catch
+        catch (Exception ex)
         {
-            lock (gate) // the next sync tries again what this one could not make sure of
-            {
-                directoryDirty |= names;
-                foreach (var (id, handle) in written)
-                    if (open.TryGetValue(id, out var still) && still == handle) dirty.Add(id);
-            }
+            // Not tried again: after a failed fsync Linux may have marked the pages clean without
+            // writing them (PostgreSQL's "fsyncgate"), so a retry could say durable over lost data.
+            lock (gate) failed ??= ex;
             throw;
         }
         finally
@@ -174,13 +206,19 @@ internal sealed class HostExtents : IExtents, IDisposable
         }
     }
 
-    private void FlushDirectory()
+    private void ThrowIfFailed()
     {
-        var fd = Libc.open(directory, Libc.O_RDONLY | Libc.O_CLOEXEC);
-        if (fd < 0) throw Libc.Error("open of the extents directory");
+        if (failed is not null)
+            throw new IOException($"the extents in {directory} could not be synced earlier ({failed.Message}); what they hold is not known to be on disk: restart the machine", failed);
+    }
+
+    private static void FlushDirectory(string path)
+    {
+        var fd = Libc.open(path, Libc.O_RDONLY | Libc.O_CLOEXEC);
+        if (fd < 0) throw Libc.Error($"open of {path}");
         try
         {
-            if (Libc.fsync(fd) != 0) throw Libc.Error("fsync of the extents directory");
+            if (Libc.fsync(fd) != 0) throw Libc.Error($"fsync of {path}");
         }
         finally
         {

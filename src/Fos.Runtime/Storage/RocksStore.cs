@@ -77,9 +77,10 @@ internal sealed class RocksStore : IStore
         native.rocksdb_options_set_write_buffer_manager(options.Handle, shared.WriteBufferManager);
         native.rocksdb_options_set_periodic_compaction_seconds(options.Handle, PeriodicCompactionSeconds);
         native.rocksdb_options_add_compact_on_deletion_collector_factory(options.Handle, DeletionWindow, DeletionTrigger);
+        var extents = new HostExtents(Path.Combine(directory, "extents")); // first: it holds nothing open yet, so a failed open below leaks nothing
         try
         {
-            return new RocksStore(name, RocksDb.Open(options, directory), settings.CompactAfterDeletedBytes, new HostExtents(Path.Combine(directory, "extents")));
+            return new RocksStore(name, RocksDb.Open(options, directory), settings.CompactAfterDeletedBytes, extents);
         }
         catch (RocksDbException ex)
         {
@@ -154,7 +155,7 @@ internal sealed class RocksStore : IStore
     // runs. Extents go first: a batch that records what they hold is never durable without them.
     private void SyncLog()
     {
-        extents.Flush();
+        extents.FlushAll();
         Native.Instance.rocksdb_flush_wal(db.Handle, 1);
     }
 

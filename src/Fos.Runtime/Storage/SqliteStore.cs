@@ -71,6 +71,7 @@ internal sealed class SqliteStore : IStore
     public static SqliteStore Open(string name, string directory, StoreOptions settings)
     {
         Directory.CreateDirectory(directory);
+        var extents = new HostExtents(Path.Combine(directory, "extents")); // first: it holds nothing open yet, so a failed open below leaks nothing
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder
         {
             DataSource = Path.Combine(directory, "store.sqlite"),
@@ -79,7 +80,7 @@ internal sealed class SqliteStore : IStore
         try
         {
             connection.Open();
-            return new SqliteStore(name, connection, settings, new HostExtents(Path.Combine(directory, "extents")));
+            return new SqliteStore(name, connection, settings, extents);
         }
         catch (SqliteException ex)
         {
@@ -149,7 +150,7 @@ internal sealed class SqliteStore : IStore
         {
             try
             {
-                extents.Flush();
+                extents.FlushAll();
                 Execute("PRAGMA synchronous=FULL;");
                 try
                 {

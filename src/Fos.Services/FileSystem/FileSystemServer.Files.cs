@@ -155,14 +155,9 @@ public sealed partial class FileSystemServer
     {
         var open = Check(handle, client, write: false);
         Forget(handle.Id, open); // a second close is EBADF even while the sync runs
-        try
-        {
-            if (open.Write) await Store.Sync();
-        }
-        finally
-        {
-            Release(open.Inode);
-        }
+        // Released first: a file unlinked while open goes with its last handle, and the sync
+        // makes that durable too, so its extent goes now, not at some later sync.
+        if (Release(open.Inode) | open.Write) await Store.Sync();
         return Ack.Instance;
     }
 
@@ -174,21 +169,21 @@ public sealed partial class FileSystemServer
         else perProcess[key]--;
     }
 
-    private void Release(long inode)
+    /// <summary>One handle of the inode fewer → whether that removed the inode (its last handle, after an unlink).</summary>
+    private bool Release(long inode)
     {
         var left = openCount.GetValueOrDefault(inode) - 1;
         if (left > 0)
         {
             openCount[inode] = left;
-            return;
+            return false;
         }
         openCount.Remove(inode);
-        if (unlinkedWhileOpen.Remove(inode) && store is not null)
-        {
-            var batch = new StoreBatch();
-            used -= store.DeleteInode(batch, inode);
-            store.Write(batch);
-        }
+        if (!unlinkedWhileOpen.Remove(inode) || store is null) return false;
+        var batch = new StoreBatch();
+        used -= store.DeleteInode(batch, inode);
+        store.Write(batch);
+        return true;
     }
 
     /// <summary>A file loses its only name: it goes now, or when its last handle closes.</summary>
@@ -210,11 +205,13 @@ public sealed partial class FileSystemServer
     {
         while (frozen.Count > 0) await frozen.Values.First().Task; // a moving shard's handles settle first
         var theirs = handles.Where(h => h.Value.Client.CoreId == request.Core).ToList();
+        var removed = false;
         foreach (var (id, open) in theirs)
         {
             Forget(id, open);
-            Release(open.Inode);
+            removed |= Release(open.Inode);
         }
+        if (removed) await Store.Sync(); // the files they kept after an unlink are gone for good, and their extents with them
         var closed = theirs.Count;
         if (!request.Fanout) return closed;
         foreach (var member in members.Where((_, i) => i != index))

@@ -134,8 +134,9 @@ public sealed partial class FileSystemServer : Server
             for (var shard = 0; shard < FsStore.Shards; shard++)
             {
                 if (owners[shard] != index) continue;
-                foreach (var orphan in store.Orphans(shard)) store.DeleteInode(batch, orphan);
-                store.Reconcile(batch, shard, claimed);
+                var orphans = store.Orphans(shard);
+                foreach (var orphan in orphans) store.DeleteInode(batch, orphan);
+                store.Reconcile(batch, shard, claimed, orphans);
             }
             if (batch.Count > 0) store.Write(batch);
             store.DeleteUnclaimedExtents(claimed);

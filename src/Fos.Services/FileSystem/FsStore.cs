@@ -204,7 +204,15 @@ public sealed class FsStore(IStore store)
     {
         long[] gone = [.. doomed];
         doomed.Clear();
-        await store.Sync();
+        try
+        {
+            await store.Sync();
+        }
+        catch
+        {
+            doomed.AddRange(gone); // not durable yet: the next sync deletes them
+            throw;
+        }
         foreach (var inode in gone) store.Extents.Delete(inode);
     }
 
@@ -402,19 +410,29 @@ public sealed class FsStore(IStore store)
     }
 
     /// <summary>
-    /// Copies a file's blocks into its extent and drops them in the batch. Until the batch is
-    /// written the inode still says blocks; a crash before then leaves an extent no inode claims,
-    /// which the member deletes when it starts (<see cref="Reconcile"/>).
+    /// Copies a file's blocks into its extent, makes it durable, and drops the blocks in the batch.
+    /// The flush comes first because the engine may make the batch durable on its own before any
+    /// sync (a flush of its memtable): without it, a power loss could keep a batch that says the
+    /// data is in an extent whose bytes never reached the disk, and lose data that was synced.
+    /// Until the batch is written the inode still says blocks; a crash before then leaves an
+    /// extent no inode claims, which the member deletes when it starts (<see cref="Reconcile"/>).
     /// </summary>
     private Inode MoveToExtent(StoreBatch batch, long inode, Inode node)
     {
         var extents = store.Extents;
         extents.SetLength(inode, 0); // whatever an earlier, unfinished move left
-        foreach (var entry in store.Scan(BlockPrefix(inode)))
-            extents.Write(inode, BinaryPrimitives.ReadInt64BigEndian(entry.Key.AsSpan(10)) * BlockSize, entry.Value);
+        var prefix = BlockPrefix(inode);
+        for (var from = prefix; ;) // a page at a time: a file that came with a shard move can be big and still in blocks
+        {
+            var page = store.Scan(prefix, from, limit: 64);
+            foreach (var entry in page)
+                extents.Write(inode, BinaryPrimitives.ReadInt64BigEndian(entry.Key.AsSpan(10)) * BlockSize, entry.Value);
+            if (page.Count < 64) break;
+            from = [.. page[^1].Key, 0];
+        }
         extents.SetLength(inode, node.Size);
-        var blocks = BlockPrefix(inode);
-        batch.DeleteRange(blocks, PrefixEnd(blocks));
+        extents.Flush(inode);
+        batch.DeleteRange(prefix, PrefixEnd(prefix));
         return node with { InExtent = true };
     }
 
@@ -425,7 +443,7 @@ public sealed class FsStore(IStore store)
     /// holds more is cut, so that growing the file again shows zeros, not old bytes. Each extent
     /// an inode claims goes into <paramref name="claimed"/>, for <see cref="DeleteUnclaimedExtents"/>.
     /// </summary>
-    public void Reconcile(StoreBatch batch, int shard, HashSet<long> claimed)
+    public void Reconcile(StoreBatch batch, int shard, HashSet<long> claimed, IReadOnlyCollection<long> going)
     {
         foreach (var (key, value) in store.Scan([(byte)shard, (byte)'i']))
         {
@@ -433,6 +451,7 @@ public sealed class FsStore(IStore store)
             if (!node.InExtent) continue;
             var inode = BinaryPrimitives.ReadInt64BigEndian(key.AsSpan(2));
             claimed.Add(inode);
+            if (going.Contains(inode)) continue; // removed in this same batch: nothing to mend
             var length = store.Extents.Length(inode);
             if (length < node.Size) PutInode(batch, inode, node with { Size = length, Version = node.Version + 1 });
             else if (length > node.Size) store.Extents.SetLength(inode, node.Size);
