@@ -112,7 +112,4 @@ internal static class SysCall
         }
         return kernel;
     }
-
-    /// <summary>The process this code belongs to (0 for code the system runs itself).</summary>
-    public static long CurrentProcess => ProcessContext.Current?.Pid ?? 0;
 }

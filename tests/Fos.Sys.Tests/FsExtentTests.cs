@@ -130,6 +130,42 @@ public class FsExtentTests
         });
     }
 
+    /// <summary>
+    /// A careless reader lends a buffer of the wrong size, or none: the member answers with a new
+    /// array, and never writes past what it was lent. A buffer of the right size comes back filled.
+    /// A lent buffer never crosses a process or a machine: the wire does not carry it.
+    /// </summary>
+    [Fact]
+    public async Task A_lent_read_buffer_is_used_only_when_it_fits_and_never_travels()
+    {
+        await using var booted = await BootSim(14, Members, clients: 1);
+        await booted.System.Execute(booted.Clients[0], async k =>
+        {
+            var data = Pattern(3 * Block, 1);
+            await FosFile.WriteAllBytesAsync("/big", data);
+            var file = await FosPosix.Open("/big", new FsOpenFlags());
+            async Task<byte[]> Read(long at, int count, byte[]? into) =>
+                (byte[])(await k.Call(file.Server, new FsRead(file.Handle, at, count) { Into = into }))!;
+            var small = new byte[10];
+            var got = await Read(0, 100, small);
+            Assert.NotSame(small, got);
+            Assert.Equal(new byte[10], small); // untouched
+            Assert.Equal(data[..100], got);
+            var fits = new byte[Block];
+            Assert.Same(fits, await Read(Block, Block, fits));
+            Assert.Equal(data[Block..(2 * Block)], fits);
+            var tail = new byte[Block];
+            var end = await Read(3 * Block - 5, Block, tail); // only 5 bytes are left
+            Assert.Equal(data[^5..], end);
+            Assert.Equal(new byte[Block], tail);
+            await FosPosix.Close(file);
+
+            var wire = Fos.Protocols.Wire.WireCodec.Read(Fos.Protocols.Wire.WireCodec.ToArray(new FsRead(file.Handle, 0, 4) { Into = new byte[4] }));
+            Assert.Null(Assert.IsType<FsRead>(wire).Into);
+            return true;
+        });
+    }
+
     [Fact]
     public async Task Removing_a_big_file_deletes_its_extent_and_fsck_knows_extents()
     {

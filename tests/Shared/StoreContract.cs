@@ -170,6 +170,9 @@ internal static class StoreContract
             Assert.Throws<ArgumentOutOfRangeException>(() => extents.Length(-1));
             Assert.Throws<ArgumentOutOfRangeException>(() => extents.SetLength(1, -1));
             Assert.Throws<ArgumentOutOfRangeException>(() => extents.Delete(-1));
+            Assert.Throws<ArgumentOutOfRangeException>(() => extents.Flush(-1));
+            extents.Flush(5); // the one written just above
+            extents.Flush(4); // none: nothing to do
             Assert.Equal([5L, 1L << 40], extents.List()); // bad calls changed nothing
         }
         var closed = open();

@@ -96,57 +96,36 @@ internal sealed class HostExtents : IExtents, IDisposable
 
     public void Flush(long id)
     {
-        SafeFileHandle? handle;
-        bool names;
-        lock (gate)
-        {
-            ThrowIfFailed();
-            handle = open.GetValueOrDefault(id);
-            if (handle is null || !dirty.Remove(id)) return; // nothing written since the last flush
-            var added = false;
-            handle.DangerousAddRef(ref added);
-            names = directoryDirty;
-            directoryDirty = false;
-        }
-        try
-        {
-            RandomAccess.FlushToDisk(handle);
-            if (names) FlushDirectory(directory);
-        }
-        catch (Exception ex)
-        {
-            lock (gate) failed ??= ex;
-            throw;
-        }
-        finally
-        {
-            handle.DangerousRelease();
-        }
+        ArgumentOutOfRangeException.ThrowIfNegative(id);
+        Flush(only: id);
     }
 
     /// <summary>Makes every extent call made before it durable: the files written, then the directory.</summary>
-    public void FlushAll()
+    public void FlushAll() => Flush(only: null);
+
+    /// <summary>fsyncs the dirty extents (all, or just <paramref name="only"/>), then the directory if extents came or went.</summary>
+    private void Flush(long? only)
     {
-        List<(long Id, SafeFileHandle Handle)> written = [];
+        List<SafeFileHandle> written = [];
         bool names;
         lock (gate)
         {
             if (disposed) return;
             ThrowIfFailed();
-            foreach (var id in dirty)
+            foreach (var id in only is { } one ? (dirty.Contains(one) ? [one] : []) : dirty.ToList())
             {
                 var handle = open[id];
                 var added = false;
                 handle.DangerousAddRef(ref added); // stays open through the fsync, even if deleted meanwhile
-                written.Add((id, handle));
+                written.Add(handle);
+                dirty.Remove(id);
             }
-            dirty.Clear();
             names = directoryDirty;
             directoryDirty = false;
         }
         try
         {
-            foreach (var (_, handle) in written) RandomAccess.FlushToDisk(handle);
+            foreach (var handle in written) RandomAccess.FlushToDisk(handle);
             if (names) FlushDirectory(directory);
         }
         catch (Exception ex)
@@ -158,7 +137,7 @@ internal sealed class HostExtents : IExtents, IDisposable
         }
         finally
         {
-            foreach (var (_, handle) in written) handle.DangerousRelease();
+            foreach (var handle in written) handle.DangerousRelease();
         }
     }
 
