@@ -61,7 +61,7 @@ internal static class ProcessScenarios
 
     /// <summary>A chunk of operations made by the client process; the time is what it measured itself.</summary>
     public static async Task<TimeSpan> FromProcess(Machine machine, Endpoint control, long count) =>
-        TimeSpan.FromTicks(await machine.Execute(machine.Cores[0], k => k.Call<long>(control, count, Timeout.InfiniteTimeSpan), Scenarios.Deadline));
+        TimeSpan.FromTicks(await machine.Execute(machine.Cores[0], k => k.Call<long>(control, count, Timeout.InfiniteTimeSpan).AsTask(), Scenarios.Deadline));
 
     /// <summary>
     /// mem-map: an application process takes 2 MiB buffers from the memory fleet, writes a byte on

@@ -163,7 +163,7 @@ internal static class RemoteScenarios
         await SystemBoot.ConnectProxy(m1, p1, [new ProxyPeer(2, m2.Listening!.ToString())]);
         await SystemBoot.ConnectProxy(m2, p2, [new ProxyPeer(1, m1.Listening!.ToString())]);
         var deadline = DateTime.UtcNow + Scenarios.Deadline;
-        while ((await m1.Execute(m1.Cores[0], k => k.Call<ProxyLinks>(p1.Public, new ProxyStatus()))).Links.Single().State != "up")
+        while ((await m1.Execute(m1.Cores[0], k => k.Call<ProxyLinks>(p1.Public, new ProxyStatus()).AsTask())).Links.Single().State != "up")
         {
             if (DateTime.UtcNow > deadline) throw new TimeoutException("the link between the two machines did not come up");
             await Task.Delay(10);

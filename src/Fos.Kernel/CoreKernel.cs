@@ -124,18 +124,34 @@ public sealed class CoreKernel : IKernel
             throw new FosException(FosError.NoSuchCore, $"cannot send to {to.Address}: core {to.Address.CoreId} is not part of this system");
     }
 
-    public ValueTask<object?> Call(Endpoint to, object? request, TimeSpan timeout = default)
+    public ValueTask<object?> Call(Endpoint to, object? request, TimeSpan timeout = default) =>
+        Place(to, request, timeout, null).Task; // taken before the record can be reused: only its result's taking frees it
+
+    public ValueTask<TReply> Call<TReply>(Endpoint to, object? request, TimeSpan timeout = default, CallPolicy? policy = null) =>
+        Place(to, request, timeout, policy).Typed<TReply>();
+
+    private PendingCall Place(Endpoint to, object? request, TimeSpan timeout, CallPolicy? policy)
     {
         if (timeout == default) timeout = DefaultCallTimeout;
-        var forever = timeout == Timeout.InfiniteTimeSpan;
-        if (!forever) ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero);
+        if (timeout != Timeout.InfiniteTimeSpan) ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero);
+        var pending = callPool.TryPop(out var reused) ? reused : new PendingCall(callPool);
+        pending.Start(request, timeout, policy);
+        Transmit(pending, to, request);
+        return pending;
+    }
+
+    /// <summary>Sends a call (again, when it fails over) under a new correlation; a failure to send answers it at once.</summary>
+    private void Transmit(PendingCall pending, Endpoint to, object? request)
+    {
+        var forever = pending.Timeout == Timeout.InfiniteTimeSpan;
+        pending.Aim(to.Address, forever ? long.MaxValue : host.NowNanoseconds + pending.Timeout.Ticks * 100);
         if (shuttingDown)
-            return ValueTask.FromException<object?>(new FosException(FosError.ShuttingDown, $"core {Core} is shutting down: it makes no more calls"));
+        {
+            Resolve(pending, null, new FosException(FosError.ShuttingDown, $"core {Core} is shutting down: it makes no more calls"));
+            return;
+        }
         stats.CallsMade++;
         var correlation = ++lastCorrelation;
-        var pending = callPool.TryPop(out var reused) ? reused : new PendingCall(callPool);
-        pending.Start(to.Address, forever ? long.MaxValue : host.NowNanoseconds + timeout.Ticks * 100, timeout);
-        var task = pending.Task; // taken before the call can complete and its record be reused
         pendingCalls.Add(correlation, pending);
         if (!forever) ArmTimeoutSweep(pending.DeadlineNanoseconds);
         bool sent;
@@ -146,12 +162,11 @@ public sealed class CoreKernel : IKernel
         catch (FosException ex)
         {
             Complete(correlation, null, ex);
-            return task;
+            return;
         }
         if (!sent)
             Complete(correlation, null, new FosException(FosError.NoSuchCore,
                 $"cannot call {to.Address}: core {to.Address.CoreId} is not part of this system"));
-        return task;
     }
 
     // Call timeouts share one kernel timer set for the earliest deadline, not one timer per call: with
@@ -197,8 +212,34 @@ public sealed class CoreKernel : IKernel
     {
         if (error is FosException { Error: FosError.NoSuchMailbox or FosError.Timeout or FosError.CapabilityRefused })
             ForgetNamesServedBy(pending.Target); // a rebind notice may have been lost: ask again next time
-        if (error is null) pending.SetResult(reply);
+        if (error is FosException { Error: FosError.NoSuchMailbox } && pending.TakeFailover() is { } name)
+            FailOver(pending, name);
+        else if (error is null) pending.SetResult(reply);
         else pending.SetException(error);
+    }
+
+    // The member called left its fleet (it finishes what it started before it goes, so the request
+    // never ran there) and handed on what it kept: the nearest member now takes the call.
+    private void FailOver(PendingCall pending, string name)
+    {
+        var nearest = Lookup(name);
+        if (nearest.IsCompletedSuccessfully) Transmit(pending, nearest.Result, pending.Request);
+        else _ = FailOverAfterLookup(pending, nearest);
+    }
+
+    private async Task FailOverAfterLookup(PendingCall pending, ValueTask<Endpoint> nearest)
+    {
+        Endpoint to;
+        try
+        {
+            to = await nearest;
+        }
+        catch (Exception ex)
+        {
+            pending.SetException(ex);
+            return;
+        }
+        Transmit(pending, to, pending.Request);
     }
 
     /// <summary>Entry point of the runtime: an envelope has arrived on this core.</summary>
@@ -398,7 +439,7 @@ public sealed class CoreKernel : IKernel
         if (core == Core) return Task.FromResult(StartServer(image));
         if (!directory.TryGetValue(core, out var kernel))
             return Task.FromException<Endpoint>(new FosException(FosError.NoSuchCore, $"cannot spawn {image.Name} on {core}: no such core in this system"));
-        return this.Call<Endpoint>(kernel, new SpawnRequest(image));
+        return Call<Endpoint>(kernel, new SpawnRequest(image)).AsTask();
     }
 
     public Task Stop(Endpoint server)

@@ -45,6 +45,14 @@ public interface IKernel
     /// (waiting for a process to end); only a failure the kernel sees (no mailbox, refusal) ends such a call early.</param>
     ValueTask<object?> Call(Endpoint to, object? request, TimeSpan timeout = default);
 
+    /// <summary>
+    /// A call whose reply must be a <typeparamref name="TReply"/> (anything else is
+    /// <see cref="FosError.BadRequest"/>). As with the untyped call, the caller awaits the kernel's
+    /// pooled record of the call, so a library that returns this to its caller adds no task and no
+    /// resumption; <paramref name="policy"/> says what the library makes of a failure.
+    /// </summary>
+    ValueTask<TReply> Call<TReply>(Endpoint to, object? request, TimeSpan timeout = default, CallPolicy? policy = null);
+
     /// <summary>Runs <paramref name="callback"/> on this core after <paramref name="delay"/>, unless cancelled.</summary>
     KernelTimer StartTimer(TimeSpan delay, Action callback);
 
@@ -139,17 +147,12 @@ public interface IKernel
 /// <summary>Typed helpers over <see cref="IKernel"/>.</summary>
 public static class KernelExtensions
 {
-    /// <summary>A call whose reply must be a <typeparamref name="TReply"/>; anything else is <see cref="FosError.BadRequest"/>.</summary>
-    public static async Task<TReply> Call<TReply>(this IKernel kernel, Endpoint to, object? request, TimeSpan timeout = default)
-    {
-        return Expect<TReply>(await kernel.Call(to, request, timeout), to.ToString());
-    }
-
     /// <summary>A reply as the <typeparamref name="TReply"/> it must be; anything else is <see cref="FosError.BadRequest"/> naming <paramref name="from"/>.</summary>
-    public static TReply Expect<TReply>(object? reply, string from) =>
-        reply is TReply typed
-            ? typed
-            : throw new FosException(FosError.BadRequest, $"{from} answered {reply?.GetType().Name ?? "nothing"} where {typeof(TReply).Name} was expected");
+    public static TReply Expect<TReply>(object? reply, string from) => reply is TReply typed ? typed : throw Unexpected<TReply>(reply, from);
+
+    /// <summary>The failure of a reply that is not the <typeparamref name="TReply"/> it must be.</summary>
+    public static FosException Unexpected<TReply>(object? reply, string from) =>
+        new(FosError.BadRequest, $"{from} answered {reply?.GetType().Name ?? "nothing"} where {typeof(TReply).Name} was expected");
 
     /// <summary>A call to the nearest member of a name.</summary>
     public static async Task<TReply> Call<TReply>(this IKernel kernel, string name, object? request, TimeSpan timeout = default) =>

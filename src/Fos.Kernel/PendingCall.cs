@@ -21,6 +21,7 @@ internal sealed class PendingCall : IValueTaskSource<object?>
     private object? result;
     private ExceptionDispatchInfo? error;
     private bool completed;
+    private bool mayFailOver;
     private short version;
 
     public PendingCall(Stack<PendingCall> pool) => this.pool = pool;
@@ -28,15 +29,38 @@ internal sealed class PendingCall : IValueTaskSource<object?>
     public Address Target { get; private set; }
     public long DeadlineNanoseconds { get; private set; }
     public TimeSpan Timeout { get; private set; }
+    public CallPolicy? Policy { get; private set; }
+
+    /// <summary>The request, kept only while the call may still fail over to another member.</summary>
+    public object? Request { get; private set; }
 
     /// <summary>What the caller awaits, valid until its result is taken.</summary>
     public ValueTask<object?> Task => new(this, version);
 
-    public void Start(Address target, long deadlineNanoseconds, TimeSpan timeout)
+    /// <summary>What a typed call's caller awaits: the same record, its reply checked and its failure translated.</summary>
+    public ValueTask<T> Typed<T>() => new(ViewAs<T>(), version);
+
+    public void Start(object? request, TimeSpan timeout, CallPolicy? policy)
+    {
+        Policy = policy;
+        mayFailOver = policy?.Failover is not null;
+        Request = mayFailOver ? request : null;
+        Timeout = timeout;
+    }
+
+    /// <summary>Where the call goes now (again, when it fails over), and until when it waits.</summary>
+    public void Aim(Address target, long deadlineNanoseconds)
     {
         Target = target;
         DeadlineNanoseconds = deadlineNanoseconds;
-        Timeout = timeout;
+    }
+
+    /// <summary>The name to fail over to, once: a second departed member ends the call.</summary>
+    public string? TakeFailover()
+    {
+        if (!mayFailOver) return null;
+        mayFailOver = false;
+        return Policy!.Failover;
     }
 
     public void SetResult(object? reply) => Finish(reply, null);
@@ -119,6 +143,9 @@ internal sealed class PendingCall : IValueTaskSource<object?>
         context = null;
         executionContext = null;
         Target = default;
+        Policy = null;
+        Request = null;
+        mayFailOver = false;
         unchecked { version++; }
         // Taken elsewhere (an awaiter on another thread's context), it is not returned: the pool
         // is the core's alone and needs no lock.
@@ -132,4 +159,42 @@ internal sealed class PendingCall : IValueTaskSource<object?>
 
     /// <summary>Calls a kernel keeps for reuse: more than enough for the calls a core has in flight at once.</summary>
     public const int MaxPooled = 1024;
+
+    // A few typed views of this record, made once each: a core that makes a handful of kinds of
+    // call (open, write, close) reuses them, and the pool hands back the same records in turn.
+    private readonly object?[] views = new object?[4];
+    private int nextView;
+
+    private View<T> ViewAs<T>()
+    {
+        foreach (var view in views)
+            if (view is View<T> typed) return typed;
+        var made = new View<T>(this);
+        views[nextView] = made;
+        nextView = (nextView + 1) % views.Length;
+        return made;
+    }
+
+    /// <summary>The record seen as a <typeparamref name="T"/>: the reply must be one, and a failure is the policy's.</summary>
+    private sealed class View<T>(PendingCall call) : IValueTaskSource<T>
+    {
+        public ValueTaskSourceStatus GetStatus(short token) => call.GetStatus(token);
+
+        public void OnCompleted(Action<object?> next, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+            call.OnCompleted(next, state, token, flags);
+
+        public T GetResult(short token)
+        {
+            var (target, translate) = (call.Target, call.Policy?.Translate); // read before the record is reused
+            try
+            {
+                var reply = call.GetResult(token);
+                return reply is T typed ? typed : throw KernelExtensions.Unexpected<T>(reply, target.ToString());
+            }
+            catch (FosException failure) when (translate is not null)
+            {
+                throw translate(failure);
+            }
+        }
+    }
 }

@@ -28,7 +28,7 @@ public static class FanOut
             long sum = 0;
             for (var round = 1; round <= Rounds; round++)
             {
-                var replies = await Task.WhenAll(members.Select(m => k.Call<long>(m, (long)round)));
+                var replies = await Task.WhenAll(members.Select(m => k.Call<long>(m, (long)round).AsTask()));
                 sum += replies.Sum();
             }
             return (members.Length, sum);

@@ -75,7 +75,7 @@ public static class FosDirectory
         await FosPosix.Rmdir(path);
     }
 
-    public static Task MoveAsync(string source, string destination) => FosPosix.Rename(source, destination);
+    public static ValueTask MoveAsync(string source, string destination) => FosPosix.Rename(source, destination);
 
     public static string Combine(string directory, string name) => directory.EndsWith('/') ? directory + name : directory + "/" + name;
 }

@@ -48,7 +48,7 @@ public static class FosFile
     }
 
     /// <summary>stat: inode, kind, size and version of a file or directory.</summary>
-    public static Task<FsAttributes> StatAsync(string path) => FosPosix.Stat(path);
+    public static ValueTask<FsAttributes> StatAsync(string path) => FosPosix.Stat(path);
 
     public static async Task<byte[]> ReadAllBytesAsync(string path)
     {

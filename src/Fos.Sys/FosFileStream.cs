@@ -113,7 +113,7 @@ public sealed class FosFileStream : Stream
         if (position == lastEnd && data.Length == count && count >= FsLimits.BlockSize)
         {
             (aheadLent, aheadAt, aheadCount) = (Borrow(count), position + count, count);
-            ahead = SysCall.Fs<byte[]>(server, new FsRead(handle, aheadAt, count) { Into = aheadLent });
+            ahead = SysCall.Fs<byte[]>(server, new FsRead(handle, aheadAt, count) { Into = aheadLent }).AsTask(); // kept, and perhaps dropped unawaited
         }
         data.CopyTo(buffer);
         exchange = lent; // free again: the answer is copied

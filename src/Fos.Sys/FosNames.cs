@@ -40,7 +40,7 @@ public static class FosNames
     public static void Send(Endpoint to, object? message) => SysCall.Enter().Send(to, message);
 
     /// <summary>A request and its reply, or a FosException saying why not.</summary>
-    public static Task<T> CallAsync<T>(Endpoint to, object? request, TimeSpan timeout = default) => SysCall.Enter().Call<T>(to, request, timeout);
+    public static ValueTask<T> CallAsync<T>(Endpoint to, object? request, TimeSpan timeout = default) => SysCall.Enter().Call<T>(to, request, timeout);
 
     /// <summary>A request to the nearest member of <paramref name="name"/>.</summary>
     public static Task<T> CallAsync<T>(string name, object? request, TimeSpan timeout = default) => SysCall.Enter().Call<T>(name, request, timeout);

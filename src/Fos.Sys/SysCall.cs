@@ -10,36 +10,43 @@ namespace Fos.Sys;
 internal static class SysCall
 {
     /// <summary>A call to the nearest file-system member.</summary>
-    public static Task<T> Fs<T>(object request) => Fs<T>(null, request);
+    public static ValueTask<T> Fs<T>(object request) => Fs<T>(null, request);
 
     /// <summary>A call to <paramref name="member"/> (the one keeping a handle), or the nearest member.</summary>
-    // One async method from the caller to the kernel, not a chain of them: each level of awaits
-    // costs a resumption and a task on every system call.
-    public static async Task<T> Fs<T>(Endpoint? member, object request)
+    // The caller awaits the kernel's own record of the call: no async method of ours in between,
+    // whose task and resumption would cost more than the member's whole answer to a cached stat.
+    public static ValueTask<T> Fs<T>(Endpoint? member, object request)
     {
         var kernel = Enter();
-        object? reply;
+        if (member is { } keeper) return kernel.Call<T>(keeper, request, policy: FsCalls);
+        var nearest = kernel.Lookup(WellKnownNames.FileSystem);
+        return nearest.IsCompletedSuccessfully ? kernel.Call<T>(nearest.Result, request, policy: FsCalls) : FsAfterLookup<T>(kernel, nearest, request);
+    }
+
+    private static async ValueTask<T> FsAfterLookup<T>(IKernel kernel, ValueTask<Endpoint> nearest, object request)
+    {
+        Endpoint member;
         try
         {
-            var target = member ?? await kernel.Lookup(WellKnownNames.FileSystem);
-            try
-            {
-                reply = await kernel.Call(target, request);
-            }
-            catch (FosException ex) when (ex.Error == FosError.NoSuchMailbox)
-            {
-                // The member left the fleet (it finishes what it started before it goes, so this
-                // request never ran there); its shards and handles moved on, and every member
-                // knows where: ask the nearest one now.
-                reply = await kernel.Call(await kernel.Lookup(WellKnownNames.FileSystem), request);
-            }
+            member = await nearest;
         }
-        catch (FosException ex) when (FsError.ErrnoOf(ex) is { } errno)
+        catch (FosException ex)
         {
-            throw new FosIOException(errno, ex.Message, ex);
+            throw AsIOError(ex);
         }
-        return KernelExtensions.Expect<T>(reply, WellKnownNames.FileSystem);
+        return await kernel.Call<T>(member, request, policy: FsCalls);
     }
+
+    // A member that left the fleet finished what it started before it went, so the request never
+    // ran there; its shards and handles moved on, and every member knows where: the nearest takes it.
+    private static readonly CallPolicy FsCalls = new(Failover: WellKnownNames.FileSystem, Translate: AsIOError);
+
+    /// <summary>A failure with a POSIX reason as the <see cref="FosIOException"/> callers catch; any other as it is.</summary>
+    private static Exception AsIOError(FosException ex) =>
+        FsError.ErrnoOf(ex) is { } errno ? new FosIOException(errno, ex.Message, ex) : ex;
+
+    /// <summary>A call whose reply is only that it was done.</summary>
+    public static async ValueTask Done<T>(ValueTask<T> call) => await call;
 
     /// <summary>The parts of a path, or the reason it is not one.</summary>
     public static string[] Split(string path)
@@ -48,9 +55,9 @@ internal static class SysCall
         {
             return FsPath.Split(path);
         }
-        catch (FosException ex) when (FsError.ErrnoOf(ex) is { } errno)
+        catch (FosException ex) when (FsError.ErrnoOf(ex) is not null)
         {
-            throw new FosIOException(errno, ex.Message, ex);
+            throw AsIOError(ex);
         }
     }
 
@@ -92,9 +99,9 @@ internal static class SysCall
         {
             return await call(kernel);
         }
-        catch (FosException ex) when (FsError.ErrnoOf(ex) is { } errno)
+        catch (FosException ex) when (FsError.ErrnoOf(ex) is not null)
         {
-            throw new FosIOException(errno, ex.Message, ex);
+            throw AsIOError(ex);
         }
     }
 

@@ -16,7 +16,7 @@ public sealed class HostileLinkTests
     private static readonly ArrayBufferWriter<byte> Scratch = new();
 
     private static async Task<ProxyLinks> Status(Cluster cluster, ushort machine) =>
-        await cluster.On(Cluster.Core(machine, 0), k => k.Call<ProxyLinks>(cluster.Proxies[machine].Public, new ProxyStatus()));
+        await cluster.On(Cluster.Core(machine, 0), k => k.Call<ProxyLinks>(cluster.Proxies[machine].Public, new ProxyStatus()).AsTask());
 
     private static byte[] DataFrame(ulong seq, Envelope envelope) => LinkFrame.Data(seq, envelope, Scratch);
 

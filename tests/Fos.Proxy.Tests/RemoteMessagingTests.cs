@@ -24,7 +24,7 @@ public sealed class RemoteMessagingTests
         Assert.Equal("hello from m1", answer);
         var network = cluster.System.Options.Latency.NetworkNanoseconds;
         Assert.InRange(took, 2 * network, 4 * network); // there and back, and a few hops on each chip
-        var links = await cluster.On(Cluster.Core(1, 0), k => k.Call<ProxyLinks>(cluster.Proxies[1].Public, new ProxyStatus()));
+        var links = await cluster.On(Cluster.Core(1, 0), k => k.Call<ProxyLinks>(cluster.Proxies[1].Public, new ProxyStatus()).AsTask());
         var link = Assert.Single(links.Links);
         Assert.Equal((2, "up"), (link.Machine, link.State));
         Assert.True(link.Sent >= 1 && link.Received >= 1);
@@ -135,7 +135,7 @@ public sealed class RemoteMessagingTests
         var again = await Assert.ThrowsAsync<FosException>(() => cluster.On(Cluster.Core(1, 1), k => k.Call(cluster.Echo[2], "still?").AsTask()));
         Assert.Equal(FosError.MachineDown, again.Error);
         Assert.Equal("yes", await cluster.On(Cluster.Core(1, 1), k => k.Call(cluster.Echo[3], "yes").AsTask()));
-        var links = await cluster.On(Cluster.Core(1, 0), k => k.Call<ProxyLinks>(cluster.Proxies[1].Public, new ProxyStatus()));
+        var links = await cluster.On(Cluster.Core(1, 0), k => k.Call<ProxyLinks>(cluster.Proxies[1].Public, new ProxyStatus()).AsTask());
         Assert.Equal(["down", "up"], links.Links.Select(l => l.State));
     }
 

@@ -53,7 +53,7 @@ public sealed class TcpLinkTests : IAsyncDisposable
     }
 
     private static async Task<ProxyLink> Link(Machine machine, ProxyEndpoints proxy) =>
-        Assert.Single((await machine.Execute(machine.Cores[0], k => k.Call<ProxyLinks>(proxy.Public, new ProxyStatus()))).Links);
+        Assert.Single((await machine.Execute(machine.Cores[0], k => k.Call<ProxyLinks>(proxy.Public, new ProxyStatus()).AsTask())).Links);
 
     /// <summary>Waits (with a deadline) until <paramref name="machine"/>'s link shows <paramref name="state"/>.</summary>
     private async Task<ProxyLink> Until(Machine machine, ProxyEndpoints proxy, string state)

@@ -20,7 +20,7 @@ public class FanOutTests
             var answers = new List<string>();
             for (var round = 0; round < 10; round++)
             {
-                var replies = await Task.WhenAll(members.Select(m => k.Call<string>(m, $"{round}@{m.Address.CoreId}")));
+                var replies = await Task.WhenAll(members.Select(m => k.Call<string>(m, $"{round}@{m.Address.CoreId}").AsTask()));
                 answers.AddRange(replies);
             }
             return (members.Length, answers);

@@ -47,7 +47,7 @@ public sealed class FileSystemFleetTests : IDisposable
         await Fs<FsAttributes>(system, client, new FsMkdir("/d3/sub"));
         var opened = await Fs<FsOpened>(system, client, new FsOpen("/d3/sub/hello.txt", new FsOpenFlags(Create: true, Write: true)));
         var text = Encoding.UTF8.GetBytes("hello, fleet");
-        Assert.Equal(text.Length, await system.Execute(client, k => k.Call<long>(opened.Server, new FsWrite(opened.Handle, 0, text)), Runtimes.Deadline));
+        Assert.Equal(text.Length, await system.Execute(client, k => k.Call<long>(opened.Server, new FsWrite(opened.Handle, 0, text)).AsTask(), Runtimes.Deadline));
         await system.Execute(client, k => k.Call(opened.Server, new FsClose(opened.Handle)).AsTask(), Runtimes.Deadline);
 
         var stat = await Fs<FsAttributes>(system, client, new FsStat("/d3/sub/hello.txt"));
@@ -59,13 +59,13 @@ public sealed class FileSystemFleetTests : IDisposable
         await Fs<Ack>(system, client, new FsRename("/d3/sub/hello.txt", "/d7/moved.txt"));
         Assert.Equal(Errno.ENOENT, await Fails(system, client, new FsStat("/d3/sub/hello.txt")));
         var reopened = await Fs<FsOpened>(system, client, new FsOpen("/d7/moved.txt", new FsOpenFlags()));
-        var back = await system.Execute(client, k => k.Call<byte[]>(reopened.Server, new FsRead(reopened.Handle, 0, 100)), Runtimes.Deadline);
+        var back = await system.Execute(client, k => k.Call<byte[]>(reopened.Server, new FsRead(reopened.Handle, 0, 100)).AsTask(), Runtimes.Deadline);
         Assert.Equal("hello, fleet", Encoding.UTF8.GetString(back));
 
         Assert.Equal(Errno.ENOTEMPTY, await Fails(system, client, new FsRmdir("/d7")));
         await Fs<Ack>(system, client, new FsUnlink("/d7/moved.txt"));
         // Unlinked while open: the handle still reads it, and a close lets it go.
-        back = await system.Execute(client, k => k.Call<byte[]>(reopened.Server, new FsRead(reopened.Handle, 7, 100)), Runtimes.Deadline);
+        back = await system.Execute(client, k => k.Call<byte[]>(reopened.Server, new FsRead(reopened.Handle, 7, 100)).AsTask(), Runtimes.Deadline);
         Assert.Equal("fleet", Encoding.UTF8.GetString(back));
         await system.Execute(client, k => k.Call(reopened.Server, new FsClose(reopened.Handle)).AsTask(), Runtimes.Deadline);
         await Fs<Ack>(system, client, new FsRmdir("/d7"));

@@ -58,6 +58,81 @@ public class FleetLookupTests
         Assert.Equal(near, seen);
     }
 
+    [Theory]
+    [MemberData(nameof(Runtimes.Both), MemberType = typeof(Runtimes))]
+    public async Task A_typed_call_to_a_member_that_left_goes_once_to_the_nearest_and_its_failures_are_the_policys(string kind)
+    {
+        await using var system = await Runtimes.Boot(kind, cores: 4);
+        var cores = system.Cores;
+        var gone = await Join(system, cores[3]);
+        var staying = await Join(system, cores[1]);
+        await system.Execute(cores[3], async k =>
+        {
+            await k.Unregister(Fleet, gone);
+            await k.Stop(gone);
+            return true;
+        }, Runtimes.Deadline);
+        var policy = new CallPolicy(Failover: Fleet, Translate: failure => new InvalidOperationException($"translated: {failure.Error}", failure));
+
+        var (answer, unchanged, translated, wrongType, noName) = await system.Execute(cores[0], async k =>
+        {
+            // The departed member's mailbox is gone: the call goes on to the nearest member.
+            var answer = await k.Call<string>(gone, "to whoever keeps it now", policy: policy);
+            // Without a policy the same call fails as it always did.
+            var unchanged = await Catch(() => k.Call<string>(gone, "no policy").AsTask());
+            // A failure the policy sees is translated; one failover only, so a fleet whose every
+            // member is gone cannot send a call round for ever.
+            var translated = await Catch(() => k.Call<string>(gone, "refused", policy: policy with { Failover = null }).AsTask());
+            // A reply of the wrong type names the mailbox that sent it.
+            var wrongType = await Catch(() => k.Call<int>(staying, "not a number", policy: policy).AsTask());
+            // Failing over to a name nobody holds ends the call with the lookup's failure.
+            var noName = await Catch(() => k.Call<string>(gone, "anyone?", policy: new CallPolicy(Failover: "/test/nobody")).AsTask());
+            return (answer, unchanged, translated, wrongType, noName);
+        }, Runtimes.Deadline);
+
+        Assert.Equal("to whoever keeps it now", answer);
+        Assert.Equal(FosError.NoSuchMailbox, Assert.IsType<FosException>(unchanged).Error);
+        Assert.StartsWith("translated: NoSuchMailbox", Assert.IsType<InvalidOperationException>(translated).Message);
+        Assert.Equal(FosError.BadRequest, Assert.IsType<FosException>(Assert.IsType<InvalidOperationException>(wrongType).InnerException).Error);
+        Assert.Equal(FosError.NoSuchName, Assert.IsType<FosException>(noName).Error);
+    }
+
+    [Theory]
+    [MemberData(nameof(Runtimes.Both), MemberType = typeof(Runtimes))]
+    public async Task A_failover_whose_second_member_has_also_gone_ends_the_call(string kind)
+    {
+        await using var system = await Runtimes.Boot(kind, cores: 4);
+        var cores = system.Cores;
+        var first = await Join(system, cores[3]);
+        var second = await Join(system, cores[2]);
+        // The second member stops but stays registered, as one that died before its watchdog noticed.
+        await system.Execute(cores[3], async k =>
+        {
+            await k.Unregister(Fleet, first);
+            await k.Stop(first);
+            await k.Stop(second);
+            return true;
+        }, Runtimes.Deadline);
+
+        var failure = await system.Execute(cores[0], k => Catch(() => k.Call<string>(first, "lost", policy: new CallPolicy(Failover: Fleet)).AsTask()), Runtimes.Deadline);
+
+        Assert.Equal(FosError.NoSuchMailbox, Assert.IsType<FosException>(failure).Error);
+        Assert.Contains(second.Address.ToString(), failure!.Message, StringComparison.Ordinal);
+    }
+
+    private static async Task<Exception?> Catch(Func<Task> call)
+    {
+        try
+        {
+            await call();
+            return null;
+        }
+        catch (Exception ex)
+        {
+            return ex;
+        }
+    }
+
     /// <summary>Starts an echo server on <paramref name="core"/> and adds it to the fleet.</summary>
     private static Task<Endpoint> Join(IFosRuntime system, CoreId core) =>
         system.Execute(core, async k =>

@@ -30,7 +30,7 @@ public class FlowControlTests
         await system.Execute(host, _ => Task.FromResult(gate.TrySetResult(null)), Runtimes.Deadline);
         var answers = await system.Execute(client, async _ => await Task.WhenAll(calls[0], calls[1]), Runtimes.Deadline);
         Assert.Equal([1, 2], answers);
-        Assert.Equal(4, await system.Execute(client, k => k.Call<int>(box, 4), Runtimes.Deadline));
+        Assert.Equal(4, await system.Execute(client, k => k.Call<int>(box, 4).AsTask(), Runtimes.Deadline));
         var stats = await system.Execute(host, k => Task.FromResult(k.Stats.Snapshot()), Runtimes.Deadline);
         Assert.Equal(1, stats.RefusedFull);
     }
@@ -55,7 +55,7 @@ public class FlowControlTests
         Assert.Contains("50 ms", error!.Message);
         Assert.InRange(elapsed, TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(10));
 
-        Assert.Equal("after", await system.Execute(client, k => k.Call<string>(echo, "after"), Runtimes.Deadline));
+        Assert.Equal("after", await system.Execute(client, k => k.Call<string>(echo, "after").AsTask(), Runtimes.Deadline));
         var stats = await system.Execute(client, k => Task.FromResult(k.Stats.Snapshot()), Runtimes.Deadline);
         Assert.Equal(1, stats.Timeouts);
         Assert.Equal(0, await system.Execute(client, k => Task.FromResult(k.PendingCalls), Runtimes.Deadline));

@@ -31,7 +31,7 @@ public class RefusalTests
         Assert.Equal(FosError.CapabilityRefused, error.Error);
         Assert.Contains(echo.Address.ToString(), error.Message);
 
-        Assert.Equal("still here", await system.Execute(client, k => k.Call<string>(echo, "still here"), Runtimes.Deadline));
+        Assert.Equal("still here", await system.Execute(client, k => k.Call<string>(echo, "still here").AsTask(), Runtimes.Deadline));
         var stats = await system.Execute(host, k => Task.FromResult(k.Stats.Snapshot()), Runtimes.Deadline);
         Assert.Equal(1, stats.RefusedCapability);
     }
@@ -50,7 +50,7 @@ public class RefusalTests
 
         var error = await system.Execute(client, k => Catch(k.Call(old, "old")), Runtimes.Deadline);
         Assert.Equal(FosError.CapabilityRefused, error?.Error);
-        Assert.Equal("new", await system.Execute(client, k => k.Call<string>(fresh, "new"), Runtimes.Deadline));
+        Assert.Equal("new", await system.Execute(client, k => k.Call<string>(fresh, "new").AsTask(), Runtimes.Deadline));
     }
 
     [Theory]
@@ -85,7 +85,7 @@ public class RefusalTests
 
         var error = await system.Execute(client, k => Catch(k.Call(doomed, "hello?")), Runtimes.Deadline);
         Assert.Equal(FosError.NoSuchMailbox, error?.Error);
-        Assert.Equal("fine", await system.Execute(client, k => k.Call<string>(neighbour, "fine"), Runtimes.Deadline));
+        Assert.Equal("fine", await system.Execute(client, k => k.Call<string>(neighbour, "fine").AsTask(), Runtimes.Deadline));
         var servers = await system.Execute(host, k => Task.FromResult(k.Servers.Select(s => s.Endpoint).ToList()), Runtimes.Deadline);
         Assert.DoesNotContain(doomed, servers);
         Assert.Contains(neighbour, servers);

@@ -22,7 +22,7 @@ public class NameListTests
         await naming.Unregister(Core(2), "/app/gone", b);                              // emptied: not listed
         await Assert.ThrowsAsync<FosException>(() => naming.Lookup(Core(1), "/app/asked")); // only asked about: not listed
 
-        var listing = await naming.On(Core(1), k => k.Call<NameListing>(naming.NameServer, new NameList("/app/")));
+        var listing = await naming.On(Core(1), k => k.Call<NameListing>(naming.NameServer, new NameList("/app/")).AsTask());
 
         Assert.Equal(["/app/a", "/app/b", "/app/c/d"], listing.Names.Select(n => n.Name));
         Assert.Equal<Endpoint>([a], listing.Names[0].Members);
@@ -40,7 +40,7 @@ public class NameListTests
         await naming.Register(Core(1), "/Zeta", echo);
         await naming.Register(Core(1), "/alpha", echo);
 
-        var listing = await naming.On(Core(2), k => k.Call<NameListing>(naming.NameServer, new NameList("/")));
+        var listing = await naming.On(Core(2), k => k.Call<NameListing>(naming.NameServer, new NameList("/")).AsTask());
 
         Assert.Equal(["/Zeta", "/alpha", WellKnownNames.NameService, "/zeta"], listing.Names.Select(n => n.Name));
     }
@@ -50,7 +50,7 @@ public class NameListTests
     {
         await using var naming = await Boot();
 
-        var listing = await naming.On(Core(2), k => k.Call<NameListing>(naming.NameServer, new NameList("/nothing/")));
+        var listing = await naming.On(Core(2), k => k.Call<NameListing>(naming.NameServer, new NameList("/nothing/")).AsTask());
 
         Assert.Empty(listing.Names);
     }

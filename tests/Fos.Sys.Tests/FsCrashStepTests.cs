@@ -68,7 +68,7 @@ public class FsCrashStepTests(ITestOutputHelper output)
             return new() { ["from"] = d[0] + "/f", ["to"] = d[1] + "/g", ["inode"] = (await InodeOf(d[0] + "/f")).ToString() };
         }
 
-        public override Task Operation(Dictionary<string, string> n) => FosPosix.Rename(n["from"], n["to"]);
+        public override Task Operation(Dictionary<string, string> n) => FosPosix.Rename(n["from"], n["to"]).AsTask();
 
         public override int[] Victims(Dictionary<string, string> n) => [1, 2];
 
@@ -84,7 +84,7 @@ public class FsCrashStepTests(ITestOutputHelper output)
             var tree = await Walk();
             Assert.Equal([here], tree.Files.Values);
             // Again: from where it is now to the target works; from the old name is ENOENT.
-            if (atFrom) await FosPosix.Rename(n["from"], n["to"]);
+            if (atFrom) await FosPosix.Rename(n["from"], n["to"]).AsTask();
             else Assert.Equal(Errno.ENOENT, await ErrnoOf(() => FosPosix.Rename(n["from"], n["to"])));
             Assert.Equal("payload", await FosFile.ReadAllTextAsync(n["to"]));
         }
@@ -105,7 +105,7 @@ public class FsCrashStepTests(ITestOutputHelper output)
             };
         }
 
-        public override Task Operation(Dictionary<string, string> n) => FosPosix.Rename(n["from"], n["to"]);
+        public override Task Operation(Dictionary<string, string> n) => FosPosix.Rename(n["from"], n["to"]).AsTask();
 
         public override int[] Victims(Dictionary<string, string> n) => [0, 1, 2, 3];
 
@@ -123,7 +123,7 @@ public class FsCrashStepTests(ITestOutputHelper output)
             Assert.True(tree.Directories.ContainsKey(long.Parse(n["moving"])), "the moving directory is detached");
             var here = moved ? n["to"] : n["from"];
             Assert.Equal("kept", await FosFile.ReadAllTextAsync(here + "/inside"));
-            if (atFrom) await FosPosix.Rename(n["from"], n["to"]);
+            if (atFrom) await FosPosix.Rename(n["from"], n["to"]).AsTask();
             else Assert.Equal(Errno.ENOENT, await ErrnoOf(() => FosPosix.Rename(n["from"], n["to"])));
             Assert.Equal("kept", await FosFile.ReadAllTextAsync(n["to"] + "/inside"));
             await Walk();
@@ -138,7 +138,7 @@ public class FsCrashStepTests(ITestOutputHelper output)
             return new() { ["path"] = d[0] + "/new" };
         }
 
-        public override Task Operation(Dictionary<string, string> n) => FosPosix.Mkdir(n["path"]);
+        public override Task Operation(Dictionary<string, string> n) => FosPosix.Mkdir(n["path"]).AsTask();
 
         public override int[] Victims(Dictionary<string, string> n) => [1, int.Parse(n["home"])];
 
@@ -157,7 +157,7 @@ public class FsCrashStepTests(ITestOutputHelper output)
             }
             else
             {
-                await FosPosix.Mkdir(n["path"]);
+                await FosPosix.Mkdir(n["path"]).AsTask();
                 Assert.Empty(await FosDirectory.EntriesAsync(n["path"]));
             }
             await Walk();
@@ -173,7 +173,7 @@ public class FsCrashStepTests(ITestOutputHelper output)
             return new() { ["path"] = victim, ["inode"] = (await InodeOf(victim)).ToString() };
         }
 
-        public override Task Operation(Dictionary<string, string> n) => FosPosix.Rmdir(n["path"]);
+        public override Task Operation(Dictionary<string, string> n) => FosPosix.Rmdir(n["path"]).AsTask();
 
         public override int[] Victims(Dictionary<string, string> n) => [1, 2];
 
@@ -187,12 +187,12 @@ public class FsCrashStepTests(ITestOutputHelper output)
             if (there)
             {
                 Assert.Empty(await FosDirectory.EntriesAsync(n["path"]));
-                await FosPosix.Rmdir(n["path"]);
+                await FosPosix.Rmdir(n["path"]).AsTask();
             }
             else
             {
                 Assert.Equal(Errno.ENOENT, await ErrnoOf(() => FosPosix.Rmdir(n["path"])));
-                await FosPosix.Mkdir(n["path"]);
+                await FosPosix.Mkdir(n["path"]).AsTask();
                 await FosFile.WriteAllTextAsync(n["path"] + "/again", "yes");
                 Assert.Equal("yes", await FosFile.ReadAllTextAsync(n["path"] + "/again"));
             }

@@ -253,6 +253,12 @@ public class FsHostileTests
                 (new FsStat(longPath), ["ENAMETOOLONG"]),
                 (new FsStat(longName), ["ENAMETOOLONG"]),
                 (new FsStat("/" + new string('é', 130)), ["ENAMETOOLONG"]), // 130 characters, 260 bytes: a name's limit is in bytes
+                // Past a directory the member walks by itself: the quick walk stops and the full one says why.
+                (new FsStat("/dir/file/x"), ["ENOTDIR"]),
+                (new FsStat("/dir/" + new string('x', 300)), ["ENAMETOOLONG"]),
+                (new FsStat("/dir/fi\0le"), ["EINVAL"]),
+                (new FsStat("/dir/.."), ["EINVAL"]),
+                (new FsStat("/dir/caf\u00e9"), ["ENOENT"]),
                 (new FsMkdir(longName), ["ENAMETOOLONG"]),
                 (new FsMkdir("/dir/.."), ["EINVAL"]),
                 (new FsMkdir(null!), ["ENOENT", "EINVAL"]),

@@ -245,7 +245,7 @@ public class FsRaceTests : TestSystems
             (clients[2], async () =>
             {
                 await Pause(KernelContext.Current, Stagger(seed, 5, 1));
-                return await ErrnoOf(async () => await FosPosix.Close(await FosPosix.Open(dir + "/file", new FsOpenFlags(Create: true, Write: true))));
+                return await ErrnoOf(async Task () => await FosPosix.Close(await FosPosix.Open(dir + "/file", new FsOpenFlags(Create: true, Write: true))));
             }));
         var (rmdir, create) = (results[0], results[1]);
         Assert.True((rmdir, create) is (null, Errno.ENOENT) or (Errno.ENOTEMPTY, null), $"rmdir said {rmdir?.ToString() ?? "ok"}, create said {create?.ToString() ?? "ok"} (seed {seed})");
@@ -299,7 +299,7 @@ public class FsRaceTests : TestSystems
             (clients[2], async () =>
             {
                 await Pause(KernelContext.Current, TimeSpan.FromMicroseconds((long)seed));
-                return await ErrnoOf(async () => await FosPosix.Close(await FosPosix.Open(to + "/z", new FsOpenFlags(Create: true, Write: true))));
+                return await ErrnoOf(async Task () => await FosPosix.Close(await FosPosix.Open(to + "/z", new FsOpenFlags(Create: true, Write: true))));
             }));
         var (rename, create) = (results[0], results[1]);
         Assert.True((rename, create) is (null, Errno.ENOENT) or (null, null) or (Errno.ENOTEMPTY, null),
@@ -376,8 +376,8 @@ public class FsRaceTests : TestSystems
                 if (kind == 2) written.Add(value);
                 var errno = await ErrnoOf(kind switch
                 {
-                    0 => () => FosPosix.Mkdir(path),
-                    1 => () => FosPosix.Rmdir(path),
+                    0 => () => FosPosix.Mkdir(path).AsTask(),
+                    1 => () => FosPosix.Rmdir(path).AsTask(),
                     2 => async () =>
                     {
                         var file = await FosPosix.Open(path, new FsOpenFlags(Create: true, Write: true, Truncate: true));
@@ -390,8 +390,8 @@ public class FsRaceTests : TestSystems
                             await FosPosix.Close(file);
                         }
                     },
-                    3 => () => FosPosix.Unlink(path),
-                    _ => () => FosPosix.Rename(path, other),
+                    3 => () => FosPosix.Unlink(path).AsTask(),
+                    _ => () => FosPosix.Rename(path, other).AsTask(),
                 });
                 log.Add($"{kind} {path} {other}: {errno?.ToString() ?? "ok"}");
             }

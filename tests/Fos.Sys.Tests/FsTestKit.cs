@@ -84,6 +84,12 @@ internal static class FsTestKit
         }
     }
 
+    /// <summary>The same for a system call, which hands back the kernel's record of the call.</summary>
+    public static Task<Errno?> ErrnoOf(Func<ValueTask> call) => ErrnoOf(() => call().AsTask());
+
+    /// <inheritdoc cref="ErrnoOf(Func{ValueTask})"/>
+    public static Task<Errno?> ErrnoOf<T>(Func<ValueTask<T>> call) => ErrnoOf(() => call().AsTask());
+
     /// <summary>null if a raw call succeeds, else its errno; a failure without one is returned as a FosError name.</summary>
     public static async Task<string?> RawError(Func<Task> call)
     {

@@ -54,7 +54,7 @@ internal sealed partial class Shell
     /// <summary>stat; a path written with a trailing '/' must be a directory.</summary>
     private async Task<FsAttributes> StatOf(ShellPath path)
     {
-        var attributes = await OnFos(() => FosPosix.Stat(path.Path));
+        var attributes = await OnFos(() => FosPosix.Stat(path.Path).AsTask());
         if (path.MustBeDirectory && attributes.Kind != FsNodeKind.Directory) throw ShellErrors.Posix(Errno.ENOTDIR, path.Given);
         return attributes;
     }
@@ -96,7 +96,7 @@ internal sealed partial class Shell
                 string? after = null;
                 while (true)
                 {
-                    var page = await OnFos(() => FosPosix.ReadDirPage(path.Path, after));
+                    var page = await OnFos(() => FosPosix.ReadDirPage(path.Path, after).AsTask());
                     if (after is null && operands.Length > 1) await call.Out.WriteLineAsync((first ? "" : "\n") + path.Given + ":");
                     foreach (var e in page.Entries) await call.Out.WriteLineAsync(e.Kind == FsNodeKind.Directory ? e.Name + "/" : e.Name);
                     if (!page.More || page.Entries.Length == 0) break;
@@ -136,7 +136,7 @@ internal sealed partial class Shell
         {
             bytes = await Copy(source, file);
             await file.DisposeAsync(); // close: sends the rest and makes it durable
-            await OnFos(() => FosPosix.Rename(temporary, target.Path));
+            await OnFos(() => FosPosix.Rename(temporary, target.Path).AsTask());
         }
         catch (Exception ex)
         {
@@ -161,7 +161,7 @@ internal sealed partial class Shell
         }
         try
         {
-            await OnFos(() => FosPosix.Unlink(path));
+            await OnFos(() => FosPosix.Unlink(path).AsTask());
         }
         catch (IOException)
         {
@@ -225,7 +225,7 @@ internal sealed partial class Shell
     {
         var parents = args.Has("p");
         return Each(call, Operands(args, 1, int.MaxValue), "cannot create directory", path =>
-            parents ? OnFos(() => FosDirectory.CreateDirectoryAsync(path.Path)) : OnFos(() => FosPosix.Mkdir(path.Path)));
+            parents ? OnFos(() => FosDirectory.CreateDirectoryAsync(path.Path)) : OnFos(() => FosPosix.Mkdir(path.Path).AsTask()));
     }
 
     private Task<int> Remove(Call call, Arguments args)
@@ -240,7 +240,7 @@ internal sealed partial class Shell
             if (path.EndsInDots) throw new ShellFailure($"refusing to remove '.' or '..' directory: skipping '{path.Given}'");
             var attributes = force ? await StatOrNull(path) : await StatOf(path);
             if (attributes is null) return;
-            if (attributes.Kind != FsNodeKind.Directory) await OnFos(() => FosPosix.Unlink(path.Path));
+            if (attributes.Kind != FsNodeKind.Directory) await OnFos(() => FosPosix.Unlink(path.Path).AsTask());
             else if (!recursive) throw ShellErrors.Posix(Errno.EISDIR, path.Given);
             else if (!path.IsRoot) await OnFos(() => FosDirectory.DeleteAsync(path.Path, recursive: true));
             else
@@ -249,7 +249,7 @@ internal sealed partial class Shell
                 foreach (var entry in await OnFos(() => FosDirectory.EntriesAsync("/")))
                 {
                     var child = "/" + entry.Name;
-                    await OnFos(() => entry.Kind == FsNodeKind.Directory ? FosDirectory.DeleteAsync(child, recursive: true) : FosPosix.Unlink(child));
+                    await OnFos(() => entry.Kind == FsNodeKind.Directory ? FosDirectory.DeleteAsync(child, recursive: true) : FosPosix.Unlink(child).AsTask());
                 }
             }
         });
@@ -259,7 +259,7 @@ internal sealed partial class Shell
     private Task<int> RemoveDirectories(Call call, string[] operands) =>
         Each(call, operands, "failed to remove", path => path.EndsInDots
             ? throw ShellErrors.Posix(path.Given.EndsWith("..", StringComparison.Ordinal) ? Errno.ENOTEMPTY : Errno.EINVAL, path.Given)
-            : OnFos(() => FosPosix.Rmdir(path.Path)));
+            : OnFos(() => FosPosix.Rmdir(path.Path).AsTask()));
 
     private async Task<int> Move(Call call, string[] operands)
     {
@@ -281,7 +281,7 @@ internal sealed partial class Shell
             await ShellErrors.Doing($"cannot move '{source.Given}' to", target.Given, async () =>
             {
                 if (!into && target.MustBeDirectory && moving.Kind != FsNodeKind.Directory) throw ShellErrors.Posix(Errno.ENOTDIR, target.Given);
-                await OnFos(() => FosPosix.Rename(source.Path, to));
+                await OnFos(() => FosPosix.Rename(source.Path, to).AsTask());
             });
         });
     }

@@ -44,5 +44,39 @@ public static class FsPath
         return parts;
     }
 
+    /// <summary>
+    /// The parts of a path as slices of it, with no string made, for a walk that can stop and
+    /// leave the path to <see cref="Split"/> at the first thing it is unsure of: null when the path
+    /// is not plain (not absolute, not ASCII, too long), and a part that <see cref="Split"/> would
+    /// refuse comes out empty.
+    /// </summary>
+    public static PlainParts? Plain(string? path) =>
+        !string.IsNullOrEmpty(path) && path[0] == '/' && path.Length <= MaxPath && Ascii.IsValid(path) ? new PlainParts(path) : null;
+
+    /// <summary>The parts of a plain path, in order; see <see cref="Plain"/>.</summary>
+    public readonly struct PlainParts(string path)
+    {
+        public Enumerator GetEnumerator() => new(path);
+
+        public ref struct Enumerator(string path)
+        {
+            private int next;
+
+            public ReadOnlySpan<char> Current { get; private set; }
+
+            public bool MoveNext()
+            {
+                while (next < path.Length && path[next] == '/') next++;
+                if (next == path.Length) return false;
+                var end = path.IndexOf('/', next);
+                if (end < 0) end = path.Length;
+                var part = path.AsSpan(next, end - next);
+                next = end;
+                Current = part is "." or ".." || part.Length > MaxName || part.Contains('\0') ? [] : part;
+                return true;
+            }
+        }
+    }
+
     public static string Join(IEnumerable<string> parts) => "/" + string.Join('/', parts);
 }

@@ -83,21 +83,17 @@ public sealed partial class FileSystemServer
     /// </summary>
     private FsAttributes? StatHere(string path)
     {
-        if (store is null || locks.Any || frozen.Count > 0) return null;
-        try
+        if (store is null || locks.Any || frozen.Count > 0 || FsPath.Plain(path) is not { } parts) return null;
+        var inode = FsStore.RootInode;
+        foreach (var part in parts)
         {
-            var inode = FsStore.RootInode;
-            foreach (var part in FsPath.Split(path))
-            {
-                if (!IsLocal(inode) || Lookup(inode, part) is not { } entry) return null;
-                inode = entry.Inode;
-            }
-            return IsLocal(inode) ? Attributes(inode) : null;
+            // Anything unusual (a name missing, a shard elsewhere, a part Split refuses) takes the
+            // full walk, which gives the answer or the error as every other call does.
+            if (part.IsEmpty || !IsLocal(inode) || Store.GetInode(inode) is not { Kind: FsNodeKind.Directory }) return null;
+            if (Store.GetEntry(inode, part) is not { } entry) return null;
+            inode = entry.Inode;
         }
-        catch (FosException)
-        {
-            return null;
-        }
+        return IsLocal(inode) && Store.GetInode(inode) is { } node ? new FsAttributes(inode, node.Kind, node.Size, node.Version) : null;
     }
 
     private async Task<FsAttributes> Stat(string path)

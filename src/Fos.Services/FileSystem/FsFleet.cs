@@ -142,7 +142,7 @@ public static class FsFleet
 
     /// <summary>The fleet as <paramref name="fleet"/> (a member's peer mailbox) sees it.</summary>
     public static Task<FsFleetView> State(IFosRuntime runtime, CoreId coordinator, Endpoint fleet) =>
-        runtime.Execute(coordinator, k => k.Call<FsFleetView>(fleet, new FsFleetState()));
+        runtime.Execute(coordinator, k => k.Call<FsFleetView>(fleet, new FsFleetState()).AsTask());
 
     private static Task<object?> Move(IFosRuntime runtime, CoreId coordinator, Endpoint owner, int shard, int to) =>
         runtime.Execute(coordinator, k => k.Call(owner, new FsMoveShard(shard, to), TimeSpan.FromMinutes(5)).AsTask());

@@ -77,7 +77,7 @@ public sealed class FsStore(IStore store)
     // That is what makes a path walk over warm directories cost dictionary lookups, not engine reads.
     private const int CacheLimit = 200_000;
     private readonly Dictionary<long, Inode?> inodes = [];
-    private readonly Dictionary<(long Dir, string Name), (long Inode, FsNodeKind Kind)?> entries = [];
+    private readonly Dictionary<EntryName, (long Inode, FsNodeKind Kind)?> entries = new(EntryNames.Instance);
 
     public IStore Store => store;
 
@@ -190,7 +190,7 @@ public sealed class FsStore(IStore store)
                 if (value is null && inodes.GetValueOrDefault(inode) is { InExtent: true }) doomed.Add(inode);
                 inodes.Remove(inode);
             }
-            else if (key[1] == (byte)'e') entries.Remove((inode, Encoding.UTF8.GetString(key.AsSpan(10))));
+            else if (key[1] == (byte)'e') entries.Remove(new EntryName(inode, Encoding.UTF8.GetString(key.AsSpan(10))));
         }
     }
 
@@ -218,12 +218,40 @@ public sealed class FsStore(IStore store)
 
     public (long Inode, FsNodeKind Kind)? GetEntry(long dir, string name)
     {
-        if (entries.TryGetValue((dir, name), out var cached)) return cached;
+        if (entries.TryGetValue(new EntryName(dir, name), out var cached)) return cached;
         var value = store.Get(EntryKey(dir, name));
         (long, FsNodeKind)? entry = value is null ? null : (BinaryPrimitives.ReadInt64BigEndian(value), (FsNodeKind)value[8]);
         if (entries.Count >= CacheLimit) entries.Clear();
-        entries[(dir, name)] = entry;
+        entries[new EntryName(dir, name)] = entry;
         return entry;
+    }
+
+    /// <summary>The same, for a name that is a slice of a path: a cached entry costs no string.</summary>
+    public (long Inode, FsNodeKind Kind)? GetEntry(long dir, ReadOnlySpan<char> name) =>
+        entries.GetAlternateLookup<EntrySlice>().TryGetValue(new EntrySlice(dir, name), out var cached) ? cached : GetEntry(dir, name.ToString());
+
+    private readonly record struct EntryName(long Dir, string Name);
+
+    private readonly ref struct EntrySlice(long dir, ReadOnlySpan<char> name)
+    {
+        public long Dir { get; } = dir;
+        public ReadOnlySpan<char> Name { get; } = name;
+    }
+
+    /// <summary>Entry names compared by their characters, so a slice of a path finds a cached name.</summary>
+    private sealed class EntryNames : IEqualityComparer<EntryName>, IAlternateEqualityComparer<EntrySlice, EntryName>
+    {
+        public static readonly EntryNames Instance = new();
+
+        public bool Equals(EntryName x, EntryName y) => x.Dir == y.Dir && string.Equals(x.Name, y.Name, StringComparison.Ordinal);
+
+        public int GetHashCode(EntryName entry) => HashCode.Combine(entry.Dir, string.GetHashCode(entry.Name.AsSpan()));
+
+        public bool Equals(EntrySlice slice, EntryName entry) => slice.Dir == entry.Dir && slice.Name.SequenceEqual(entry.Name);
+
+        public int GetHashCode(EntrySlice slice) => HashCode.Combine(slice.Dir, string.GetHashCode(slice.Name));
+
+        public EntryName Create(EntrySlice slice) => new(slice.Dir, slice.Name.ToString());
     }
 
     public static void PutEntry(StoreBatch batch, long dir, string name, long inode, FsNodeKind kind)

@@ -60,6 +60,6 @@ public static class MemFleet
 
     /// <summary>The members in index order (those that left included), as <paramref name="fleet"/> (else the nearest member) knows them.</summary>
     private static Task<Endpoint[]> Members(IFosRuntime runtime, CoreId coordinator, Endpoint? fleet = null) =>
-        runtime.Execute(coordinator, k => fleet is { } member ? k.Call<Endpoint[]>(member, new MemFleetState())
+        runtime.Execute(coordinator, k => fleet is { } member ? k.Call<Endpoint[]>(member, new MemFleetState()).AsTask()
             : k.Call<Endpoint[]>(WellKnownNames.Memory, new MemFleetState()));
 }
