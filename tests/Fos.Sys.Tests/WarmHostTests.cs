@@ -121,6 +121,52 @@ public sealed class WarmHostTests : TestSystems
         }
     }
 
+    [Fact]
+    public async Task A_machine_that_stops_while_a_warm_host_is_starting_leaves_none_of_its_processes()
+    {
+        // The stop catches the host as it starts: bubblewrap's sandboxed child waits for its parent
+        // to set up its user namespace before anything can end it with its parent, so ending only
+        // the parent there would leave that child waiting for ever.
+        for (var round = 0; round < 3; round++)
+        {
+            var (machine, layout) = await Boot();
+            var tree = new HashSet<int>();
+            try
+            {
+                await Run(machine, layout, "args"); // its end starts the next warm host
+                using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+                int? host;
+                while ((host = machine.WarmHostPid(Directory)) is null) await Task.Delay(1, deadline.Token);
+                tree.Add(host.Value);
+                foreach (var pid in Descendants(host.Value)) tree.Add(pid);
+            }
+            finally
+            {
+                await machine.DisposeAsync();
+            }
+            foreach (var pid in tree) await Gone(pid);
+        }
+    }
+
+    /// <summary>The processes below <paramref name="pid"/> as Linux lists them now.</summary>
+    private static IEnumerable<int> Descendants(int pid)
+    {
+        string children;
+        try
+        {
+            children = File.ReadAllText($"/proc/{pid}/task/{pid}/children");
+        }
+        catch (IOException)
+        {
+            yield break; // it ended
+        }
+        foreach (var child in children.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse))
+        {
+            yield return child;
+            foreach (var below in Descendants(child)) yield return below;
+        }
+    }
+
     /// <summary>Waits until host process <paramref name="pid"/> has exited and been reaped.</summary>
     private static async Task Gone(int pid)
     {

@@ -48,17 +48,7 @@ internal sealed class LinuxProcess : ApplicationProcess
     {
         killed = true;
         Acknowledge(long.MaxValue); // a pump held back for a reader lets go: the process is ending
-        try
-        {
-            // SIGKILL to the child alone (no walk of the process tree): inside the sandbox the
-            // application dies with it (its PID namespace ends, and it dies with its parent);
-            // without one, the child is the application host itself.
-            process.Kill();
-        }
-        catch (InvalidOperationException)
-        {
-            // It has exited already.
-        }
+        Sandbox.End(process);
     }
 
     public override Task WriteInput(ReadOnlyMemory<byte> data) => OnStarter(input.Writer.WriteAsync(data).AsTask());

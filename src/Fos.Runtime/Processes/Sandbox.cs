@@ -50,6 +50,28 @@ public sealed record Sandbox(string? Bwrap, string? Unavailable)
     public IReadOnlyList<string> Wrap(IEnumerable<string> readOnly, IReadOnlyDictionary<string, string> environment, IReadOnlyList<string> command) =>
         Bwrap is null ? command : [Bwrap, .. Walls(readOnly), .. environment.SelectMany(e => new[] { "--setenv", e.Key, e.Value }), "--", .. command];
 
+    /// <summary>
+    /// Ends a host and every process below it with SIGKILL. Ending bubblewrap alone is not enough:
+    /// its sandboxed child waits for it to set up the child's user namespace before the child
+    /// asks to die with its parent, so a host ended while it starts would leave that child waiting
+    /// for ever, holding the process's channel.
+    /// </summary>
+    internal static void End(Process host)
+    {
+        try
+        {
+            host.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // It had ended.
+        }
+        catch (AggregateException)
+        {
+            // One below it ended between the walk and the kill.
+        }
+    }
+
     private static IEnumerable<string> Walls(IEnumerable<string> readOnly, bool probe = false)
     {
         yield return "--ro-bind";

@@ -120,14 +120,7 @@ public sealed class WarmHost : IDisposable
     /// <summary>Ends the host (it was never given a program) and lets go of what it held.</summary>
     public void Dispose()
     {
-        try
-        {
-            Process.Kill();
-        }
-        catch (InvalidOperationException)
-        {
-            // It had ended.
-        }
+        Sandbox.End(Process);
         Process.Dispose();
         Channel.Dispose();
         Wake.Dispose();
