@@ -8,7 +8,8 @@ namespace Fos.Bench;
 /// <summary>
 /// nullcall: the fos "null system call", a call from core 0 to a server on core 1 that does nothing
 /// and answers at once, in nanoseconds per call, against the Linux null system call and against a
-/// raw cross-core round trip of two pinned threads; and the same call made from an application
+/// raw cross-core round trip of two pinned threads, and against the same round trip of an envelope
+/// over the machine's rings with no kernel (the transport's share); and the same call made from an application
 /// process (its own Linux process, on core 0's CPU) against the call between the machine's cores.
 /// </summary>
 internal static class NullCallScenario
@@ -29,6 +30,7 @@ internal static class NullCallScenario
                 new("fos null call from a process", count => ProcessScenarios.FromProcess(machine, control, count)),
                 new(LinuxNullSyscall.Id, LinuxNullSyscall.Measure),
                 new(SpinPingPong.Id, SpinPingPong.Measure),
+                new(RingPingPong.Id, RingPingPong.Measure),
             ], settings, progress);
             caller.Kill();
             await caller.Ended;
@@ -39,6 +41,7 @@ internal static class NullCallScenario
             [
                 new(Name, Metric, fos, "ns", LinuxNullSyscall.Id, Scenarios.Nanoseconds(samples[2])),
                 new(Name, Metric, fos, "ns", SpinPingPong.Id, Scenarios.Nanoseconds(samples[3])),
+                new(Name, Metric, fos, "ns", RingPingPong.Id, Scenarios.Nanoseconds(samples[4])),
                 new(Name, "ns_per_call_from_process", Scenarios.Nanoseconds(samples[1]), "ns", ProcessScenarios.FosNullCall, fos),
                 new(Name, "bytes_per_call", allocated, "B", BenchResult.Absolute, 0),
             ];

@@ -9,18 +9,18 @@ public class ScenarioTests
     private static readonly BenchSettings Quick = new() { Quick = true };
 
     [Fact]
-    public async Task Nullcall_reports_the_fos_call_against_getppid_and_the_spin_ping_pong_and_the_call_from_a_process_against_it()
+    public async Task Nullcall_reports_the_fos_call_against_getppid_the_spin_ping_pong_and_the_ring_ping_pong_and_the_call_from_a_process_against_it()
     {
         var progress = new List<string>();
         var results = await BenchCatalog.Run("nullcall", Quick, progress.Add);
 
         Assert.Equal(
-            [("ns_per_call", "linux-getppid"), ("ns_per_call", "raw-spin-pingpong"), ("ns_per_call_from_process", "fos-nullcall"), ("bytes_per_call", "none")],
+            [("ns_per_call", "linux-getppid"), ("ns_per_call", "raw-spin-pingpong"), ("ns_per_call", "ring-pingpong"), ("ns_per_call_from_process", "fos-nullcall"), ("bytes_per_call", "none")],
             results.Select(r => (r.Metric, r.Baseline)));
-        Assert.All(results.Take(3), r => Assert.Equal(("nullcall", "ns"), (r.Scenario, r.Unit)));
-        Assert.Equal(("nullcall", "B"), (results[3].Scenario, results[3].Unit));
-        Assert.Single(results.Take(2).Select(r => r.Value).Distinct()); // one fos figure, two baselines
-        Assert.Equal(results[0].Value, results[2].BaselineValue); // the call from a process is judged against that figure
+        Assert.All(results.Take(4), r => Assert.Equal(("nullcall", "ns"), (r.Scenario, r.Unit)));
+        Assert.Equal(("nullcall", "B"), (results[4].Scenario, results[4].Unit));
+        Assert.Single(results.Take(3).Select(r => r.Value).Distinct()); // one fos figure, three baselines
+        Assert.Equal(results[0].Value, results[3].BaselineValue); // the call from a process is judged against that figure
         AssertWellFormed(results);
         Assert.Contains(progress, p => p.Contains($"chunk {Quick.Chunks}/{Quick.Chunks}", StringComparison.Ordinal));
     }
