@@ -59,6 +59,7 @@ public sealed partial class FileSystemServer
                 while (more);
             }
             owners[shard] = to;
+            ownersChanged++;
             SaveFleet();
             await Kernel.Call(target, new FsShardOwner(shard, to));
             foreach (var member in members.Where((_, i) => i != index && i != to))

@@ -83,7 +83,20 @@ public sealed partial class FileSystemServer
     /// </summary>
     private FsAttributes? StatHere(string path)
     {
-        if (store is null || locks.Any || frozen.Count > 0 || FsPath.Plain(path) is not { } parts) return null;
+        if (store is null || locks.Any || frozen.Count > 0 || path is null) return null;
+        var names = store.NamesVersion + ownersChanged; // both only grow: a change to either moves the sum
+        if (!paths.TryGet(path, names, out var inode))
+        {
+            if (WalkHere(path) is not { } found) return null;
+            paths.Put(path, names, inode = found);
+        }
+        return IsLocal(inode) && store.GetInode(inode) is { } node ? new FsAttributes(inode, node.Kind, node.Size, node.Version) : null;
+    }
+
+    /// <summary>The inode a path names, when every directory on it is this member's and cached as it should be; else null.</summary>
+    private long? WalkHere(string path)
+    {
+        if (FsPath.Plain(path) is not { } parts) return null;
         var inode = FsStore.RootInode;
         foreach (var part in parts)
         {
@@ -93,7 +106,7 @@ public sealed partial class FileSystemServer
             if (Store.GetEntry(inode, part) is not { } entry) return null;
             inode = entry.Inode;
         }
-        return IsLocal(inode) && Store.GetInode(inode) is { } node ? new FsAttributes(inode, node.Kind, node.Size, node.Version) : null;
+        return inode;
     }
 
     private async Task<FsAttributes> Stat(string path)

@@ -30,6 +30,8 @@ public sealed partial class FileSystemServer : Server
     private FsStore? store;
     private FsMember[] members = [];
     private int[] owners = [];
+    private long ownersChanged; // with the store's names version: when the quick walk's answers go stale
+    private readonly PathCache paths = new();
     private int index = -1;
     private Endpoint peer;
     private long refused;
@@ -112,6 +114,7 @@ public sealed partial class FileSystemServer : Server
         if (configure.QuotaBytes < 0) throw new FosException(FosError.BadRequest, "a file-system quota cannot be negative");
         members = configure.Members;
         owners = [.. configure.ShardOwners]; // this member's own copy: it changes as shards move
+        ownersChanged++;
         index = configure.Index;
         quota = configure.QuotaBytes;
         if (store is null)
@@ -216,6 +219,7 @@ public sealed partial class FileSystemServer : Server
         if (shard is < 0 or >= FsStore.Shards || owner < 0 || owner >= members.Length)
             throw new FosException(FosError.BadRequest, $"no shard {shard} or member {owner} in this fleet");
         owners[shard] = owner;
+        ownersChanged++;
         SaveFleet();
         return Ack.Instance;
     }

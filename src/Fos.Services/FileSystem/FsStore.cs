@@ -81,6 +81,12 @@ public sealed class FsStore(IStore store)
 
     public IStore Store => store;
 
+    /// <summary>
+    /// Moves on whenever a directory entry may have changed or a shard was let go: what was learned
+    /// by walking names before then may be stale.
+    /// </summary>
+    public long NamesVersion { get; private set; }
+
     public static int ShardOf(long inode) => (int)(inode & (Shards - 1));
 
     /// <summary>An inode: what it is, its size, its version, and whether its data is in its extent (else in blocks).</summary>
@@ -170,6 +176,7 @@ public sealed class FsStore(IStore store)
     /// <summary>Forgets a shard this member no longer owns (its sequence and anything cached of it).</summary>
     public void Forget(int shard)
     {
+        NamesVersion++;
         nextSequence.Remove(shard);
         foreach (var inode in inodes.Keys.Where(i => ShardOf(i) == shard).ToList()) inodes.Remove(inode);
         foreach (var key in entries.Keys.Where(k => ShardOf(k.Dir) == shard).ToList()) entries.Remove(key);
@@ -179,6 +186,7 @@ public sealed class FsStore(IStore store)
     public void Write(StoreBatch batch)
     {
         store.Write(batch);
+        if (batch.RangeDeletes > 0) NamesVersion++;
         foreach (var (key, value) in batch.Operations)
         {
             if (key.Length < 10) continue;
@@ -190,7 +198,11 @@ public sealed class FsStore(IStore store)
                 if (value is null && inodes.GetValueOrDefault(inode) is { InExtent: true }) doomed.Add(inode);
                 inodes.Remove(inode);
             }
-            else if (key[1] == (byte)'e') entries.Remove(new EntryName(inode, Encoding.UTF8.GetString(key.AsSpan(10))));
+            else if (key[1] == (byte)'e')
+            {
+                entries.Remove(new EntryName(inode, Encoding.UTF8.GetString(key.AsSpan(10))));
+                NamesVersion++;
+            }
         }
     }
 
