@@ -25,6 +25,18 @@ internal static class Interleaved
                 ? await WarmUp(contenders[c], fixedCount)
                 : await Calibrate(contenders[c], settings.ChunkTarget);
         }
+        // Untimed rounds of every contender until the machine settles; each count is scaled again
+        // from its last round, as calibration under that noise undercounts.
+        var settling = System.Diagnostics.Stopwatch.StartNew();
+        while (settling.Elapsed < settings.Settle)
+        {
+            progress?.Invoke("settling");
+            for (var c = 0; c < contenders.Count; c++)
+            {
+                var elapsed = await contenders[c].Run(counts[c]);
+                if (contenders[c].FixedCount is null) counts[c] = Scale(counts[c], elapsed, settings.ChunkTarget);
+            }
+        }
         var samples = contenders.Select(_ => new double[settings.Chunks]).ToArray();
         for (var chunk = 0; chunk < settings.Chunks; chunk++)
             for (var c = 0; c < contenders.Count; c++)
