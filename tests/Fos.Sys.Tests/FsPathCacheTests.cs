@@ -25,8 +25,16 @@ public sealed class FsPathCacheTests : TestSystems
         {
             await FosDirectory.CreateDirectoryAsync("/p/q");
             await FosFile.WriteAllTextAsync("/p/q/f", "first");
+            var written = await FosPosix.Stat("/p/q/f");
+            Assert.Equal(written, await FosPosix.Stat("/p/q/f")); // walked once, then remembered
+
+            // The file changes under the remembered path: the next stat says so.
+            var file = await FosPosix.Open("/p/q/f", new FsOpenFlags(Write: true));
+            await FosPosix.PWrite(file, 5, " and more"u8);
+            await FosPosix.Close(file);
             var first = await FosPosix.Stat("/p/q/f");
-            Assert.Equal(first, await FosPosix.Stat("/p/q/f")); // walked once, then remembered
+            Assert.Equal(("first and more".Length, written.Inode), (first.Size, first.Inode));
+            Assert.NotEqual(written.Version, first.Version);
 
             // A directory on the path renamed: the old path names nothing, the new one the same file.
             await FosPosix.Rename("/p", "/r");

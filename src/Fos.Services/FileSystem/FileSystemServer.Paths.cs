@@ -85,12 +85,16 @@ public sealed partial class FileSystemServer
     {
         if (store is null || locks.Any || frozen.Count > 0 || path is null) return null;
         var names = store.NamesVersion + ownersChanged; // both only grow: a change to either moves the sum
-        if (!paths.TryGet(path, names, out var inode))
+        var walked = paths.Get(path, names);
+        if (walked is null)
         {
             if (WalkHere(path) is not { } found) return null;
-            paths.Put(path, names, inode = found);
+            walked = paths.Put(path, names, found);
         }
-        return IsLocal(inode) && store.GetInode(inode) is { } node ? new FsAttributes(inode, node.Kind, node.Size, node.Version) : null;
+        if (!IsLocal(walked.Inode) || store.GetInode(walked.Inode) is not { } node) return null;
+        if (!ReferenceEquals(walked.Node, node))
+            (walked.Node, walked.Attributes) = (node, new FsAttributes(walked.Inode, node.Kind, node.Size, node.Version));
+        return walked.Attributes;
     }
 
     /// <summary>The inode a path names, when every directory on it is this member's and cached as it should be; else null.</summary>
