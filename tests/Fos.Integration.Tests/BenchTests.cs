@@ -5,8 +5,8 @@ namespace Fos.Integration.Tests;
 public class BenchTests
 {
     [Theory]
-    [InlineData("nullcall", new[] { "fos-nullcall", "linux-getppid", "none", "raw-spin-pingpong" })]
-    [InlineData("msg-throughput", new[] { "raw-spsc-ring" })]
+    [InlineData("nullcall", new[] { "fos-nullcall", "linux-getppid", "none", "raw-spin-pingpong", "ring-pingpong" })]
+    [InlineData("msg-throughput", new[] { "raw-spsc-ring", "ring-stream" })]
     [InlineData("wakeup", new[] { "raw-spin-pingpong" })]
     public async Task Bench_json_prints_one_result_per_line_then_a_summary(string scenario, string[] baselines)
     {
