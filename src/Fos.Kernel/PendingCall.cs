@@ -193,7 +193,7 @@ internal sealed class PendingCall : IValueTaskSource<object?>
             }
             catch (FosException failure) when (translate is not null)
             {
-                throw translate(failure);
+                throw translate(failure) ?? failure; // a policy with nothing to say leaves the failure as it was
             }
         }
     }

@@ -90,6 +90,13 @@ public class FleetLookupTests
             return (answer, unchanged, translated, wrongType, noName);
         }, Runtimes.Deadline);
 
+        // Careless policies: a name that is not one, and a translation with nothing to say.
+        var (badName, silent) = await system.Execute(cores[0], async k => (
+            await Catch(() => k.Call<string>(gone, "x", policy: new CallPolicy(Failover: "no spaces allowed")).AsTask()),
+            await Catch(() => k.Call<string>(gone, "x", policy: new CallPolicy(Translate: _ => null!)).AsTask())), Runtimes.Deadline);
+        Assert.Equal(FosError.BadRequest, Assert.IsType<FosException>(badName).Error);
+        Assert.Equal(FosError.NoSuchMailbox, Assert.IsType<FosException>(silent).Error);
+
         Assert.Equal("to whoever keeps it now", answer);
         Assert.Equal(FosError.NoSuchMailbox, Assert.IsType<FosException>(unchanged).Error);
         Assert.StartsWith("translated: NoSuchMailbox", Assert.IsType<InvalidOperationException>(translated).Message);
