@@ -10,7 +10,7 @@ public sealed record BenchSettings
     public int Chunks { get; init; } = 11;
 
     /// <summary>
-    /// How long every contender runs, untimed, after calibration: a machine that has just started a
+    /// How long every calibrated contender runs, untimed, after calibration: a machine that has just started a
     /// process or opened a store is not yet in its steady state (JIT tiering runs in the
     /// background, on the very CPUs being measured).
     /// </summary>

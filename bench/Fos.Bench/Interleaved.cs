@@ -25,17 +25,16 @@ internal static class Interleaved
                 ? await WarmUp(contenders[c], fixedCount)
                 : await Calibrate(contenders[c], settings.ChunkTarget);
         }
-        // Untimed rounds of every contender until the machine settles; each count is scaled again
-        // from its last round, as calibration under that noise undercounts.
+        // Untimed rounds of the calibrated contenders until the machine settles; each count is
+        // scaled again from its last round, as calibration under that noise undercounts. (A
+        // fixed-count contender is a long operation, files or processes, whose first run was its
+        // warm-up: more rounds of it would only leave more for the disk to write back.)
         var settling = System.Diagnostics.Stopwatch.StartNew();
-        while (settling.Elapsed < settings.Settle)
+        var calibrated = Enumerable.Range(0, contenders.Count).Where(c => contenders[c].FixedCount is null).ToArray();
+        while (calibrated.Length > 0 && settling.Elapsed < settings.Settle)
         {
             progress?.Invoke("settling");
-            for (var c = 0; c < contenders.Count; c++)
-            {
-                var elapsed = await contenders[c].Run(counts[c]);
-                if (contenders[c].FixedCount is null) counts[c] = Scale(counts[c], elapsed, settings.ChunkTarget);
-            }
+            foreach (var c in calibrated) counts[c] = Scale(counts[c], await contenders[c].Run(counts[c]), settings.ChunkTarget);
         }
         var samples = contenders.Select(_ => new double[settings.Chunks]).ToArray();
         for (var chunk = 0; chunk < settings.Chunks; chunk++)
