@@ -11,11 +11,14 @@ namespace Fos.Services.FileSystem;
 /// </summary>
 internal sealed class PathCache
 {
-    private const int MaxPaths = 16_384;
-    private const int MaxPathLength = 256;
+    public const int MaxPaths = 16_384;
+    public const int MaxPathLength = 256;
 
     private readonly Dictionary<string, Walked> walked = new(StringComparer.Ordinal);
     private long version = -1;
+
+    /// <summary>How many paths are kept now.</summary>
+    public int Count => walked.Count;
 
     /// <summary>What <paramref name="path"/> led to, if nothing has changed since (<paramref name="now"/> is the current version).</summary>
     public Walked? Get(string path, long now)
