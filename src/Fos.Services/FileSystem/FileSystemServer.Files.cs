@@ -82,7 +82,7 @@ public sealed partial class FileSystemServer
         handles.Add(id, new OpenFile(inode, flags.Write, flags.Directory, client));
         openCount[inode] = openCount.GetValueOrDefault(inode) + 1;
         perProcess[client.CoreId] = perProcess.GetValueOrDefault(client.CoreId) + 1;
-        return new FsOpened(new FsHandle(inode, id), new FsAttributes(inode, node.Kind, node.Size, node.Version), members[index].Public);
+        return new FsOpened(new FsHandle(inode, id), node.Attributes(inode), members[index].Public);
     }
 
     /// <summary>The open file a handle names, if <paramref name="client"/> opened it; anyone else's guess or copy is EBADF.</summary>

@@ -93,7 +93,7 @@ public sealed partial class FileSystemServer
         }
         if (!IsLocal(walked.Inode) || store.GetInode(walked.Inode) is not { } node) return null;
         if (!ReferenceEquals(walked.Node, node))
-            (walked.Node, walked.Attributes) = (node, new FsAttributes(walked.Inode, node.Kind, node.Size, node.Version));
+            (walked.Node, walked.Attributes) = (node, node.Attributes(walked.Inode));
         return walked.Attributes;
     }
 

@@ -212,7 +212,7 @@ public sealed partial class FileSystemServer
     private FsAttributes Attributes(long inode)
     {
         var node = Store.GetInode(inode) ?? throw FsError.Of(Errno.ENOENT, "no such file or directory (it was removed)");
-        return new FsAttributes(inode, node.Kind, node.Size, node.Version);
+        return node.Attributes(inode);
     }
 
     private FsDirPage ReadDir(ShardReadDir request)

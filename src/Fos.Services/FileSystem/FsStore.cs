@@ -90,7 +90,11 @@ public sealed class FsStore(IStore store)
     public static int ShardOf(long inode) => (int)(inode & (Shards - 1));
 
     /// <summary>An inode: what it is, its size, its version, and whether its data is in its extent (else in blocks).</summary>
-    public sealed record Inode(FsNodeKind Kind, long Size, long Version, bool InExtent = false);
+    public sealed record Inode(FsNodeKind Kind, long Size, long Version, bool InExtent = false)
+    {
+        /// <summary>What stat says of inode <paramref name="number"/>, which this record describes.</summary>
+        public FsAttributes Attributes(long number) => new(number, Kind, Size, Version);
+    }
 
     /// <summary>An inode as stored: 17 bytes, and an 18th that is 1 when its data is in its extent.</summary>
     public static Inode DecodeInode(byte[] value) =>
