@@ -46,6 +46,8 @@ public class SpscRingTests
                 Assert.Equal(expected++, item.Body);
             }
             Assert.False(ring.HasItem);
+            Assert.False(ring.TryRead(out _)); // the reader finds it empty, and hands every slot back
+
         }
     }
 
@@ -56,65 +58,112 @@ public class SpscRingTests
     [InlineData(256)]
     public void Any_interleaving_of_writes_and_reads_behaves_as_a_bounded_queue(int capacity)
     {
-        // The producer reserves runs of slots ahead; whatever the interleaving, a write succeeds
-        // exactly when the queue has room and reads give back what went in, in order.
+        // Whatever the interleaving, reads give back what went in, in order, and a write succeeds
+        // exactly when the producer has a slot the consumer handed back: the consumer hands slots
+        // back a batch at a time, and all it has read when it finds the ring empty.
         var random = new Random(capacity);
         var ring = new SpscRing(capacity);
         var model = new Queue<long>();
-        var next = 0L;
+        long next = 0, read = 0, handedBack = 0;
         for (var step = 0; step < 50_000; step++)
         {
             var writeBias = step / 5_000 % 2 == 0 ? 3 : 1; // phases that fill the ring and phases that drain it
             if (random.Next(writeBias + 1) != 0)
             {
                 var written = ring.TryWrite(Message(next));
-                Assert.Equal(model.Count < capacity, written);
+                Assert.Equal(next - handedBack < capacity, written);
                 if (written) model.Enqueue(next++);
+            }
+            else if (ring.TryRead(out var item))
+            {
+                Assert.Equal(model.Dequeue(), item.Body);
+                if (++read - handedBack >= ring.FreeBatch) handedBack = read;
             }
             else
             {
-                var read = ring.TryRead(out var item);
-                Assert.Equal(model.Count > 0, read);
-                if (read) Assert.Equal(model.Dequeue(), item.Body);
+                Assert.Empty(model);
+                handedBack = read;
             }
+            Assert.True(model.Count <= capacity);
         }
     }
 
     [Fact]
-    public void A_full_ring_refuses_a_write_and_takes_one_again_after_a_read()
+    public void A_full_ring_refuses_a_write_and_takes_writes_again_once_the_reader_hands_slots_back()
     {
-        var ring = new SpscRing(4);
+        var ring = new SpscRing(4); // hands back every two reads
         for (var i = 0; i < 4; i++) Assert.True(ring.TryWrite(Message(i)));
         Assert.False(ring.TryWrite(Message(99)));
         Assert.True(ring.TryRead(out var first));
         Assert.Equal(0L, first.Body);
+        Assert.False(ring.TryWrite(Message(99))); // read, not yet handed back
+        Assert.True(ring.TryRead(out var second));
+        Assert.Equal(1L, second.Body);
         Assert.True(ring.TryWrite(Message(4)));
+        Assert.True(ring.TryWrite(Message(5)));
+        Assert.False(ring.TryWrite(Message(99)));
         var rest = new List<object?>();
         while (ring.TryRead(out var item)) rest.Add(item.Body);
-        Assert.Equal([1L, 2L, 3L, 4L], rest);
+        Assert.Equal([2L, 3L, 4L, 5L], rest);
+        for (var i = 6; i < 10; i++) Assert.True(ring.TryWrite(Message(i))); // found empty: all handed back
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(64)]
+    [InlineData(1024)]
+    public void Every_slot_is_one_cache_line(int capacity)
+    {
+        // A slot straddling two lines makes every message move two: the layout is the point.
+        Assert.Equal(64, System.Runtime.CompilerServices.Unsafe.SizeOf<Envelope>() + sizeof(long));
+        for (var i = 0; i < 20; i++) Assert.True(new SpscRing(capacity).IsLineAligned);
     }
 
     [Fact]
-    public void A_read_lets_go_of_the_message_body()
+    public void A_reader_that_finds_the_ring_empty_lets_go_of_every_body_it_read()
     {
-        var ring = new SpscRing(2);
-        var weak = Write(ring);
-        Assert.True(Read(ring));
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        Assert.False(weak.IsAlive);
+        var ring = new SpscRing(1024);
+        var weak = Write(ring, 3);
+        for (var i = 0; i < 3; i++) Assert.True(Read(ring));
+        Assert.False(Read(ring)); // empty: what was read is dropped now
+        Collect();
+        Assert.All(weak, w => Assert.False(w.IsAlive));
+    }
 
-        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-        static WeakReference Write(SpscRing ring)
+    [Fact]
+    public void A_reader_that_never_finds_the_ring_empty_holds_at_most_one_batch_of_bodies()
+    {
+        var ring = new SpscRing(1024);
+        var weak = Write(ring, 200);
+        for (var i = 0; i < 199; i++) Assert.True(Read(ring));
+        Collect();
+        var held = weak.Take(199).Count(w => w.IsAlive);
+        Assert.InRange(held, 0, ring.FreeBatch - 1);
+        Assert.True(weak[199].IsAlive); // still in the ring, not read
+    }
+
+    // Separate frames, so no local of the test itself keeps a body alive in a debug build.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static WeakReference[] Write(SpscRing ring, int count)
+    {
+        var weak = new WeakReference[count];
+        for (var i = 0; i < count; i++)
         {
             var body = new object();
-            ring.TryWrite(new Envelope(EnvelopeKind.Send, To, default, From, 1, body));
-            return new WeakReference(body);
+            Assert.True(ring.TryWrite(new Envelope(EnvelopeKind.Send, To, default, From, (ulong)i, body)));
+            weak[i] = new WeakReference(body);
         }
+        return weak;
+    }
 
-        // Separate frames, so no local of the test itself keeps the body alive in a debug build.
-        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-        static bool Read(SpscRing ring) => ring.TryRead(out _);
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static bool Read(SpscRing ring) => ring.TryRead(out _);
+
+    private static void Collect()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
     }
 
     [Fact]
