@@ -18,6 +18,8 @@ public sealed class CoreKernel : IKernel
     private readonly Dictionary<uint, Mailbox> mailboxes = [];
     private readonly Dictionary<ulong, PendingCall> pendingCalls = [];
     private readonly Stack<PendingCall> callPool = new();
+    private readonly List<PendingCall> unstamped = []; // calls made since the loop last read the clock
+    private readonly bool deadlinesAtClockRead;
     private readonly Dictionary<string, NameRecord> nameCache = new(StringComparer.Ordinal);
     private readonly List<Server> servers = [];
     private readonly Address kernelAddress;
@@ -33,6 +35,7 @@ public sealed class CoreKernel : IKernel
     {
         this.host = host;
         Core = host.Core;
+        deadlinesAtClockRead = host.ReportsClockReads;
         kernelAddress = Core.Kernel;
         var control = new Mailbox(Address.KernelMailbox, HandleControl, host.NewCapability(), DefaultMailboxCapacity, owner: null);
         mailboxes.Add(control.Id, control);
@@ -144,7 +147,8 @@ public sealed class CoreKernel : IKernel
     private void Transmit(PendingCall pending, Endpoint to, object? request)
     {
         var forever = pending.Timeout == Timeout.InfiniteTimeSpan;
-        pending.Aim(to.Address, forever ? long.MaxValue : host.NowNanoseconds + pending.Timeout.Ticks * 100);
+        var stampLater = !forever && deadlinesAtClockRead;
+        pending.Aim(to.Address, forever ? long.MaxValue : stampLater ? PendingCall.Unstamped : host.NowNanoseconds + pending.Timeout.Ticks * 100);
         if (shuttingDown)
         {
             Resolve(pending, null, new FosException(FosError.ShuttingDown, $"core {Core} is shutting down: it makes no more calls"));
@@ -153,7 +157,8 @@ public sealed class CoreKernel : IKernel
         stats.CallsMade++;
         var correlation = ++lastCorrelation;
         pendingCalls.Add(correlation, pending);
-        if (!forever) ArmTimeoutSweep(pending.DeadlineNanoseconds);
+        if (stampLater) unstamped.Add(pending);
+        else if (!forever) ArmTimeoutSweep(pending.DeadlineNanoseconds);
         bool sent;
         try
         {
@@ -167,6 +172,25 @@ public sealed class CoreKernel : IKernel
         if (!sent)
             Complete(correlation, null, new FosException(FosError.NoSuchCore,
                 $"cannot call {to.Address}: core {to.Address.CoreId} is not part of this system"));
+    }
+
+    /// <summary>
+    /// The runtime beneath has just read the clock (see <see cref="ICoreHost.ReportsClockReads"/>):
+    /// the calls made since the last read get their deadlines, counted from this later time.
+    /// </summary>
+    public void ClockRead(long now)
+    {
+        if (unstamped.Count == 0) return;
+        var earliest = long.MaxValue;
+        foreach (var pending in unstamped)
+        {
+            // A call answered since is back in the pool (no longer unstamped) or made again, and then stamped rightly.
+            if (pending.DeadlineNanoseconds != PendingCall.Unstamped) continue;
+            pending.Aim(pending.Target, now + pending.Timeout.Ticks * 100);
+            earliest = Math.Min(earliest, pending.DeadlineNanoseconds);
+        }
+        unstamped.Clear();
+        if (earliest != long.MaxValue) ArmTimeoutSweep(earliest);
     }
 
     // Call timeouts share one kernel timer set for the earliest deadline, not one timer per call: with
@@ -188,7 +212,7 @@ public sealed class CoreKernel : IKernel
         foreach (var (correlation, pending) in pendingCalls)
         {
             if (pending.DeadlineNanoseconds <= now) (expired ??= []).Add(correlation);
-            else next = Math.Min(next, pending.DeadlineNanoseconds);
+            else if (pending.DeadlineNanoseconds < PendingCall.Unstamped) next = Math.Min(next, pending.DeadlineNanoseconds);
         }
         if (next != long.MaxValue) ArmTimeoutSweep(next);
         if (expired is null) return;

@@ -13,6 +13,14 @@ public interface ICoreHost
     long NowNanoseconds { get; }
 
     /// <summary>
+    /// True when this runtime calls <see cref="CoreKernel.ClockRead"/> every time its loop reads the
+    /// clock, at least every few turns. A call then reads no clock when it is made: its deadline is
+    /// counted from the next clock read, so it may time out a few turns late, never early. (An exact
+    /// clock read costs a tenth of a call between cores.) False: each call reads the clock.
+    /// </summary>
+    bool ReportsClockReads => false;
+
+    /// <summary>
     /// Moves an envelope towards <c>envelope.To</c>'s core (this core included). Returns false
     /// when no such core is reachable. Throws <see cref="FosException"/> with
     /// <see cref="FosError.Backpressure"/> when the path is full.

@@ -27,7 +27,11 @@ internal sealed class PendingCall : IValueTaskSource<object?>
     public PendingCall(Stack<PendingCall> pool) => this.pool = pool;
 
     public Address Target { get; private set; }
+
+    /// <summary>When the call times out; <see cref="Unstamped"/> until the loop next reads the clock; long.MaxValue never.</summary>
     public long DeadlineNanoseconds { get; private set; }
+
+    public const long Unstamped = long.MaxValue - 1;
     public TimeSpan Timeout { get; private set; }
     public CallPolicy? Policy { get; private set; }
 
@@ -143,6 +147,7 @@ internal sealed class PendingCall : IValueTaskSource<object?>
         context = null;
         executionContext = null;
         Target = default;
+        DeadlineNanoseconds = 0;
         Policy = null;
         Request = null;
         mayFailOver = false;

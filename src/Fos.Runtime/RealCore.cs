@@ -78,6 +78,8 @@ internal sealed class RealCore : ICoreHost
 
     public long NowNanoseconds => machine.NowNanoseconds;
 
+    public bool ReportsClockReads => true;
+
     public void Start() => thread.Start();
 
     public bool IsCoreThread => Thread.CurrentThread == thread;
@@ -307,6 +309,7 @@ internal sealed class RealCore : ICoreHost
             // knows how long it has spun. A timer waits at most that many turns past its time.
             var clock = ++turn % TurnsPerClockRead == 0;
             var now = clock ? NowNanoseconds : -1;
+            if (clock) Kernel.ClockRead(now); // the calls made since the last read get their deadlines
             if (RunOnce(now) > 0)
             {
                 idleSince = -1;

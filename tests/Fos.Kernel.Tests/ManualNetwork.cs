@@ -15,6 +15,9 @@ public sealed class ManualNetwork
 
     public long NowNanoseconds { get; private set; }
 
+    /// <summary>Hosts that say they report their clock reads (<see cref="ReadClock"/>), as real cores do.</summary>
+    public bool ReportsClockReads { get; init; }
+
     /// <summary>Every envelope ever transmitted, in order.</summary>
     public List<Envelope> Transmitted { get; } = [];
 
@@ -82,6 +85,12 @@ public sealed class ManualNetwork
         Pump();
     }
 
+    /// <summary>Every core's loop reads the clock now, and tells its kernel.</summary>
+    public void ReadClock()
+    {
+        foreach (var host in hosts.Values) InContext(() => host.Kernel!.ClockRead(NowNanoseconds));
+    }
+
     private ulong Next()
     {
         var z = random += 0x9E3779B97F4A7C15UL;
@@ -120,6 +129,8 @@ public sealed class ManualNetwork
         public CoreId Core { get; } = core;
 
         public long NowNanoseconds => network.NowNanoseconds;
+
+        public bool ReportsClockReads => network.ReportsClockReads;
 
         public bool Transmit(in Envelope envelope)
         {

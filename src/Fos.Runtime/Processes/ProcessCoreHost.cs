@@ -33,7 +33,7 @@ public sealed class ProcessCoreHost : ICoreHost
     private readonly ArrayBufferWriter<byte> body = new(4096);
     private readonly byte[] header = new byte[EnvelopeFrame.HeaderBytes];
     private readonly long bootTimestamp = Stopwatch.GetTimestamp();
-    private readonly long spinTicks;
+    private readonly long spinNanoseconds;
     private readonly Context context;
     private byte[] frame = new byte[4096];
     private Thread? thread;
@@ -58,7 +58,7 @@ public sealed class ProcessCoreHost : ICoreHost
         outbound = [.. Enumerable.Range(0, channel.Cores).Select(i => channel.FromProcess(i, hostilePeer: false))];
         overflow = new Queue<Envelope>?[channel.Cores];
         doorbell = new bool[channel.Cores];
-        spinTicks = (long)(spinBeforePark.TotalSeconds * Stopwatch.Frequency);
+        spinNanoseconds = spinBeforePark.Ticks * 100;
         context = new Context(this);
         Kernel = new CoreKernel(this) { NameServer = channel.NameServer };
     }
@@ -68,6 +68,8 @@ public sealed class ProcessCoreHost : ICoreHost
     public CoreKernel Kernel { get; }
 
     public long NowNanoseconds => (long)((Stopwatch.GetTimestamp() - bootTimestamp) * (1e9 / Stopwatch.Frequency));
+
+    public bool ReportsClockReads => true;
 
     /// <summary>Runs the core's loop on this thread until <paramref name="main"/>'s task ends, then sends what is still queued.</summary>
     public T Run<T>(Func<Task<T>> main)
@@ -214,15 +216,16 @@ public sealed class ProcessCoreHost : ICoreHost
             // As on the machine's cores: every few turns, busy or idle, the clock is read, for due
             // timers and the idle budget; a timer waits at most that many turns past its time.
             var clock = ++turn % RealCore.TurnsPerClockRead == 0;
-            var now = clock ? Stopwatch.GetTimestamp() : -1;
-            if (RunOnce(clock) > 0)
+            var now = clock ? NowNanoseconds : -1;
+            if (clock) Kernel.ClockRead(now);
+            if (RunOnce(now) > 0)
             {
                 idleSince = -1;
                 continue;
             }
             if (!clock) continue;
             if (idleSince < 0) idleSince = now;
-            if (now - idleSince < spinTicks)
+            if (now - idleSince < spinNanoseconds)
             {
                 Thread.SpinWait(1);
                 continue;
@@ -232,8 +235,8 @@ public sealed class ProcessCoreHost : ICoreHost
         }
     }
 
-    /// <summary>One turn; timers run only when <paramref name="clock"/> says this turn reads the clock.</summary>
-    private int RunOnce(bool clock)
+    /// <summary>One turn; <paramref name="now"/> is the time when this turn runs timers, else -1.</summary>
+    private int RunOnce(long now)
     {
         var work = 0;
         for (var n = posted.Count; n > 0 && posted.TryDequeue(out var item); n--)
@@ -268,9 +271,8 @@ public sealed class ProcessCoreHost : ICoreHost
             action();
             work++;
         }
-        if (clock && timers.Count > 0)
+        if (now >= 0 && timers.Count > 0)
         {
-            var now = NowNanoseconds;
             while (timers.TryPeek(out var timer, out var due) && due <= now)
             {
                 timers.Dequeue();
