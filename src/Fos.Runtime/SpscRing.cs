@@ -8,23 +8,33 @@ namespace Fos.Runtime;
 /// A single-producer/single-consumer ring of cache-line slots carrying envelopes from one core to
 /// another (Barrelfish's URPC). Each slot is one 64-byte line holding an envelope and a sequence
 /// word that says it is full, so a message costs that one line moving between the two cores: the
-/// producer writes it, the consumer reads it and does not write it back. The consumer tells the
-/// producer which slots it may reuse through a position of its own, published once per batch of
-/// reads and whenever it finds the ring empty. Bounded: a full ring refuses the write and the
+/// producer writes it and the consumer reads it. The consumer tells the producer which slots it
+/// may reuse through a position of its own, published once per batch of reads and whenever it
+/// finds the ring empty, after dropping the bodies of the messages it read (so that a big reply is
+/// not held until its slot comes round again). Bounded: a full ring refuses the write and the
 /// sender backs off.
 /// </summary>
 public sealed class SpscRing
 {
-    [StructLayout(LayoutKind.Sequential)]
-    private struct Slot
+    // The runtime places an array where it likes, 8 bytes off a cache line in seven cases of
+    // eight, and a struct's reference must sit where its type says. So each slot lives in a cell
+    // of two lines with a reference at the start of each: whatever the array's offset, one 64-byte
+    // window of every cell starts on a line and holds exactly one of the two references (for the
+    // body) and seven plain words (the envelope's header and the sequence). The ring works out
+    // once which window and which words, from where the pinned array landed.
+    [StructLayout(LayoutKind.Explicit, Size = 2 * CacheLine)]
+    private struct Cell
     {
-        public Envelope Item;
-        public long Sequence; // position + 1 once the message at that position is in the slot
+        [FieldOffset(0)] public object? First;
+        [FieldOffset(CacheLine)] public object? Second;
     }
 
-    private readonly Slot[] slots;
+    private readonly Cell[] cells;
     private readonly long mask;
     private readonly int freeBatch;
+    private readonly int window;                                        // where a cell's line-aligned slot starts, in bytes
+    private readonly int body;                                          // the window's reference, a byte offset in its cell
+    private readonly int to, from, capabilityHigh, capabilityLow, correlation, kind, sequence; // its plain words
     private Padded producer; // Value: next position to write; Other: positions below it are free
     private Padded consumer; // Value: next position to read; Other: positions below it hold no body
     private Padded freed;    // Value: published by the consumer; read by the producer when it runs out
@@ -33,18 +43,24 @@ public sealed class SpscRing
     {
         if (capacity < 2 || (capacity & (capacity - 1)) != 0)
             throw new ArgumentOutOfRangeException(nameof(capacity), capacity, "ring capacity must be a power of two of at least 2");
-        slots = LineAlignedSlots(capacity);
+        cells = GC.AllocateArray<Cell>(capacity, pinned: true); // pinned: the window must not move
         mask = capacity - 1;
         freeBatch = Math.Min(MaxFreeBatch, capacity / 2);
+        window = (int)((CacheLine - AddressOf(ref cells[0]) % CacheLine) % CacheLine);
+        body = window == 0 ? 0 : CacheLine;
+        Span<int> words = stackalloc int[7];
+        for (int offset = window, n = 0; offset < window + CacheLine; offset += sizeof(long))
+            if (offset != body) words[n++] = offset;
+        (to, from, capabilityHigh, capabilityLow, correlation, kind, sequence) = (words[0], words[1], words[2], words[3], words[4], words[5], words[6]);
         // No slot says full at the start: a slot is full for position p when its sequence is p + 1.
-        for (var i = 0; i < capacity; i++) slots[i].Sequence = i - capacity + 1;
+        for (var i = 0; i < capacity; i++) Word<long>(ref cells[i], sequence) = i - capacity + 1;
         producer.Other = capacity;
     }
 
-    public int Capacity => slots.Length;
+    public int Capacity => cells.Length;
 
-    /// <summary>Whether every slot starts on a cache line (it does unless the allocator never obliged).</summary>
-    internal bool IsLineAligned => StartsLine(slots);
+    /// <summary>Whether each slot's window starts a cache line (it always should).</summary>
+    internal bool IsLineAligned => AddressOf(ref Word<byte>(ref cells[0], window)) % CacheLine == 0;
 
     /// <summary>How many slots a busy consumer reads before it hands them back: a batch, or half a small ring.</summary>
     internal int FreeBatch => freeBatch;
@@ -55,9 +71,15 @@ public sealed class SpscRing
     {
         var position = producer.Value;
         if (position == producer.Other && !Reserve(position)) return false;
-        ref var slot = ref slots[position & mask];
-        slot.Item = item;
-        Volatile.Write(ref slot.Sequence, position + 1);
+        ref var cell = ref cells[position & mask];
+        Word<Address>(ref cell, to) = item.To;
+        Word<Address>(ref cell, from) = item.From;
+        Word<ulong>(ref cell, capabilityHigh) = item.Capability.High;
+        Word<ulong>(ref cell, capabilityLow) = item.Capability.Low;
+        Word<ulong>(ref cell, correlation) = item.CorrelationId;
+        Word<long>(ref cell, kind) = (long)item.Kind;
+        Word<object?>(ref cell, body) = item.Body;
+        Volatile.Write(ref Word<long>(ref cell, sequence), position + 1);
         producer.Value = position + 1;
         return true;
     }
@@ -67,7 +89,7 @@ public sealed class SpscRing
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool Reserve(long position)
     {
-        producer.Other = Volatile.Read(ref freed.Value) + slots.Length;
+        producer.Other = Volatile.Read(ref freed.Value) + cells.Length;
         return position < producer.Other;
     }
 
@@ -76,29 +98,30 @@ public sealed class SpscRing
     public bool TryRead(out Envelope item)
     {
         var position = consumer.Value;
-        ref var slot = ref slots[position & mask];
-        if (Volatile.Read(ref slot.Sequence) != position + 1)
+        ref var cell = ref cells[position & mask];
+        if (Volatile.Read(ref Word<long>(ref cell, sequence)) != position + 1)
         {
             // Empty: a good moment to let go of what was read, off the path of any message.
             if (consumer.Other != position) Free(position);
             item = default;
             return false;
         }
-        item = slot.Item;
+        item = new Envelope((EnvelopeKind)Word<long>(ref cell, kind), Word<Address>(ref cell, to),
+            new Capability(Word<ulong>(ref cell, capabilityHigh), Word<ulong>(ref cell, capabilityLow)),
+            Word<Address>(ref cell, from), Word<ulong>(ref cell, correlation), Word<object?>(ref cell, body));
         consumer.Value = position + 1;
         if (position + 1 - consumer.Other >= freeBatch) Free(position + 1);
         return true;
     }
 
     /// <summary>
-    /// Drops the bodies of the slots read up to <paramref name="position"/>, so a big reply is not
-    /// held until its slot comes round again, and only then hands the slots back to the producer,
-    /// which may overwrite them from that moment.
+    /// Drops the bodies of the slots read up to <paramref name="position"/>, and only then hands the
+    /// slots back to the producer, which may overwrite them from that moment.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void Free(long position)
     {
-        for (var p = consumer.Other; p < position; p++) slots[p & mask].Item = default;
+        for (var p = consumer.Other; p < position; p++) Word<object?>(ref cells[p & mask], body) = null;
         consumer.Other = position;
         Volatile.Write(ref freed.Value, position);
     }
@@ -109,7 +132,7 @@ public sealed class SpscRing
         get
         {
             var position = consumer.Value;
-            return Volatile.Read(ref slots[position & mask].Sequence) == position + 1;
+            return Volatile.Read(ref Word<long>(ref cells[position & mask], sequence)) == position + 1;
         }
     }
 
@@ -118,23 +141,11 @@ public sealed class SpscRing
     /// <summary>The most slots a busy consumer reads before it frees them (it frees all at once when the ring is empty).</summary>
     internal const int MaxFreeBatch = 32;
 
-    // A slot is exactly one line only if the array's first element starts a line. The runtime does
-    // not align arrays, so pinned ones are asked for until one lands on a line: each try shifts by
-    // the array's size modulo 64, and eight tries cover every 8-byte offset. A ring lives as long
-    // as its machine, so the misses are garbage once, at start.
-    private static Slot[] LineAlignedSlots(int capacity)
-    {
-        var missed = new List<Slot[]>();
-        for (var attempt = 0; attempt < 16; attempt++)
-        {
-            var slots = GC.AllocateArray<Slot>(capacity, pinned: true);
-            if (StartsLine(slots)) return slots;
-            missed.Add(slots); // kept until a try lands, so the allocator cannot hand the same place back
-        }
-        return missed[0]; // still correct, a message then touches two lines
-    }
+    /// <summary>The word at <paramref name="offset"/> bytes into a cell, as a <typeparamref name="T"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ref T Word<T>(ref Cell cell, int offset) => ref Unsafe.As<byte, T>(ref Unsafe.Add(ref Unsafe.As<Cell, byte>(ref cell), offset));
 
-    private static unsafe bool StartsLine(Slot[] slots) => (long)Unsafe.AsPointer(ref slots[0]) % CacheLine == 0;
+    private static unsafe long AddressOf<T>(ref T place) => (long)Unsafe.AsPointer(ref place);
 
     /// <summary>A position alone on its cache line, so producer and consumer do not false-share.</summary>
     [StructLayout(LayoutKind.Explicit, Size = 128)]
