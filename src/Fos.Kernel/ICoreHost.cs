@@ -14,8 +14,9 @@ public interface ICoreHost
 
     /// <summary>
     /// True when this runtime calls <see cref="CoreKernel.ClockRead"/> every time its loop reads the
-    /// clock, at least every few turns. A call then reads no clock when it is made: its deadline is
-    /// counted from the next clock read, so it may time out a few turns late, never early. (An exact
+    /// clock, at least every few turns, and before its loop sleeps. A call then reads no clock when
+    /// it is made: its deadline is counted from the next clock read, so it may time out late (by the
+    /// turns until that read, and what is left of the turn it was made in), never early. (An exact
     /// clock read costs a tenth of a call between cores.) False: each call reads the clock.
     /// </summary>
     bool ReportsClockReads => false;

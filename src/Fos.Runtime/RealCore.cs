@@ -543,6 +543,7 @@ internal sealed class RealCore : ICoreHost
 
     private void Park()
     {
+        Kernel.ClockRead(NowNanoseconds); // no call sleeps here without its deadline, whatever turn came before
         Volatile.Write(ref parked, 1);
         foreach (var port in ports) port.MarkParked(index, parked: true);
         // The heavy side of Notify's asymmetric fence: every thread of this process fences, so a

@@ -326,6 +326,7 @@ public sealed class ProcessCoreHost : ICoreHost
 
     private void Park()
     {
+        Kernel.ClockRead(NowNanoseconds); // no call sleeps here without its deadline, whatever turn came before
         Volatile.Write(ref channel.ProcessParked, 1);
         Interlocked.MemoryBarrier();
         if (!HasWork())
