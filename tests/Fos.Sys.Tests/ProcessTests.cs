@@ -43,6 +43,47 @@ public sealed class ProcessTests : TestSystems
         while (true) await FosFile.StatAsync("/held"); // every call is a point where a kill lands; it never closes /held
     });
 
+    // Calls a mailbox that never answers, and says how long its call took to time out.
+    private static readonly AppProgram Impatient = new("impatient", async args =>
+    {
+        var kernel = KernelContext.Current;
+        var silent = await kernel.Lookup(args[0]);
+        var timeout = TimeSpan.FromMilliseconds(int.Parse(args[1]));
+        var start = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            await kernel.Call(silent, null, timeout);
+            return 2;
+        }
+        catch (FosException ex) when (ex.Error == FosError.Timeout)
+        {
+            FosProcess.Out.Write(System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            return 0;
+        }
+    });
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(30)]
+    public async Task A_program_s_call_that_nobody_answers_times_out_no_earlier_than_asked(int milliseconds)
+    {
+        // A process's core, like the machine's, reads no clock per call: the deadline counts from
+        // its loop's next clock read, so it may come late but never early.
+        var (system, _) = await Boot("real");
+        await using var _ = system;
+        var exit = await Shell(system, async () =>
+        {
+            var kernel = KernelContext.Current;
+            var silent = kernel.CreateMailbox(_ => new ValueTask<object?>(new TaskCompletionSource<object?>().Task));
+            await kernel.Register("/test/silent", silent);
+            return await FosProcess.WaitAsync(await FosProcess.StartAsync(Impatient, ["/test/silent", milliseconds.ToString()]));
+        });
+        Assert.True(exit.ExitCode == 0, $"exit {exit.ExitCode}: {exit.Output} {exit.Error}");
+        var waited = double.Parse(exit.Output, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(waited >= milliseconds, $"a {milliseconds} ms call from a process timed out after {waited} ms");
+        Assert.True(waited < milliseconds + 1000, $"a {milliseconds} ms call from a process timed out only after {waited} ms");
+    }
+
     [Theory]
     [MemberData(nameof(AndCluster))]
     public async Task A_program_runs_on_an_application_core_and_its_exit_code_and_output_come_back(string kind)
