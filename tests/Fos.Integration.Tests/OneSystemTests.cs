@@ -34,9 +34,16 @@ public sealed class OneSystemTests : IAsyncLifetime
     private async Task<string> Shell(int machine, string commands, int? status = 0)
     {
         var (code, stdout, stderr) = await FosCommand.Run("shell", "--data", data[machine - 1], "-c", commands);
-        Assert.True(status is null || code == status, $"m{machine}: `{commands}` ended {code}, not {status}: {stderr}");
+        if (status is not null && code != status)
+            Assert.Fail($"m{machine}: `{commands}` ended {code}, not {status}: {stderr}\n{NodesSaid()}");
         return string.Join('\n', stdout) + stderr;
     }
+
+    /// <summary>The end of what each running node printed, so a failure shows what the machines saw.</summary>
+    private string NodesSaid() => string.Join('\n', nodes.OrderBy(n => n.Key).Select(n =>
+        $"--- m{n.Key} stdout:\n{string.Join('\n', n.Value.Stdout.TakeLast(30))}\n--- m{n.Key} stderr:\n{Tail(n.Value.Stderr, 4000)}"));
+
+    private static string Tail(string text, int characters) => text.Length <= characters ? text : text[^characters..];
 
     private async Task Stop(int machine)
     {

@@ -20,18 +20,27 @@ public sealed class RejoinTests : TestSystems
     public async Task Members_restarted_alone_serve_their_shards_from_the_fleet_their_stores_knew()
     {
         // First boot: the fleet grows onto a third member, as when a machine joins, and files are written.
+        int dirs;
         await using (var first = Machine.Start(new MachineOptions { Cores = 4, DataDirectory = Data }))
         {
             var layout = await SystemBoot.StartSystem(first);
             await FsFleet.AddMember(first, first.Cores[2], first.Cores[0], layout.FileSystem[0].Peer);
-            await first.Execute(first.Cores[0], async _ =>
+            var owners = (await FsFleet.State(first, first.Cores[0], layout.FileSystem[0].Peer)).ShardOwners;
+            // Inodes go to shards at random: files are written until some lie wholly with members 0
+            // and 1 and some with member 2, whatever share of the shards it took.
+            dirs = await first.Execute(first.Cores[0], async _ =>
             {
-                for (var d = 0; d < 12; d++)
+                var (theirs, others, d) = (0, 0, 0);
+                for (; d < 12 || theirs < 2 || others < 2; d++)
                 {
+                    Assert.True(d < 500, $"member 2 keeps {owners.Count(o => o == 2)} shards, yet no file landed there");
                     await FosDirectory.CreateDirectoryAsync($"/d{d}");
                     await FosFile.WriteAllTextAsync($"/d{d}/f", $"file {d}");
+                    var onTwo = new[] { $"/d{d}", $"/d{d}/f" }.Select(async p => owners[FsStore.ShardOf((await FosFile.StatAsync(p)).Inode)] == 2);
+                    if ((await Task.WhenAll(onTwo)).Any(x => x)) theirs++;
+                    else others++;
                 }
-                return true;
+                return d;
             }, Deadline);
         }
 
@@ -48,7 +57,7 @@ public sealed class RejoinTests : TestSystems
         var (read, failed) = await second.Execute(second.Cores[0], async _ =>
         {
             var (ok, bad) = (0, new List<string>());
-            for (var d = 0; d < 12; d++)
+            for (var d = 0; d < dirs; d++)
             {
                 try
                 {
