@@ -47,7 +47,6 @@ public class SpscRingTests
             }
             Assert.False(ring.HasItem);
             Assert.False(ring.TryRead(out _)); // the reader finds it empty, and hands every slot back
-
         }
     }
 
@@ -126,7 +125,7 @@ public class SpscRingTests
             if (i % 3 == 0) keep.Add(ring);
             if (i % 16 == 0) GC.Collect();
         }
-        Assert.True(keep.Count > 0);
+        GC.KeepAlive(keep); // survivors among the garbage, so later rings land between both
     }
 
     [Fact]
