@@ -83,29 +83,21 @@ public sealed partial class FileSystemServer
     /// </summary>
     private async Task<bool> Relearn(int member, Endpoint known, bool patient)
     {
-        for (var look = 0; ; look++)
+        var until = Kernel.Now + RelearnPatience;
+        while (true)
         {
             if (await RelearnOnce(member, known)) return true;
-            if (!patient || look >= RelearnLooks) return false;
+            if (!patient || Kernel.Now >= until) return false;
             await Kernel.Delay(RelearnPause);
         }
     }
 
-    private const int RelearnLooks = 20;
+    private static readonly TimeSpan RelearnPatience = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan RelearnPause = TimeSpan.FromMilliseconds(100);
 
     private async Task<bool> RelearnOnce(int member, Endpoint known)
     {
-        NameRecord fleet;
-        try
-        {
-            fleet = await Kernel.LookupAll(WellKnownNames.FileSystemFleet);
-        }
-        catch (FosException)
-        {
-            return false;
-        }
-        foreach (var candidate in fleet.Members.Where(m => m != peer && m != known && m.Address.Machine == known.Address.Machine))
+        foreach (var candidate in await Candidates(member, known))
         {
             try
             {
@@ -122,6 +114,39 @@ public sealed partial class FileSystemServer
             }
         }
         return false;
+    }
+
+    /// <summary>
+    /// Who may be member <paramref name="member"/> now: the fleet's names on <paramref name="known"/>'s
+    /// machine, and whom the other members were told of. This machine's replica of the names can
+    /// lag behind a restart, and a member the replacement could not tell learns it from one it did.
+    /// </summary>
+    private async Task<List<Endpoint>> Candidates(int member, Endpoint known)
+    {
+        var candidates = new List<Endpoint>();
+        try
+        {
+            var fleet = await Kernel.LookupAll(WellKnownNames.FileSystemFleet);
+            candidates.AddRange(fleet.Members.Where(m => m != peer && m != known && m.Address.Machine == known.Address.Machine));
+        }
+        catch (FosException)
+        {
+            // No names to ask: the other members may still say.
+        }
+        foreach (var other in members.Select(m => m.Peer).Where(p => p != peer && p != known).ToList())
+        {
+            try
+            {
+                var view = await Kernel.Call<FsFleetView>(other, new FsFleetState(), TimeSpan.FromSeconds(2));
+                if (member < view.Members.Length && view.Members[member].Peer is var told && told != known && !candidates.Contains(told))
+                    candidates.Add(told);
+            }
+            catch (FosException)
+            {
+                // Down as well, or replaced itself: the others may know.
+            }
+        }
+        return candidates;
     }
 
     /// <summary>What <paramref name="request"/> must wait for before it may run.</summary>
